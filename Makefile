@@ -1,0 +1,61 @@
+# Real time with Django Channels: the workshop's commands.
+#   make lab         install (once) and open JupyterLab on the lessons
+#   make test        install (once) and run everything CI runs
+#   make check       the preflight: is this laptop ready for the workshop?
+#   make exercises   regenerate exercises/ from solutions/
+#   make bench       the benchmark (QUICK=1 for a smoke run)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+KERNEL := realtime-workshop
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+# Jupyter, IPython, matplotlib and the kit's logs keep their state inside the
+# repo (ignored by git), so running the workshop writes nothing to your home.
+STATE := $(CURDIR)/.state
+export IPYTHONDIR := $(STATE)/ipython
+export JUPYTER_CONFIG_DIR := $(STATE)/jupyter/config
+export JUPYTER_DATA_DIR := $(STATE)/jupyter/data
+export JUPYTER_RUNTIME_DIR := $(STATE)/jupyter/runtime
+export JUPYTERLAB_SETTINGS_DIR := $(STATE)/jupyter/lab/user-settings
+export JUPYTERLAB_WORKSPACES_DIR := $(STATE)/jupyter/lab/workspaces
+export MPLCONFIGDIR := $(STATE)/matplotlib
+export WORKSHOP_LOG_DIR := $(STATE)/logs
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: lab test check exercises bench setup clean
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(LAB_ARGS)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: setup
+	$(PY) -m workshop.preflight
+
+exercises: setup
+	$(PY) -m workshop.exercises solutions exercises
+
+setup: $(INSTALLED)
+
+# Re-installs only when requirements.txt changes (or the venv is new).
+$(INSTALLED): requirements.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else 1)' || \
+	  { echo "This workshop needs Python 3.10 to 3.13; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	    echo "Run it with another one, e.g. make lab PYTHON=python3.12"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@# Puts the kit (workshop/) and echo_project on the venv's path: no build step, works offline.
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/echo_project" \
+	  > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/realtime-workshop.pth"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (realtime workshop)" > /dev/null
+	touch $@
+
+clean:
+	rm -rf $(STATE) .pytest_cache .pytest-tmp

@@ -1,0 +1,260 @@
+"""The kit's servers: they start ready, serve, keep their logs, and always stop."""
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from tests.helpers import linux_only, live_group_members, open_sockets, port_is_free
+
+from workshop import ServerStartError, connect_ws, fetch, running_servers, serve_asgi, serve_process, serve_wsgi
+
+
+async def echo_app(scope, receive, send):
+    """HTTP: says hello. WebSocket: echoes text. Prints and logs as it goes."""
+    if scope["type"] == "http":
+        print("handling", scope["path"])
+        logging.getLogger("echo_app").warning("a warning from the app")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"hello"})
+    elif scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": message["text"]})
+
+
+def hello_wsgi(environ, start_response):
+    print("wsgi handling", environ["PATH_INFO"])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, World!\n"]
+
+
+async def ws_echo_once(url, text):
+    async with connect_ws(url) as ws:
+        await ws.send(text)
+        return await ws.recv()
+
+
+def test_asgi_server_serves_http_and_websocket():
+    with serve_asgi(echo_app) as server:
+        assert server.url == f"http://127.0.0.1:{server.port}/"
+        assert fetch(server.url).text == "hello"
+        assert asyncio.run(ws_echo_once(server.ws_url("/echo/"), "ping")) == "ping"
+
+
+@linux_only
+def test_stop_leaves_no_thread_socket_or_port():
+    threads, sockets = threading.active_count(), open_sockets()
+    server = serve_asgi(echo_app)
+    fetch(server.url)
+    assert threading.active_count() == threads + 1
+    server.stop()
+    assert threading.active_count() == threads
+    assert open_sockets() == sockets
+    assert port_is_free(server.port)
+    assert not server.running and running_servers() == []
+    server.stop()  # idempotent
+
+
+def test_server_output_goes_to_its_logs_not_to_the_cell(capfd):
+    with serve_asgi(echo_app) as server:
+        fetch(server.url + "some/path")
+    out, err = capfd.readouterr()
+    assert "handling" not in out + err and "uvicorn" not in out + err
+    assert "handling /some/path" in server.logs
+    assert any("a warning from the app" in line for line in server.logs)
+    assert any("GET /some/path" in line for line in server.logs)
+
+
+def test_output_of_sync_code_run_for_the_server_is_captured_too(capfd):
+    async def app_with_sync_view(scope, receive, send):
+        if scope["type"] == "http":
+            await sync_to_async(print)("from a worker thread")  # how Django runs sync views
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    with serve_asgi(app_with_sync_view) as server:
+        assert fetch(server.url).status == 204
+    assert "from a worker thread" not in "".join(capfd.readouterr())
+    assert "from a worker thread" in server.logs
+
+
+def test_the_learners_own_warnings_still_show():
+    """In a fresh interpreter, as in a kernel: no logging handlers but the kit's."""
+    script = textwrap.dedent(
+        """
+        import logging
+        from workshop import fetch, serve_asgi
+        from tests.test_serving import echo_app
+        with serve_asgi(echo_app) as server:
+            fetch(server.url)
+            logging.getLogger("learner").warning("the learner's warning")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "the learner's warning\n" and result.stdout == ""
+
+
+def test_same_name_replaces_the_running_server():
+    first = serve_asgi(echo_app, name="echo")
+    second = serve_asgi(echo_app, name="echo")
+    assert not first.running and port_is_free(first.port)
+    assert running_servers() == [second]
+    second.stop()
+
+
+def test_rerunning_the_same_line_replaces_the_server():
+    servers = [serve_asgi(echo_app) for _ in range(2)]  # one line, run twice, like a re-run cell
+    assert [s.running for s in servers] == [False, True]
+    servers[1].stop()
+
+
+def test_a_failing_startup_raises_a_readable_error_with_the_apps_exception():
+    async def app_whose_database_is_down(scope, receive, send):
+        if scope["type"] == "lifespan":
+            await receive()
+            raise ConnectionError("database is down")
+
+    threads = threading.active_count()
+    with pytest.raises(ServerStartError, match="ConnectionError: database is down") as caught:
+        serve_asgi(app_whose_database_is_down)
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    assert "Application startup failed" in str(caught.value)
+    assert threading.active_count() == threads and running_servers() == []
+
+
+def test_an_app_without_lifespan_support_still_starts():
+    async def http_only(scope, receive, send):  # the talk's example: asserts http
+        assert scope["type"] == "http"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with serve_asgi(http_only) as server:
+        assert fetch(server.url).text == "ok"
+
+
+def test_a_wsgi_app_given_to_serve_asgi_gets_a_hint():
+    with pytest.raises(TypeError, match="looks like a WSGI app"):
+        serve_asgi(hello_wsgi)
+    with pytest.raises(TypeError, match="ASGI app"):
+        serve_wsgi(echo_app)
+
+
+def test_import_string_errors_are_readable():
+    with pytest.raises(Exception, match="no_such_module"):
+        serve_asgi("no_such_module:app")
+
+
+@linux_only
+def test_wsgi_server_serves_logs_and_stops(capfd):
+    threads, sockets = threading.active_count(), open_sockets()
+    with serve_wsgi(hello_wsgi) as server:
+        response = fetch(server.url)
+        assert (response.status, response.text) == (200, "Hello, World!\n")
+    assert "wsgi handling" not in "".join(capfd.readouterr())
+    assert "wsgi handling /" in server.logs and any('"GET / HTTP/1.1" 200' in line for line in server.logs)
+    assert threading.active_count() == threads and open_sockets() == sockets
+    assert port_is_free(server.port)
+
+
+def test_wsgi_threads_option_serves_concurrently():
+    release = threading.Event()
+
+    def waits_for_a_second_request(environ, start_response):
+        if environ["PATH_INFO"] == "/release":
+            release.set()
+        else:
+            release.wait(5)
+        start_response("200 OK", [])
+        return [b"released" if release.is_set() else b"timed out"]
+
+    with serve_wsgi(waits_for_a_second_request, threads=True) as server:
+        waiting = threading.Thread(target=lambda: results.append(fetch(server.url).text))
+        results = []
+        waiting.start()
+        fetch(server.url + "release")
+        waiting.join()
+    assert results == ["released"]
+
+
+# --------------------------------------------------------------------------- processes
+
+HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "{port}"]
+# A parent that starts the real server as its own child, as `make lab` or daphne's autoreloader do.
+PARENT_OF_SERVER = [
+    sys.executable, "-c",
+    "import subprocess, sys; subprocess.run([sys.executable, '-m', 'http.server', '--bind', '127.0.0.1', sys.argv[1]])",
+    "{port}",
+]
+
+
+@linux_only
+def test_process_server_starts_ready_and_stops_its_whole_group():
+    server = serve_process(PARENT_OF_SERVER)
+    assert fetch(server.url).status == 200
+    assert len(live_group_members(server.pid)) == 2
+    server.stop()
+    assert live_group_members(server.pid) == []
+    assert port_is_free(server.port)
+    assert any("GET / HTTP/1.1" in line for line in server.logs)
+
+
+@linux_only
+def test_a_killed_child_leaves_no_port_bound():
+    server = serve_process(PARENT_OF_SERVER)
+    os.kill(server.pid, signal.SIGKILL)  # the leader dies; its child still holds the port
+    server.process.wait()
+    server.stop()
+    assert live_group_members(server.pid) == []
+    assert port_is_free(server.port)
+
+
+def test_a_process_that_exits_at_start_raises_with_its_output():
+    crashing = [sys.executable, "-c", "import sys; print('cannot open the config'); sys.exit(3)"]
+    with pytest.raises(ServerStartError, match="exited with code 3") as caught:
+        serve_process(crashing)
+    assert "cannot open the config" in str(caught.value)
+    assert running_servers() == []
+
+
+def test_a_missing_program_says_so():
+    with pytest.raises(ServerStartError, match="not found"):
+        serve_process(["no-such-server-program", "{port}"])
+
+
+def test_process_server_with_the_same_name_replaces_the_old_one():
+    first = serve_process(HTTP_SERVER, name="web")
+    second = serve_process(HTTP_SERVER, name="web")
+    assert first.process.poll() is not None and second.process.poll() is None
+    second.stop()
+
+
+@linux_only
+def test_interpreter_exit_stops_servers_left_running(tmp_path):
+    """A notebook whose kernel shuts down with servers still up leaves no orphans."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from workshop import serve_asgi, serve_process
+        from tests.test_serving import echo_app
+        proc = serve_process({HTTP_SERVER!r})
+        asgi = serve_asgi(echo_app)
+        print(proc.pid, proc.port, asgi.port)
+        raise RuntimeError("a cell failed")  # and nobody called stop()
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=os.getcwd())
+    assert "a cell failed" in result.stderr
+    pid, process_port, asgi_port = map(int, result.stdout.split())
+    assert live_group_members(pid) == []
+    assert port_is_free(process_port) and port_is_free(asgi_port)
