@@ -12,6 +12,8 @@ PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 KERNEL := realtime-workshop
 LAB_ARGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 PYTEST_ARGS ?=
 
 # Jupyter, IPython, matplotlib and the kit's logs keep their state inside the
@@ -30,7 +32,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: lab test check exercises bench setup clean
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -34,7 +34,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import wsgiref.simple_server
@@ -45,6 +44,7 @@ from asgiref.compatibility import guarantee_single_callable
 from uvicorn.importer import import_from_string
 
 from . import logs
+from .paths import state_dir
 
 __all__ = [
     "BackgroundServer",
@@ -422,9 +422,7 @@ def serve_wsgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int 
 
 
 def _log_dir() -> str:
-    path = os.environ.get("WORKSHOP_LOG_DIR") or os.path.join(tempfile.gettempdir(), "workshop-logs")
-    os.makedirs(path, exist_ok=True)
-    return path
+    return os.environ.get("WORKSHOP_LOG_DIR") or str(state_dir("logs"))
 
 
 class ProcessServer(BackgroundServer):

@@ -1,0 +1,197 @@
+"""`make check`: is this laptop ready for the workshop? One line per check.
+
+Run it the day before: every failure comes with the command that fixes it.
+Exits 1 when a required check fails; optional ones (needed by one lesson, or
+by the browser test only) warn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.metadata
+import pathlib
+import re
+import shutil
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SUPPORTED_PYTHON = ((3, 10), (3, 13))
+MODULES = {  # requirement name -> module to import
+    "Django": "django", "channels": "channels", "daphne": "daphne", "uvicorn": "uvicorn",
+    "websockets": "websockets", "asgiref": "asgiref", "channels-redis": "channels_redis",
+    "redis": "redis", "jupyterlab": "jupyterlab", "ipykernel": "ipykernel",
+    "nest-asyncio": "nest_asyncio", "nbformat": "nbformat", "nbclient": "nbclient",
+    "pytest": "pytest", "nbval": "nbval", "playwright": "playwright",
+}
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class Check:
+    """One line of the report: what was checked, how it went, and the fix."""
+
+    MARKS = {"ok": "[ ok ]", "warn": "[warn]", "fail": "[FAIL]"}
+
+    def __init__(self, what: str, required: bool = True):
+        self.what, self.required = what, required
+        self.status, self.detail, self.fix = "ok", "", ""
+
+    def passed(self, detail: str = "") -> Check:
+        self.status, self.detail = "ok", detail
+        return self
+
+    def failed(self, detail: str, fix: str) -> Check:
+        self.status = "fail" if self.required else "warn"
+        self.detail, self.fix = detail, fix
+        return self
+
+    def lines(self) -> list[str]:
+        line = f"{self.MARKS[self.status]} {self.what}" + (f": {self.detail}" if self.detail else "")
+        return [line] + ([f"       fix: {self.fix}"] if self.fix else [])
+
+
+def pinned_versions() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;#]+)", line)
+        if match:
+            pins[match.group(1)] = match.group(2)
+    return pins
+
+
+def check_python() -> Check:
+    check = Check("Python 3.10 to 3.13")
+    version = sys.version_info[:2]
+    found = ".".join(map(str, sys.version_info[:3]))
+    if SUPPORTED_PYTHON[0] <= version <= SUPPORTED_PYTHON[1]:
+        return check.passed(f"{found} at {sys.executable}")
+    return check.failed(f"found {found}", "install Python 3.12 and run: make check PYTHON=python3.12")
+
+
+def check_packages() -> list[Check]:
+    checks, pins = [], pinned_versions()
+    for requirement, module in MODULES.items():
+        check = Check(f"import {module}")
+        try:
+            importlib.import_module(module)
+            installed = importlib.metadata.version(requirement)
+        except Exception as error:  # a broken install raises anything
+            checks.append(check.failed(f"{type(error).__name__}: {error}", "rm -rf .venv && make check"))
+            continue
+        wanted = pins.get(requirement)
+        if wanted and installed != wanted:
+            checks.append(check.failed(f"{installed} installed, {wanted} pinned", "rm -rf .venv && make check"))
+        else:
+            checks.append(check.passed(installed))
+    return checks
+
+
+def check_round_trip() -> Check:
+    check = Check("a server starts in the background and a WebSocket echoes")
+    try:
+        from workshop import connect_ws, fetch, serve_asgi
+        from workshop.examples import hello_and_echo
+
+        async def echo(url):
+            async with connect_ws(url) as ws:
+                await ws.send("ping")
+                return await ws.recv()
+
+        with serve_asgi(hello_and_echo, name="preflight") as server:
+            status = fetch(server.url).status
+            reply = asyncio.run(echo(server.ws_url("echo/")))
+        if (status, reply) != (200, "ping"):
+            return check.failed(f"got {status} and {reply!r}", "see README, Troubleshooting")
+        return check.passed("HTTP 200, echo 'ping'")
+    except Exception as error:
+        return check.failed(f"{type(error).__name__}: {error}",
+                            "is something blocking 127.0.0.1 (a firewall, a proxy)? See README, Troubleshooting")
+
+
+def check_channels() -> Check:
+    check = Check("a Channels consumer echoes JSON (WebsocketCommunicator)")
+    try:
+        from workshop.django_setup import configure_django
+
+        configure_django()
+        from channels.generic.websocket import AsyncJsonWebsocketConsumer
+        from channels.testing import WebsocketCommunicator
+
+        class Echo(AsyncJsonWebsocketConsumer):
+            async def receive_json(self, content, **kwargs):
+                await self.send_json(content)
+
+        async def round_trip():
+            communicator = WebsocketCommunicator(Echo.as_asgi(), "/echo/")
+            connected, _ = await communicator.connect()
+            await communicator.send_json_to({"ch": "x"})
+            reply = await communicator.receive_json_from()
+            await communicator.disconnect()
+            return connected, reply
+
+        connected, reply = asyncio.run(round_trip())
+        if connected and reply == {"ch": "x"}:
+            return check.passed()
+        return check.failed(f"connected={connected}, reply={reply!r}", "rm -rf .venv && make check")
+    except Exception as error:
+        return check.failed(f"{type(error).__name__}: {error}", "rm -rf .venv && make check")
+
+
+def check_program(what: str, names, fix: str) -> Check:
+    check = Check(what, required=False)
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return check.passed(path)
+    return check.failed("not found on PATH", fix)
+
+
+def check_kernel() -> Check:
+    check = Check("the workshop's Jupyter kernel is registered", required=False)
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager().find_kernel_specs()
+    except Exception as error:
+        return check.failed(f"{type(error).__name__}: {error}", "make lab")
+    if "realtime-workshop" in specs:
+        return check.passed("Python (realtime workshop)")
+    return check.failed("not found", "make lab (it registers the kernel), then pick it in JupyterLab")
+
+
+def run_checks() -> list[Check]:
+    return [
+        check_python(),
+        *check_packages(),
+        check_round_trip(),
+        check_channels(),
+        check_kernel(),
+        check_program(
+            "redis-server (lesson 06)", ["redis-server"],
+            "Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis; "
+            "conda: conda install -c conda-forge redis-server",
+        ),
+        check_program(
+            "Chromium (the browser test only)", CHROMIUM_NAMES,
+            "Debian/Ubuntu: sudo apt-get install chromium; any Chrome works for the lessons",
+        ),
+    ]
+
+
+def main() -> int:
+    print("Preflight for 'Real time with Django Channels'\n")
+    checks = run_checks()
+    for check in checks:
+        print("\n".join(check.lines()))
+    failed = [c for c in checks if c.status == "fail"]
+    warned = [c for c in checks if c.status == "warn"]
+    print()
+    if failed:
+        print(f"{len(failed)} required check(s) failed: fix them before the workshop (README, Troubleshooting).")
+        return 1
+    print("Ready for the workshop." + (f" ({len(warned)} optional check(s) warned.)" if warned else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
