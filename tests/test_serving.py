@@ -125,10 +125,37 @@ def test_a_failing_startup_raises_a_readable_error_with_the_apps_exception():
 
     threads = threading.active_count()
     with pytest.raises(ServerStartError, match="ConnectionError: database is down") as caught:
-        serve_asgi(app_whose_database_is_down)
+        serve_asgi(app_whose_database_is_down, lifespan="auto")
     assert isinstance(caught.value.__cause__, ConnectionError)
     assert "Application startup failed" in str(caught.value)
     assert threading.active_count() == threads and running_servers() == []
+
+
+def test_an_app_that_never_answers_lifespan_startup_gets_a_hint():
+    async def ignores_what_it_does_not_know(scope, receive, send):
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    with pytest.raises(ServerStartError, match="never answered 'lifespan.startup.complete'"):
+        serve_asgi(ignores_what_it_does_not_know, lifespan="on", ready_timeout=1)
+    with serve_asgi(ignores_what_it_does_not_know):  # lifespan is off by default
+        pass
+
+
+@pytest.mark.parametrize("lifespan", ["auto", "on"])
+def test_lifespan_events_reach_an_app_that_asks_for_them(lifespan):
+    events = []
+
+    async def app(scope, receive, send):
+        assert scope["type"] == "lifespan"
+        while True:
+            events.append((await receive())["type"])
+            await send({"type": events[-1] + ".complete"})
+            if events[-1] == "lifespan.shutdown":
+                return
+
+    serve_asgi(app, lifespan=lifespan).stop()
+    assert events == ["lifespan.startup", "lifespan.shutdown"]
 
 
 def test_an_app_without_lifespan_support_still_starts():
@@ -137,7 +164,7 @@ def test_an_app_without_lifespan_support_still_starts():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    with serve_asgi(http_only) as server:
+    with serve_asgi(http_only, lifespan="auto") as server:
         assert fetch(server.url).text == "ok"
 
 

@@ -59,6 +59,8 @@ def configure_django(*, urlpatterns: list | None = None, **settings_overrides):
         settings.configure(**{**DEFAULTS, "DATABASES": {"default": database}, **settings_overrides})
         django.setup()
     if urlpatterns is not None:
-        settings.ROOT_URLCONF = types.SimpleNamespace(urlpatterns=urlpatterns)
+        urlconf = types.ModuleType("notebook_urls")  # what a urls.py would be, made in memory
+        urlconf.urlpatterns = urlpatterns
+        settings.ROOT_URLCONF = urlconf
         clear_url_caches()
     return settings

@@ -210,7 +210,9 @@ class ASGIServer(BackgroundServer):
         self._ready = threading.Event()
         # log_config=None: uvicorn adds no handlers of its own, so its records reach
         # the routing handler of workshop.logs and end up in this server's buffer.
-        options = {"log_config": None, "log_level": "info", "lifespan": "auto",
+        # lifespan="off": an app that loops over receive() and ignores what it does not
+        # know (most first ASGI apps) would hang uvicorn's startup. Ask for "on" or "auto".
+        options = {"log_config": None, "log_level": "info", "lifespan": "off",
                    "timeout_graceful_shutdown": 2, **options}
         config = uvicorn.Config(_report_startup_errors(app, self), **options)
         self._server = _ReadyServer(config, self._ready)
@@ -234,12 +236,16 @@ class ASGIServer(BackgroundServer):
                 self._socket.close()
                 self._ready.set()
 
-    def start(self) -> ASGIServer:
+    def start(self, ready_timeout: float = READY_TIMEOUT) -> ASGIServer:
         logs.install()
         self._register()
         self._thread.start()
-        if not self._ready.wait(READY_TIMEOUT):
-            self._start_failed(f"not ready after {READY_TIMEOUT:.0f} s")
+        if not self._ready.wait(ready_timeout):
+            why = f"not ready after {ready_timeout:g} s"
+            if self.logs and self.logs[-1].endswith("Waiting for application startup."):
+                why += (": the app received 'lifespan.startup' and never answered"
+                        " 'lifespan.startup.complete' (or serve it with lifespan='off')")
+            self._start_failed(why)
         if not self._server.started:
             cause = self._startup_error or (self._buffer.exceptions or [self._crash])[-1]
             why = f"{type(cause).__name__}: {cause}" if self._startup_error else "startup failed"
@@ -283,31 +289,32 @@ def _report_startup_errors(app, server: ASGIServer):
 
     uvicorn's ``lifespan="auto"`` takes any exception in the lifespan scope for
     "lifespan not supported" and starts anyway. An app that received
-    ``lifespan.startup`` and then raised did support it, and failed: that is
-    reported as ``lifespan.startup.failed`` and raised by ``serve_asgi``.
+    ``lifespan.startup`` and raised before answering, without having tried to
+    send an HTTP or WebSocket message (as apps unaware of lifespan do), did
+    support it, and failed: that is reported as ``lifespan.startup.failed``,
+    and ``serve_asgi`` raises it.
     """
     app = guarantee_single_callable(app)
 
     async def app_with_startup_errors(scope, receive, send):
         if scope["type"] != "lifespan":
             return await app(scope, receive, send)
-        phase = {"startup_received": False, "started": False}
+        seen = {"startup": False, "answered": False, "unaware": False}
 
         async def watched_receive():
             message = await receive()
-            if message["type"] == "lifespan.startup":
-                phase["startup_received"] = True
+            seen["startup"] |= message["type"] == "lifespan.startup"
             return message
 
         async def watched_send(message):
-            if message["type"].startswith("lifespan.startup."):
-                phase["started"] = True
+            seen["answered"] |= message["type"].startswith("lifespan.startup.")
+            seen["unaware"] |= not message["type"].startswith("lifespan.")
             await send(message)
 
         try:
             await app(scope, watched_receive, watched_send)
         except Exception as exc:
-            if phase["startup_received"] and not phase["started"]:
+            if seen["startup"] and not seen["answered"] and not seen["unaware"]:
                 server._startup_error = exc
                 await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
                 return
@@ -331,17 +338,18 @@ def _check_asgi_app(app):
     return app
 
 
-def serve_asgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int = 0, **uvicorn_options):
+def serve_asgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int = 0,
+               ready_timeout: float = READY_TIMEOUT, **uvicorn_options):
     """Serve an ASGI app with uvicorn in the background; return when it is ready.
 
     ``app`` is an ASGI application or an import string ("package.module:app").
     Extra keyword arguments go to ``uvicorn.Config`` (``ws_max_size=...``,
-    ``lifespan="on"``, ...). Raises ServerStartError, caused by the app's own
-    exception, when the app fails to start.
+    ``lifespan="on"``, ...); lifespan events are off unless asked for. Raises
+    ServerStartError, caused by the app's own exception, when the app fails to start.
     """
     app = _check_asgi_app(app)
     name = name or _call_site_name(_label(app))
-    return ASGIServer(app, name, host, port, uvicorn_options).start()
+    return ASGIServer(app, name, host, port, uvicorn_options).start(ready_timeout)
 
 
 # --------------------------------------------------------------------------- WSGI
@@ -497,6 +505,26 @@ class ProcessServer(BackgroundServer):
             self.process.wait(STOP_TIMEOUT)
         if os.name != "nt":  # children that outlived the leader still hold ports
             _signal_group(self.process.pid, signal.SIGKILL)
+            _wait_until(lambda: not _group_alive(self.process.pid), STOP_TIMEOUT)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _wait_until(condition, timeout: float, interval: float = 0.01) -> bool:
+    """Check ``condition`` until it holds or ``timeout`` passes (for what cannot notify us)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(interval)
+    return True
 
 
 def _signal_group(pgid: int, sig: int) -> None:
