@@ -1,0 +1,42 @@
+"""pytest for the whole repo: Django is echo_project's, configured once per process.
+
+Notebooks run in kernels of their own (nbval); everything else that needs Django
+in the test process uses echo_project's settings, so tests never disagree about them.
+"""
+
+import os
+import pathlib
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent
+for path in (REPO, REPO / "echo_project"):  # as the venv's .pth does, for a bare `pytest`
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+
+import pytest  # noqa: E402
+
+from workshop import running_servers, stop_all  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_server_left_running():
+    """Every test leaves no server of the kit running."""
+    yield
+    left = running_servers()
+    stop_all()
+    assert not left, f"the test left servers running: {left}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so a fixture can tell the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
