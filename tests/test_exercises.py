@@ -1,0 +1,327 @@
+"""Exercises cannot drift from their solutions, and every check speaks to the learner."""
+
+import asyncio
+import filecmp
+import pathlib
+import re
+
+import nbformat
+import pytest
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import re_path
+from echo.consumers import CarefulJsonWebsocketConsumer
+from nbclient import NotebookClient
+
+from workshop import checks, exercises
+from workshop.checks import ExerciseHint
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
+LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+# --------------------------------------------------------------------------- one source
+
+
+def test_exercises_are_exactly_what_make_exercises_produces(tmp_path):
+    written = exercises.generate(REPO / "solutions", tmp_path)
+    committed = sorted(p.name for p in (REPO / "exercises").glob("*.ipynb"))
+    assert [p.name for p in written] == committed, "run `make exercises`: exercises/ and solutions/ differ"
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path, REPO / "exercises", committed, shallow=False)
+    assert not mismatch and not errors, f"run `make exercises`: {mismatch + errors} are stale"
+
+
+def test_every_lesson_from_01_has_an_exercise():
+    lesson_numbers = {p.name[:2] for p in LESSONS if p.name[:2] != "00"}
+    assert lesson_numbers <= {p.name[:2] for p in SOLUTIONS}
+
+
+def test_a_solution_region_becomes_a_stub_with_the_task():
+    source = "def f():\n    ### BEGIN SOLUTION add one\n    return 1 + 1\n    ### END SOLUTION\n"
+    assert exercises.stub_source(source) == (
+        "def f():\n    # your code here: add one\n    raise NotImplementedError('add one')\n"
+    )
+
+
+@pytest.mark.parametrize("source", ["### BEGIN SOLUTION\nx = 1", "x = 1\n### END SOLUTION",
+                                    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION"])
+def test_broken_markers_are_reported(source):
+    with pytest.raises(exercises.MarkerError):
+        exercises.stub_source(source)
+
+
+def test_exercises_keep_no_answer_and_no_output():
+    for path in (REPO / "exercises").glob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            assert "BEGIN SOLUTION" not in cell.source
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None
+
+
+# --------------------------------------------------------------------------- unchanged exercises
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "exercises").glob("*.ipynb")), ids=lambda p: p.name)
+def test_an_unchanged_exercise_reaches_every_check_and_each_gives_its_hint(path):
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    check_cells = [c for c in notebook.cells if c.cell_type == "code" and re.match(r"check_\w+\(", c.source)]
+    assert check_cells, "every exercise ends with a check"
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if cell in check_cells:
+            assert [e.ename for e in errors] == ["ExerciseHint"], cell.source
+            assert "still raises NotImplementedError" in errors[0].evalue
+            assert "your code here" in errors[0].evalue
+        else:
+            assert not errors, f"only check cells may fail in an untouched exercise: {cell.source[:60]}"
+
+
+# --------------------------------------------------------------------------- 01 WSGI
+
+
+def greet(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"Hello, {environ['PATH_INFO'].strip('/')}!\n".encode()]
+
+
+def greet_returning_str(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return f"Hello, {environ['PATH_INFO'].strip('/')}!\n"
+
+
+def greet_forgetting_start_response(environ, start_response):
+    return [b"Hello, ada!\n"]
+
+
+def greet_with_the_slash(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"Hello, {environ['PATH_INFO']}!\n".encode()]
+
+
+def test_check_greeting_app_passes_a_solution(capsys):
+    checks.check_greeting_app(greet)
+    assert capsys.readouterr().out.startswith("\u2713 greet works")
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (greet_returning_str, "return a list of bytes"),
+    (greet_forgetting_start_response, "never called start_response"),
+    (greet_with_the_slash, "strip the leading '/'"),
+])
+def test_check_greeting_app_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_greeting_app(wrong)
+
+
+def count_requests(app):
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))], e))
+
+    return counted
+
+
+def count_requests_with_an_int(app):
+    def counted(environ, start_response):
+        return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", 1)], e))
+    return counted
+
+
+def count_requests_resetting(app):
+    def counted(environ, start_response):
+        number = 1
+        return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))], e))
+    return counted
+
+
+def count_requests_returning_nothing(app):
+    def counted(environ, start_response):
+        return app(environ, start_response)
+
+
+def test_check_request_counter_passes_a_solution(capsys):
+    checks.check_request_counter(count_requests)
+    assert "numbered 1, 2, 3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (count_requests_with_an_int, "must be a str"),
+    (count_requests_resetting, "keep the count outside the inner function"),
+    (count_requests_returning_nothing, "return the inner function"),
+])
+def test_check_request_counter_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_request_counter(wrong)
+
+
+# --------------------------------------------------------------------------- 02 ASGI
+
+
+async def shout(scope, receive, send):
+    count = 0
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+
+
+async def shout_without_accepting(scope, receive, send):
+    while (event := await receive())["type"] != "websocket.disconnect":
+        await send({"type": "websocket.send", "text": "1: HELLO"})
+
+
+async def shout_in_bytes(scope, receive, send):
+    count = 0
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            count += 1
+            await send({"type": "websocket.send", "bytes": f"{count}: {event['text'].upper()}".encode()})
+
+
+async def shout_without_counting(scope, receive, send):
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            await send({"type": "websocket.send", "text": event["text"].upper()})
+
+
+async def shout_silently(scope, receive, send):
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+
+
+def test_check_shouting_app_passes_a_solution(capsys):
+    checks.check_shouting_app(shout)
+    assert "1: HELLO" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (shout_without_accepting, "before accepting"),
+    (shout_in_bytes, "not 'bytes'"),
+    (shout_without_counting, "count the messages"),
+    (shout_silently, "no reply within 3 s"),
+])
+def test_check_shouting_app_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_shouting_app(wrong)
+
+
+def test_checks_also_run_where_an_event_loop_is_running(capsys):
+    async def from_a_cell():  # a notebook cell's thread has a running loop
+        checks.check_shouting_app(shout)
+
+    asyncio.run(from_a_cell())
+    assert "\u2713" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- 03 Channels
+
+
+class Echo(AsyncJsonWebsocketConsumer):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json(content)
+
+
+class Reverse(AsyncJsonWebsocketConsumer):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"reversed": content["text"][::-1]})
+
+
+class ReverseSendingADict(AsyncJsonWebsocketConsumer):
+    async def receive_json(self, content, **kwargs):
+        await self.send(text_data={"reversed": content["text"][::-1]})
+
+
+class ReverseRefusing(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        await self.close()
+
+
+def router(*routes):
+    return lambda: ProtocolTypeRouter({"websocket": URLRouter([re_path(p, c.as_asgi()) for p, c in routes])})
+
+
+def test_check_reverse_routing_passes_a_solution(capsys):
+    checks.check_reverse_routing(router((r"^echo/$", Echo), (r"^reverse/$", Reverse)))
+    assert "slennahc" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
+    (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
+    (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
+    (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
+])
+def test_check_reverse_routing_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_reverse_routing(wrong)
+
+
+# --------------------------------------------------------------------------- 04 echo_project
+
+
+class CountingEcho(CarefulJsonWebsocketConsumer):
+    async def connect(self):
+        self.count = 0
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
+class CountingOnTheClass(CarefulJsonWebsocketConsumer):
+    count = 0
+
+    async def receive_json(self, content, **kwargs):
+        type(self).count += 1
+        await self.send_json({**content, "count": type(self).count})
+
+
+class CountingCarelessly(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.count = 0
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
+class NotCounting(CarefulJsonWebsocketConsumer):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json(content)
+
+
+def test_check_counting_echo_passes_a_solution(capsys):
+    checks.check_counting_echo(CountingEcho)
+    assert "starts at 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (CountingOnTheClass, "not on the class"),
+    (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
+    (NotCounting, "add the message's number"),
+])
+def test_check_counting_echo_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_counting_echo(wrong)
+
+
+def test_a_hint_shows_as_one_line_in_a_notebook():
+    assert ExerciseHint("forgot to accept")._render_traceback_() == ["\x1b[31mNot yet:\x1b[0m forgot to accept"]

@@ -1,0 +1,281 @@
+"""The exercises' self-checks: run the learner's code for real, answer in one line.
+
+Each ``check_*`` function runs what the learner wrote (a WSGI call, a server
+started with the kit, a ``WebsocketCommunicator``) and prints one line that
+starts with a check mark when it works. When it does not, it raises
+``ExerciseHint``, whose message names the likely mistake; in a notebook it
+shows as that one message, not as a traceback from deep inside a library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+from .clients import connect_ws, fetch
+from .serving import serve_asgi, serve_wsgi
+
+__all__ = [
+    "ExerciseHint",
+    "check_counting_echo",
+    "check_greeting_app",
+    "check_request_counter",
+    "check_reverse_routing",
+    "check_shouting_app",
+]
+
+
+class ExerciseHint(AssertionError):
+    """Not solved yet; the message says what is likely wrong."""
+
+    def _render_traceback_(self):  # IPython shows this instead of a traceback
+        return [f"\x1b[31mNot yet:\x1b[0m {self}"]
+
+
+def _passed(message: str) -> None:
+    print(f"\u2713 {message}")
+
+
+def _not_written(name: str) -> ExerciseHint:
+    return ExerciseHint(f"{name} still raises NotImplementedError: replace the '# your code here' part above "
+                        "with your code, run that cell, then this one")
+
+
+def _run(coroutine):
+    """Run a coroutine to the end, also from a notebook cell (whose thread has a running loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    result = {}
+
+    def in_a_thread():
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed back to the caller's thread
+            result["error"] = error
+
+    worker = threading.Thread(target=in_a_thread, name="exercise-check")
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+# --------------------------------------------------------------------------- 01 WSGI
+
+
+def _call_wsgi(app, path: str, name: str):
+    recorded = {}
+
+    def start_response(status, headers, exc_info=None):
+        recorded["status"], recorded["headers"] = status, headers
+        return lambda data: None
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1",
+               "wsgi.input": None, "wsgi.url_scheme": "http"}
+    try:
+        body = app(environ, start_response)
+    except NotImplementedError:
+        raise _not_written(name) from None
+    except Exception as error:
+        raise ExerciseHint(f"{name} raised {type(error).__name__}: {error}") from None
+    if "status" not in recorded:
+        raise ExerciseHint(f"{name} never called start_response(status, headers): call it before returning the body")
+    if body is None:
+        raise ExerciseHint(f"{name} returned None: return the body, a list of bytes such as [b'...']")
+    if isinstance(body, (str, bytes)):
+        kind = "a str" if isinstance(body, str) else "bytes, not a list of them"
+        raise ExerciseHint(f"{name} returned {kind}: return a list of bytes, e.g. [text.encode()]")
+    chunks = list(body)
+    if any(isinstance(chunk, str) for chunk in chunks):
+        raise ExerciseHint(f"{name}'s body holds str: WSGI bodies are bytes, so encode the text with .encode()")
+    return recorded["status"], recorded["headers"], b"".join(chunks)
+
+
+def check_greeting_app(greet) -> None:
+    """Exercise 01a: GET /<name> answers 200 and 'Hello, <name>!\\n' as text/plain."""
+    status, headers, body = _call_wsgi(greet, "/ada", "greet")
+    if not status.startswith("200"):
+        raise ExerciseHint(f"the status was {status!r}: a greeting is '200 OK'")
+    if body != b"Hello, ada!\n":
+        raise ExerciseHint(f"GET /ada answered {body!r}, expected b'Hello, ada!\\n': the path is in "
+                           "environ['PATH_INFO'] ('/ada'); strip the leading '/'")
+    if ("Content-Type", "text/plain") not in [(name.title(), value) for name, value in headers]:
+        raise ExerciseHint(f"headers were {headers}: add ('Content-Type', 'text/plain')")
+    with serve_wsgi(greet, name="check_greeting_app") as server:
+        response = fetch(server.url + "grace")
+    if response.status != 200:
+        raise ExerciseHint(f"served for real, it answered {response.status}: see server.logs for why")
+    _passed(f"greet works: GET /grace -> {response.text!r}")
+
+
+def check_request_counter(count_requests) -> None:
+    """Exercise 01b: a middleware adding X-Request-Number: 1, 2, 3, ... and keeping the body."""
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"Hello!\n"]
+
+    try:
+        wrapped = count_requests(hello)
+    except NotImplementedError:
+        raise _not_written("count_requests") from None
+    if not callable(wrapped):
+        raise ExerciseHint(f"count_requests(app) returned {wrapped!r}: return the inner function, the new app")
+    with serve_wsgi(wrapped, name="check_request_counter") as server:
+        responses = [fetch(server.url) for _ in range(3)]
+        logs = "\n".join(server.logs)
+    if responses[0].status == 500:
+        if "NotImplementedError" in logs:
+            raise _not_written("count_requests")
+        if "Header values must be" in logs or "must be of type str" in logs:
+            raise ExerciseHint("a header value must be a str: use str(number)")
+        raise ExerciseHint("the wrapped app failed (500): print(server.logs) in a cell of yours to see why")
+    if any(r.text != "Hello!\n" for r in responses):
+        raise ExerciseHint(f"the body changed to {responses[0].text!r}: pass the wrapped app's body through")
+    numbers = [r.headers.get("x-request-number") for r in responses]
+    if numbers[0] is None:
+        raise ExerciseHint("no X-Request-Number header: add ('X-Request-Number', str(number)) to the headers "
+                           "before calling the server's start_response")
+    if numbers != ["1", "2", "3"]:
+        raise ExerciseHint(f"three requests were numbered {numbers}, expected ['1', '2', '3']: keep the count "
+                           "outside the inner function (e.g. nonlocal), so it lasts from one request to the next")
+    _passed("count_requests works: three requests were numbered 1, 2, 3")
+
+
+# --------------------------------------------------------------------------- 02 ASGI
+
+
+def check_shouting_app(shout) -> None:
+    """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'."""
+    async def talk(url):
+        async with connect_ws(url) as websocket:
+            replies = []
+            for text in ("hello", "again"):
+                await websocket.send(text)
+                replies.append(await asyncio.wait_for(websocket.recv(), 3))
+            return replies
+
+    with serve_asgi(shout, name="check_shouting_app") as server:
+        try:
+            replies = _run(talk(server.ws_url("shout/")))
+        except Exception as error:
+            problems = " ".join(str(e) for e in server.exceptions)
+            if "NotImplementedError" in problems or any(isinstance(e, NotImplementedError) for e in server.exceptions):
+                raise _not_written("shout") from None
+            if "Expected ASGI message 'websocket.accept'" in problems:
+                raise ExerciseHint("the app sent a message before accepting: answer the first event "
+                                   "(websocket.connect) with {'type': 'websocket.accept'}") from None
+            if isinstance(error, asyncio.TimeoutError) or isinstance(error, TimeoutError):
+                raise ExerciseHint("no reply within 3 s: send a websocket.send for every websocket.receive "
+                                   "(and keep receiving in a loop)") from None
+            detail = f" The app raised: {problems}" if problems else ""
+            raise ExerciseHint(f"the conversation failed ({type(error).__name__}: {error}).{detail}") from None
+    if any(isinstance(reply, bytes) for reply in replies):
+        raise ExerciseHint("the replies were bytes: send {'type': 'websocket.send', 'text': ...}, not 'bytes'")
+    if replies != ["1: HELLO", "2: AGAIN"]:
+        raise ExerciseHint(f"for 'hello' then 'again' the replies were {replies}, expected ['1: HELLO', '2: AGAIN']"
+                           ": upper-case the text, and count the messages of this connection from 1")
+    _passed("shout works: 'hello', 'again' -> '1: HELLO', '2: AGAIN'")
+
+
+# --------------------------------------------------------------------------- 03 Channels
+
+
+async def _json_conversation(application, path, messages, headers=()):
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+    connected, _ = await communicator.connect(timeout=3)
+    if not connected:
+        return False, []
+    replies = []
+    for message in messages:
+        await communicator.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
+        output = await communicator.receive_output(timeout=3)
+        if output["type"] == "websocket.close":
+            replies.append(("closed", output.get("code")))
+            break
+        replies.append(output.get("text") if output.get("text") is not None else output.get("bytes"))
+    await communicator.disconnect()
+    return True, replies
+
+
+def _conversation_or_hint(application, path, messages, what):
+    try:
+        return _run(_json_conversation(application, path, messages))
+    except NotImplementedError:
+        raise _not_written(what) from None
+    except ValueError as error:
+        if "No route found" in str(error):
+            raise ExerciseHint(f"no route matches {path!r}: add re_path(r\"^{path.strip('/')}/$\", ...as_asgi()) "
+                               "to the URLRouter") from None
+        raise ExerciseHint(f"{what} raised ValueError: {error}") from None
+    except TypeError as error:
+        raise ExerciseHint(f"{what} raised TypeError: {error}. send(text_data=...) takes a str; "
+                           "use send_json(...) to send a dict") from None
+    except asyncio.TimeoutError:
+        raise ExerciseHint(f"{what} did not answer within 3 s: reply to every message") from None
+
+
+def check_reverse_routing(build_application) -> None:
+    """Exercise 03: /reverse/ answers {"text": t} with {"reversed": t[::-1]}; /echo/ still echoes."""
+    try:
+        application = build_application()
+    except NotImplementedError:
+        raise _not_written("build_application") from None
+    connected, replies = _conversation_or_hint(application, "/reverse/", [{"text": "channels"}], "ReverseConsumer")
+    if not connected:
+        raise ExerciseHint("the connection to /reverse/ was refused: accept it in connect() "
+                           "(await self.accept())")
+    try:
+        reply = json.loads(replies[0])
+    except (TypeError, ValueError):
+        raise ExerciseHint(f"the reply {replies[0]!r} is not JSON: use send_json(...)") from None
+    if reply != {"reversed": "slennahc"}:
+        raise ExerciseHint(f'for {{"text": "channels"}} the reply was {reply}, expected {{"reversed": "slennahc"}}'
+                           ': content["text"][::-1] reverses a string')
+    connected, replies = _conversation_or_hint(application, "/echo/", [{"ch": "x"}], "EchoChamberConsumer")
+    if not connected or json.loads(replies[0]) != {"ch": "x"}:
+        raise ExerciseHint("/echo/ no longer echoes: keep its route next to the new one")
+    _passed('routing works: /reverse/ turns "channels" into "slennahc", /echo/ still echoes')
+
+
+# --------------------------------------------------------------------------- 04 echo_project
+
+
+def check_counting_echo(consumer_class) -> None:
+    """Exercise 04: echo each message with its number on this connection; bad input still answered."""
+    try:
+        application = consumer_class.as_asgi()
+    except AttributeError:
+        raise ExerciseHint("pass the consumer class itself, e.g. check_counting_echo(CountingEchoConsumer)") from None
+    messages = [{"ch": "a"}, {"ch": "b"}]
+    connected, first = _conversation_or_hint(application, "/echo/", messages, "CountingEchoConsumer")
+    if not connected:
+        raise ExerciseHint("the connection was refused: accept it in connect(), or do not override connect()")
+    try:
+        first = [json.loads(reply) for reply in first]
+    except (TypeError, ValueError):
+        raise ExerciseHint(f"the replies {first} are not JSON: use send_json(...)") from None
+    expected = [{"ch": "a", "count": 1}, {"ch": "b", "count": 2}]
+    if first and "count" not in first[0]:
+        raise ExerciseHint(f"the reply was {first[0]}: add the message's number, {{**content, 'count': n}}")
+    if first != expected:
+        raise ExerciseHint(f"two messages got {first}, expected {expected}: add 1 to self.count for every "
+                           "message, before sending")
+    _, again = _conversation_or_hint(application, "/echo/", [{"ch": "c"}], "CountingEchoConsumer")
+    if json.loads(again[0]) != {"ch": "c", "count": 1}:
+        raise ExerciseHint(f"a new connection's first message got {json.loads(again[0])}: the count must start "
+                           "again at 1 for each connection. Set self.count = 0 in connect(), not on the class")
+    careless = ExerciseHint("invalid JSON did not get an error reply: inherit from the project's "
+                            "CarefulJsonWebsocketConsumer (or EchoChamberConsumer), which answers bad input")
+    try:
+        _, bad = _run(_json_conversation(application, "/echo/", ["{not json"]))
+    except ValueError:  # the JSON decoder's error, raised in a consumer that does not catch it
+        raise careless from None
+    if not bad or not isinstance(bad[0], str) or "error" not in json.loads(bad[0]):
+        raise careless
+    _passed("CountingEchoConsumer works: a 1, b 2, a new connection starts at 1, bad JSON gets an error")
