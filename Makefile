@@ -43,6 +43,9 @@ check: setup
 exercises: setup
 	$(PY) -m workshop.exercises solutions exercises
 
+bench: setup
+	$(PY) -m workshop.bench $(if $(QUICK),--quick)
+
 setup: $(INSTALLED)
 
 # Re-installs only when requirements.txt changes (or the venv is new).

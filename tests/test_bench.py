@@ -1,0 +1,22 @@
+"""`make bench QUICK=1` runs end to end: a smoke test, with no assertion on timings."""
+
+import json
+import subprocess
+import sys
+
+from workshop.bench import BASELINE, targets
+
+
+def test_quick_bench_prints_the_ratio_table_and_writes_json(tmp_path):
+    output = tmp_path / "results.json"
+    result = subprocess.run([sys.executable, "-m", "workshop.bench", "--quick", "--output", str(output)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0]
+    assert "p50 ×base" in header and "msg/s ×base" in header
+    for target in targets():
+        assert target.name in result.stdout
+    record = json.loads(output.read_text())
+    assert record["command"] == "make bench QUICK=1"
+    assert record["results"][BASELINE]["samples"] > 0
+    assert "[bench] round 1/2 done" in result.stderr, "shows progress"

@@ -1,0 +1,207 @@
+"""`make bench`: the echo chamber's consumer against raw baselines, side by side.
+
+Every server runs in a process of its own; one client (this process) measures
+them all, interleaved round by round (A B C A B C ...), so a machine that slows
+down midway slows every target alike. The table gives ratios to the raw
+`websockets` echo server, the baseline; absolute figures go to the JSON file.
+
+    make bench            # the full run, a few minutes at most
+    make bench QUICK=1    # seconds: a smoke run (in `make test`), figures not meaningful
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+from .clients import connect_ws
+from .paths import REPO
+from .serving import serve_process
+
+BASELINE = "websockets echo"
+PAYLOAD = json.dumps({"ch": "x"})
+
+
+@dataclasses.dataclass
+class Target:
+    name: str
+    argv: list[str]
+    path: str = ""
+    cwd: pathlib.Path | None = None
+    protocol: str = "ws"
+
+
+def targets() -> list[Target]:
+    python, project = sys.executable, REPO / "echo_project"
+    uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+               "--no-access-log"]
+    return [
+        Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
+        Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
+        Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
+        Target("echo consumer, uvicorn", [*uvicorn, "echo_project.asgi:application"], "echo/", project),
+        Target("echo consumer, daphne", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0",
+                                         "echo_project.asgi:application"], "echo/", project),
+    ]
+
+
+class Client:
+    """One connection to a target: a WebSocket, or a TCP socket for the floor."""
+
+    def __init__(self, target: Target, url: str):
+        self.target, self.url = target, url
+
+    async def __aenter__(self):
+        if self.target.protocol == "tcp":
+            host, port = self.url.split("//")[1].rstrip("/").split(":")
+            self.reader, self.writer = await asyncio.open_connection(host, int(port))
+        else:
+            self.connection = await connect_ws(self.url, compression=None, ping_interval=None, max_queue=None)
+        return self
+
+    async def __aexit__(self, *exc):
+        if self.target.protocol == "tcp":
+            self.writer.close()
+        else:
+            await self.connection.close()
+
+    async def round_trip(self) -> None:
+        if self.target.protocol == "tcp":
+            self.writer.write(PAYLOAD.encode())
+            await self.reader.readexactly(len(PAYLOAD))
+        else:
+            await self.connection.send(PAYLOAD)
+            await self.connection.recv()
+
+
+async def latency_samples(client: Client, count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await client.round_trip()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def throughput(target: Target, url: str, connections: int, messages: int) -> float:
+    clients = [Client(target, url) for _ in range(connections)]
+    opened = await asyncio.gather(*(client.__aenter__() for client in clients))
+
+    async def talk(client):
+        for _ in range(messages):
+            await client.round_trip()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(talk(client) for client in opened))
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(client.__aexit__() for client in opened))
+    return connections * messages / elapsed
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def measure(servers: dict[str, tuple[Target, str]], args, progress) -> dict:
+    results = {name: {"latency": [], "throughput": []} for name in servers}
+    clients = {name: Client(target, url) for name, (target, url) in servers.items()}
+    for client in clients.values():
+        await client.__aenter__()
+        await latency_samples(client, args.warmup)
+    for round_number in range(1, args.rounds + 1):
+        for name, client in clients.items():  # interleaved: every target once per round
+            results[name]["latency"] += await latency_samples(client, args.round_trips)
+        for name, (target, url) in servers.items():
+            results[name]["throughput"].append(await throughput(target, url, args.connections, args.messages))
+        progress(f"round {round_number}/{args.rounds} done")
+    for client in clients.values():
+        await client.__aexit__()
+    return results
+
+
+def summarize(results: dict) -> dict:
+    summary = {}
+    for name, figures in results.items():
+        summary[name] = {
+            "p50_us": percentile(figures["latency"], 0.50) * 1e6,
+            "p99_us": percentile(figures["latency"], 0.99) * 1e6,
+            "throughput_msg_s": statistics.median(figures["throughput"]),
+            "samples": len(figures["latency"]),
+        }
+    return summary
+
+
+def table(summary: dict) -> str:
+    base = summary[BASELINE]
+    rows = [("server", "p50 µs", "p99 µs", "msg/s", "p50 ×base", "p99 ×base", "msg/s ×base")]
+    for name, figures in summary.items():
+        rows.append((
+            name, f"{figures['p50_us']:.0f}", f"{figures['p99_us']:.0f}", f"{figures['throughput_msg_s']:.0f}",
+            f"{figures['p50_us'] / base['p50_us']:.2f}", f"{figures['p99_us'] / base['p99_us']:.2f}",
+            f"{figures['throughput_msg_s'] / base['throughput_msg_s']:.2f}",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def parse(argv: list[str]):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--output", type=pathlib.Path, default=REPO / "benchmarks" / "results.json")
+    args = parser.parse_args(argv)
+    sizes = dict(rounds=2, round_trips=50, warmup=20, connections=10, messages=5) if args.quick else \
+        dict(rounds=6, round_trips=1000, warmup=200, connections=100, messages=50)
+    for key, value in sizes.items():
+        setattr(args, key, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+
+    def progress(message):
+        print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    servers = {}
+    try:
+        for target in targets():
+            progress(f"starting {target.name}")
+            server = serve_process(target.argv, name=f"bench: {target.name}", cwd=target.cwd, ready_timeout=30)
+            scheme = "tcp" if target.protocol == "tcp" else "ws"
+            servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")
+        results = asyncio.run(measure(servers, args, progress))
+    finally:
+        from .serving import stop_all
+
+        stop_all()
+    summary = summarize(results)
+    print(table(summary))
+    record = {
+        "command": "make bench" + (" QUICK=1" if args.quick else ""),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine()},
+        "sizes": {k: getattr(args, k) for k in ("rounds", "round_trips", "connections", "messages")},
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": summary,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(record, indent=2))
+    progress(f"wrote {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}"
+             f" in {record['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The baselines `make bench` compares the echo chamber against, each run in a process of its own.
+
+    python -m workshop.bench_servers tcp PORT          # a TCP echo: the floor
+    python -m workshop.bench_servers websockets PORT   # a raw `websockets` echo server
+    uvicorn workshop.bench_servers:asgi_echo           # a raw ASGI echo, no framework
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+
+async def asgi_echo(scope, receive, send):
+    """The smallest ASGI WebSocket echo: what Channels adds its features on top of."""
+    if scope["type"] != "websocket":
+        return
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")})
+        else:
+            return
+
+
+async def _tcp_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def serve_tcp(port: int) -> None:
+    server = await asyncio.start_server(_tcp_echo, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+async def serve_websockets(port: int) -> None:
+    from websockets.asyncio.server import serve
+
+    async def echo(connection):
+        async for message in connection:
+            await connection.send(message)
+
+    async with serve(echo, "127.0.0.1", port, compression=None, max_size=2**20) as server:
+        await server.serve_forever()
+
+
+def main(argv: list[str]) -> int:
+    kind, port = argv[0], int(argv[1])
+    serve = {"tcp": serve_tcp, "websockets": serve_websockets}[kind]
+    try:
+        import uvloop
+
+        uvloop.run(serve(port))
+    except ImportError:
+        asyncio.run(serve(port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
