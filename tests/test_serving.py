@@ -285,3 +285,28 @@ def test_interpreter_exit_stops_servers_left_running(tmp_path):
     pid, process_port, asgi_port = map(int, result.stdout.split())
     assert live_group_members(pid) == []
     assert port_is_free(process_port) and port_is_free(asgi_port)
+
+
+def test_coroutines_can_run_on_the_servers_loop():
+    async def where():
+        return asyncio.get_running_loop()
+
+    async def forever():
+        await asyncio.Event().wait()
+
+    with serve_asgi(echo_app) as server:
+        assert server.submit(where()).result(5) is server.loop
+        assert asyncio.run(server.run(where())) is server.loop
+        background = server.submit(forever())
+        background.cancel()
+    with pytest.raises(RuntimeError, match="stopped"):
+        server.submit(where())
+
+
+def test_process_logs_go_to_a_log_folder_that_does_not_exist_yet(tmp_path, monkeypatch):
+    """As in a fresh clone, where make points WORKSHOP_LOG_DIR at a .state/logs not made yet."""
+    monkeypatch.setenv("WORKSHOP_LOG_DIR", str(tmp_path / "new" / "logs"))
+    with serve_process(HTTP_SERVER) as server:
+        fetch(server.url)
+    assert server.log_path.startswith(str(tmp_path / "new" / "logs"))
+    assert any("GET / HTTP/1.1" in line for line in server.logs)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import inspect
 import os
 import re
@@ -223,7 +224,7 @@ class ASGIServer(BackgroundServer):
 
     def _run(self) -> None:
         logs.bind(self._buffer)
-        loop = self._loop_factory()
+        loop = self.loop = self._loop_factory()
         try:
             loop.run_until_complete(self._server.serve(sockets=[self._socket]))
         except BaseException as exc:  # SystemExit is how uvicorn reports a failed startup
@@ -260,6 +261,22 @@ class ASGIServer(BackgroundServer):
     def exceptions(self) -> list[BaseException]:
         """Exceptions the app raised while serving (uvicorn logged them to ``logs``)."""
         return list(self._buffer.exceptions)
+
+    def submit(self, coroutine) -> concurrent.futures.Future:
+        """Run a coroutine on the server's own event loop; returns at once with a Future.
+
+        For what belongs to the server's loop, such as the in-memory channel layer:
+        its queues may only be touched from that loop. ``future.cancel()`` stops a
+        background task started this way.
+        """
+        if not self.running:
+            coroutine.close()
+            raise RuntimeError(f"{self.name!r} is stopped")
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    async def run(self, coroutine):
+        """``await server.run(coro)``: run it on the server's loop and wait for its result."""
+        return await asyncio.wrap_future(self.submit(coroutine))
 
     def _shutdown(self) -> None:
         if not self._thread.is_alive():
@@ -430,7 +447,11 @@ def serve_wsgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int 
 
 
 def _log_dir() -> str:
-    return os.environ.get("WORKSHOP_LOG_DIR") or str(state_dir("logs"))
+    path = os.environ.get("WORKSHOP_LOG_DIR")
+    if not path:
+        return str(state_dir("logs"))
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 class ProcessServer(BackgroundServer):
@@ -451,6 +472,15 @@ class ProcessServer(BackgroundServer):
 
     def start(self, ready_timeout: float) -> ProcessServer:
         self._register()
+        try:
+            self._spawn()
+            self._wait_until_ready(ready_timeout)
+        except BaseException:
+            self.stop()  # whatever went wrong, nothing stays registered or running
+            raise
+        return self
+
+    def _spawn(self) -> None:
         group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {"start_new_session": True}
         with open(self.log_path, "wb") as log:
             try:
@@ -459,18 +489,18 @@ class ProcessServer(BackgroundServer):
                     env=self._env, cwd=self._cwd, **group,
                 )
             except FileNotFoundError as exc:
-                self.stop()
                 raise ServerStartError(f"{self.argv[0]!r} was not found: is it installed and on PATH?") from exc
+
+    def _wait_until_ready(self, ready_timeout: float) -> None:
         deadline = time.monotonic() + ready_timeout
         while not self._accepts_connections():
             try:  # waits for the child to exit, up to 50 ms: the pace of this loop
                 code = self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 if time.monotonic() > deadline:
-                    self._start_failed(f"nothing accepted connections on port {self.port} after {ready_timeout:.0f} s")
+                    self._start_failed(f"nothing accepted connections on port {self.port} after {ready_timeout:g} s")
             else:
                 self._start_failed(f"the process exited with code {code}")
-        return self
 
     def _accepts_connections(self) -> bool:
         try:

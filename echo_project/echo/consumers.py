@@ -1,9 +1,12 @@
 """The echo chamber's consumers.
 
 `EchoChamberConsumer` is the talk's consumer: every JSON value a client sends
-comes straight back. It stands on `CarefulJsonWebsocketConsumer`, which makes
-sure nothing a client sends can hurt the server or the other clients.
+comes straight back. `ChamberConsumer` is a room: every message goes to every
+member. Both stand on `CarefulJsonWebsocketConsumer`, which makes sure nothing
+a client sends can hurt the server or the other clients.
 """
+
+import secrets
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
@@ -49,6 +52,42 @@ class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         await self.send_json(content)
+
+
+class ChamberConsumer(CarefulJsonWebsocketConsumer):
+    """A broadcast chamber: members of a room see every message, and who sent it.
+
+    Each connection gets an anonymous name and joins the room's group on connect;
+    what a member sends goes to the group as ``{"who": name, "message": content}``;
+    members are told when someone joins or leaves.
+    """
+
+    async def connect(self):
+        self.room = self.scope["url_route"]["kwargs"]["room"]
+        self.group = f"chamber.{self.room}"
+        self.name = f"guest-{secrets.token_hex(2)}"
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"you": self.name, "room": self.room})
+        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
+                                                         "event": "joined"})
+
+    async def receive_json(self, content, **kwargs):
+        await self.channel_layer.group_send(self.group, {"type": "chamber.message", "who": self.name,
+                                                         "message": content})
+
+    async def disconnect(self, close_code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
+                                                             "event": "left"})
+
+    # Handlers of group events: the event's "type", dots as underscores.
+    async def chamber_message(self, event):
+        await self.send_json({"who": event["who"], "message": event["message"]})
+
+    async def chamber_presence(self, event):
+        await self.send_json({"who": event["who"], "event": event["event"]})
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):

@@ -1,4 +1,6 @@
-// The echo chamber's page: send {"ch": key} for every character typed, log every echo.
+// The echo chamber's page: send {"ch": key} for every character typed, and log what comes back.
+// Two places to be: the echo (echo/, the talk's demo) or a room (chamber/<room>/) shared with others.
+// Open /?room=lobby to start in a room.
 (function () {
   "use strict";
 
@@ -6,15 +8,20 @@
   const statusLabel = document.getElementById("status");
   const sentLog = document.getElementById("sent");
   const receivedLog = document.getElementById("received");
+  const whereForm = document.getElementById("where");
+  const roomInput = document.getElementById("room");
 
   // location.host keeps the port (location.hostname, in the 2019 demo, dropped it and broke on
   // localhost:8000); the scheme follows the page's, so an https page gets wss.
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${location.host}/echo/`;
-
   const MAX_DELAY_MS = 10000;
+  const ROOM_NAME = /^[A-Za-z0-9_-]{1,50}$/;
+
+  let path = "echo/";
+  let place = "the echo";
   let socket = null;
   let retryDelayMs = 500;
+  let retryTimer = null;
 
   function setStatus(state, text) {
     statusLabel.dataset.state = state;
@@ -29,26 +36,56 @@
     list.scrollTop = list.scrollHeight;
   }
 
+  function show(data) {
+    if (data.error) log(receivedLog, `error: ${data.error}`, "error");
+    else if (data.you) setStatus("open", `connected to room ${data.room} as ${data.you}`);
+    else if (data.event) log(receivedLog, `${data.who} ${data.event}`, "presence");
+    else if (data.who) log(receivedLog, `${data.who}: ${text(data.message)}`);
+    else log(receivedLog, text(data));
+  }
+
+  function text(content) {
+    return content && content.ch !== undefined ? content.ch : JSON.stringify(content);
+  }
+
   function connect() {
-    setStatus("connecting", "connecting…");
-    socket = new WebSocket(url);
-    socket.addEventListener("open", () => {
+    clearTimeout(retryTimer);
+    setStatus("connecting", `connecting to ${place}…`);
+    const current = new WebSocket(`${scheme}://${location.host}/${path}`);
+    socket = current;
+    current.addEventListener("open", () => {
       retryDelayMs = 500;
-      setStatus("open", "connected");
+      setStatus("open", `connected to ${place}`);
     });
-    socket.addEventListener("message", (event) => {
-      const data = JSON.parse(event.data);
-      if (data.error) log(receivedLog, `error: ${data.error}`, "error");
-      else log(receivedLog, data.ch !== undefined ? data.ch : JSON.stringify(data));
-    });
-    socket.addEventListener("close", () => {
+    current.addEventListener("message", (event) => show(JSON.parse(event.data)));
+    current.addEventListener("close", () => {
+      if (current !== socket) return;  // replaced on purpose by go()
       // The server restarted or the network dropped: try again, waiting longer each time.
       const seconds = Math.round(retryDelayMs / 100) / 10;
       setStatus("closed", `disconnected, retrying in ${seconds} s`);
-      setTimeout(connect, retryDelayMs);
+      retryTimer = setTimeout(connect, retryDelayMs);
       retryDelayMs = Math.min(retryDelayMs * 2, MAX_DELAY_MS);
     });
   }
+
+  function go(room) {
+    if (room !== null && !ROOM_NAME.test(room)) {
+      setStatus("closed", "a room name is 1 to 50 letters, digits, - or _");
+      return;
+    }
+    path = room === null ? "echo/" : `chamber/${room}/`;
+    place = room === null ? "the echo" : `room ${room}`;
+    const old = socket;
+    socket = null;
+    if (old) old.close();
+    connect();
+  }
+
+  whereForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const mode = whereForm.elements.mode.value;
+    go(mode === "room" ? roomInput.value.trim() : null);
+  });
 
   input.addEventListener("input", (event) => {
     if (!event.data) return;  // deletions send nothing
@@ -62,5 +99,10 @@
     }
   });
 
-  connect();
+  const startRoom = new URLSearchParams(location.search).get("room");
+  if (startRoom !== null) {
+    roomInput.value = startRoom;
+    whereForm.elements.mode.value = "room";
+  }
+  go(startRoom);
 })();
