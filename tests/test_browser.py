@@ -73,3 +73,45 @@ def test_the_page_reconnects_when_the_server_comes_back(page):
     finally:
         server.stop()
 
+
+
+def test_two_pages_in_one_room_see_each_others_letters(browser):
+    with serve_asgi("echo_project.asgi:application") as server:
+        ada, bob = browser.new_page(), browser.new_page()
+        try:
+            for page in (ada, bob):
+                page.goto(server.url + "?room=party")
+                page.wait_for_selector("#status:has-text('connected to room party as guest-')")
+            ada.locator("#typing").press_sequentially("hi", delay=20)
+            bob.locator("#typing").press_sequentially("yo", delay=20)
+            for page in (ada, bob):
+                page.locator("#received li", has_text=": o").wait_for(timeout=10_000)
+            ada_name = ada.locator("#status").inner_text().rsplit(" ", 1)[1]
+            bob_name = bob.locator("#status").inner_text().rsplit(" ", 1)[1]
+            expected = [f"{ada_name}: h", f"{ada_name}: i", f"{bob_name}: y", f"{bob_name}: o"]
+            for page in (ada, bob):
+                letters = [t for t in page.locator("#received li").all_inner_texts() if ": " in t]
+                assert letters == expected
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            ada.screenshot(path=str(ARTIFACTS / "room-ada.png"))
+            bob.screenshot(path=str(ARTIFACTS / "room-bob.png"))
+            raise
+        finally:
+            ada.close()
+            bob.close()
+
+
+def test_the_page_switches_between_the_echo_and_a_room(page):
+    with serve_asgi("echo_project.asgi:application") as server:
+        page.goto(server.url)
+        page.wait_for_selector("#status:has-text('connected to the echo')")
+        page.check("input[value='room']")
+        page.fill("#room", "lobby")
+        page.click("button[type='submit']")
+        page.wait_for_selector("#status:has-text('connected to room lobby as guest-')")
+        page.locator("#typing").press_sequentially("a", delay=20)
+        page.locator("#received li", has_text=": a").wait_for()
+        page.check("input[value='echo']")
+        page.click("button[type='submit']")
+        page.wait_for_selector("#status:has-text('connected to the echo')")

@@ -325,3 +325,93 @@ def test_check_counting_echo_hints(wrong, hint):
 
 def test_a_hint_shows_as_one_line_in_a_notebook():
     assert ExerciseHint("forgot to accept")._render_traceback_() == ["\x1b[31mNot yet:\x1b[0m forgot to accept"]
+
+
+# --------------------------------------------------------------------------- 05 groups
+
+
+class Lobby(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.who = self.scope["query_string"].decode().split("=")[1]
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+    async def receive_json(self, content, **kwargs):
+        await self.channel_layer.group_send("lobby", {"type": "lobby.say", "who": self.who, "text": content["text"]})
+
+    async def disconnect(self, close_code):
+        await self.channel_layer.group_discard("lobby", self.channel_name)
+
+    async def lobby_joined(self, event):
+        await self.send_json({"joined": event["who"]})
+
+    async def lobby_say(self, event):
+        await self.send_json({"who": event["who"], "text": event["text"]})
+
+
+class LobbyWithoutGroup(Lobby):
+    async def connect(self):
+        self.who = self.scope["query_string"].decode().split("=")[1]
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+class LobbyAnsweringOnlyTheSender(Lobby):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"who": self.who, "text": content["text"]})
+
+
+class LobbyWithAnUnhandledType(Lobby):
+    async def receive_json(self, content, **kwargs):
+        await self.channel_layer.group_send("lobby", {"type": "lobby.message", "who": self.who, "text": "x"})
+
+
+def test_check_lobby_consumer_passes_a_solution(capsys):
+    checks.check_lobby_consumer(Lobby)
+    assert "arrivals announced" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (LobbyWithoutGroup, "group_add the channel"),
+    (LobbyAnsweringOnlyTheSender, "only the sender got it"),
+    (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
+])
+def test_check_lobby_consumer_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_lobby_consumer(wrong)
+
+
+# --------------------------------------------------------------------------- 06 Redis
+
+
+async def announce(layer, room, text):
+    await layer.group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
+                                               "message": {"text": text}})
+
+
+async def announce_to_the_wrong_group(layer, room, text):
+    await layer.group_send(room, {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
+
+
+async def announce_with_an_unknown_type(layer, room, text):
+    await layer.group_send(f"chamber.{room}", {"type": "chat.message", "who": "announcer", "text": text})
+
+
+def announce_without_async(layer, room, text):
+    layer.group_send(f"chamber.{room}", {})
+
+
+def test_check_announce_passes_a_solution(capsys):
+    checks.check_announce(announce)
+    assert "heard 'tea is ready'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (announce_to_the_wrong_group, "send to the group 'chamber.' + room"),
+    (announce_with_an_unknown_type, "its 'type' must be 'chamber.message'"),
+    (announce_without_async, "must be an async def"),
+])
+def test_check_announce_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_announce(wrong)

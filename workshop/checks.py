@@ -18,6 +18,8 @@ from .serving import serve_asgi, serve_wsgi
 
 __all__ = [
     "ExerciseHint",
+    "check_announce",
+    "check_lobby_consumer",
     "check_counting_echo",
     "check_greeting_app",
     "check_request_counter",
@@ -279,3 +281,123 @@ def check_counting_echo(consumer_class) -> None:
     if not bad or not isinstance(bad[0], str) or "error" not in json.loads(bad[0]):
         raise careless
     _passed("CountingEchoConsumer works: a 1, b 2, a new connection starts at 1, bad JSON gets an error")
+
+
+# --------------------------------------------------------------------------- 05 groups
+
+
+async def _lobby_conversation(consumer_class):
+    from channels.layers import get_channel_layer
+    from channels.testing import WebsocketCommunicator
+
+    layer = get_channel_layer()
+    await layer.flush()  # start from an empty in-memory layer, in this loop
+    application = consumer_class.as_asgi()
+    ada = WebsocketCommunicator(application, "/lobby/?name=ada")
+    bob = WebsocketCommunicator(application, "/lobby/?name=bob")
+    try:
+        for member in (ada, bob):
+            connected, _ = await member.connect(timeout=3)
+            if not connected:
+                return "refused", None, None
+        ada_heard = [await _next_json(ada) for _ in range(2)]  # ada joined, bob joined
+        await bob.send_json_to({"text": "hi"})
+        bob_heard = await _next_json(bob, skip_joins=True)
+        ada_heard.append(await _next_json(ada))
+        return ada_heard, bob_heard, None
+    finally:
+        for member in (ada, bob):
+            await member.disconnect()
+        await layer.flush()
+
+
+async def _next_json(communicator, skip_joins=False):
+    while True:
+        # receive_nothing, not a receive_output timeout: that would cancel the consumer
+        if await communicator.receive_nothing(timeout=1):
+            return None
+        output = await communicator.receive_output()
+        if output["type"] == "websocket.close":
+            return ("closed", output.get("code"))
+        message = json.loads(output["text"])
+        if not (skip_joins and "joined" in message):
+            return message
+
+
+def check_lobby_consumer(consumer_class) -> None:
+    """Exercise 05: a lobby that announces arrivals and broadcasts what members say."""
+    try:
+        ada_heard, bob_heard, _ = _run(_lobby_conversation(consumer_class))
+    except NotImplementedError:
+        raise _not_written("LobbyConsumer") from None
+    except ValueError as error:
+        if "No handler for message type" in str(error):
+            kind = str(error).rsplit(" ", 1)[-1]
+            method = kind.replace(".", "_")
+            raise ExerciseHint(f"a group event of type {kind!r} needs a method named {method}(self, event) "
+                               "on the consumer: the type, dots replaced by underscores") from None
+        raise ExerciseHint(f"the consumer raised ValueError: {error}") from None
+    if ada_heard == "refused":
+        raise ExerciseHint("the connection was refused: accept it in connect() (await self.accept())")
+    if ada_heard[:2] != [{"joined": "ada"}, {"joined": "bob"}]:
+        raise ExerciseHint(f"Ada heard {ada_heard[:2]} as Ada then Bob arrived, expected [{{'joined': 'ada'}}, "
+                           "{'joined': 'bob'}]: in connect(), group_add the channel and accept *before* "
+                           "group_send-ing the arrival (and read the name from the query string)")
+    if bob_heard != {"who": "bob", "text": "hi"}:
+        raise ExerciseHint(f"Bob said 'hi' and heard {bob_heard}, expected {{'who': 'bob', 'text': 'hi'}}")
+    if ada_heard[2] != {"who": "bob", "text": "hi"}:
+        raise ExerciseHint(f"Bob said 'hi' and Ada heard {ada_heard[2]}: only the sender got it? Send to the "
+                           "group with self.channel_layer.group_send('lobby', ...), not with send_json")
+    _passed("LobbyConsumer works: arrivals announced, 'hi' from Bob reached Ada and Bob")
+
+
+# --------------------------------------------------------------------------- 06 Redis
+
+
+def check_announce(announce) -> None:
+    """Exercise 06: announce(layer, room, text) reaches a chamber's members in another process."""
+    import sys
+
+    from channels_redis.core import RedisChannelLayer
+
+    from .paths import REPO
+    from .redis_server import serve_redis
+    from .serving import serve_process
+
+    if not asyncio.iscoroutinefunction(announce):
+        raise ExerciseHint("announce must be an async def: the layer's group_send is awaited")
+    with serve_redis(name="check_announce redis") as redis:
+        argv = [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", "127.0.0.1",
+                "--port", "{port}", "--log-level", "warning"]
+        with serve_process(argv, name="check_announce worker", env={"REDIS_URL": redis.redis_url},
+                           cwd=REPO / "echo_project", ready_timeout=30) as worker:
+            async def listen():
+                layer = RedisChannelLayer(hosts=[redis.redis_url])
+                async with connect_ws(worker.ws_url("chamber/garden/")) as member:
+                    await member.recv(), await member.recv()  # its name, its own arrival
+                    try:
+                        await announce(layer, "garden", "tea is ready")
+                    except NotImplementedError:
+                        return "not written"
+                    try:
+                        return json.loads(await asyncio.wait_for(member.recv(), 2))
+                    except asyncio.TimeoutError:
+                        return None
+                    except Exception as error:  # the server closed the connection
+                        return ("closed", str(error))
+
+            heard = _run(listen())
+            logs = "\n".join(worker.logs)
+    if heard == "not written":
+        raise _not_written("announce")
+    if isinstance(heard, tuple) or "No handler for message type" in logs:
+        raise ExerciseHint("the member's consumer failed on your event: its 'type' must be 'chamber.message', "
+                           "which calls ChamberConsumer.chamber_message")
+    if heard is None:
+        raise ExerciseHint("the member heard nothing within 2 s: send to the group 'chamber.' + room "
+                           "(that is what ChamberConsumer joins), and await group_send")
+    expected = {"who": "announcer", "message": {"text": "tea is ready"}}
+    if heard != expected:
+        raise ExerciseHint(f"the member got {heard}, expected {expected}: the event needs 'who': 'announcer' "
+                           "and 'message': {'text': text}")
+    _passed("announce works: a member of room 'garden', in another process, heard 'tea is ready'")

@@ -146,6 +146,14 @@ def check_program(what: str, names, fix: str) -> Check:
     return check.failed("not found on PATH", fix)
 
 
+def check_redis() -> Check:
+    from workshop.redis_server import INSTALL_HINT, find_redis_server
+
+    check = Check("redis-server (lesson 06)", required=False)
+    found = find_redis_server()
+    return check.passed(found) if found else check.failed("not found", INSTALL_HINT.split(". ", 1)[1])
+
+
 def check_kernel() -> Check:
     check = Check("the workshop's Jupyter kernel is registered", required=False)
     try:
@@ -166,11 +174,7 @@ def run_checks() -> list[Check]:
         check_round_trip(),
         check_channels(),
         check_kernel(),
-        check_program(
-            "redis-server (lesson 06)", ["redis-server"],
-            "Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis; "
-            "conda: conda install -c conda-forge redis-server",
-        ),
+        check_redis(),
         check_program(
             "Chromium (the browser test only)", CHROMIUM_NAMES,
             "Debian/Ubuntu: sudo apt-get install chromium; any Chrome works for the lessons",

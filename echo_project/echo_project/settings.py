@@ -5,6 +5,7 @@
     ALLOWED_HOSTS  comma-separated; default "127.0.0.1,localhost"
     REDIS_URL      e.g. redis://127.0.0.1:6379/0: use Redis as the channel layer
                    (lesson 06); without it, an in-memory layer (one process only)
+    REDIS_LAYER    "core" (the default: RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer)
     ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536
 """
 
@@ -74,10 +75,12 @@ DATABASES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_LAYERS = {"core": "channels_redis.core.RedisChannelLayer", "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    REDIS_LAYER = os.environ.get("REDIS_LAYER", "core")
+    if REDIS_LAYER not in REDIS_LAYERS:
+        raise ImproperlyConfigured(f"REDIS_LAYER must be one of {sorted(REDIS_LAYERS)}, not {REDIS_LAYER!r}")
+    CHANNEL_LAYERS = {"default": {"BACKEND": REDIS_LAYERS[REDIS_LAYER], "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -1,0 +1,61 @@
+"""Two server processes share a room only through Redis, and leave nothing running."""
+
+import asyncio
+import json
+import os
+import pathlib
+import sys
+
+import pytest
+
+from tests.helpers import live_group_members, port_is_free
+from workshop import connect_ws, serve_process
+from workshop.redis_server import find_redis_server, serve_redis
+
+PROJECT = pathlib.Path(__file__).resolve().parents[2]
+
+if find_redis_server() is None:
+    if os.environ.get("CI"):
+        pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
+    pytest.skip("redis-server not found (make check says how to install it)", allow_module_level=True)
+
+
+def workers(env: dict) -> list:
+    argv = [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", "127.0.0.1",
+            "--port", "{port}", "--log-level", "warning"]
+    return [serve_process(argv, name=f"worker {n}", env=env, cwd=PROJECT, ready_timeout=30) for n in (1, 2)]
+
+
+async def message_crosses(first, second, timeout=3.0) -> bool:
+    """Ada joins a room on the first worker, Bob on the second; does Bob see Ada's key?"""
+    async with connect_ws(first.ws_url("chamber/lobby/")) as ada, connect_ws(second.ws_url("chamber/lobby/")) as bob:
+        for client in (ada, bob):
+            await client.recv()  # {"you": ...}
+        await ada.send(json.dumps({"ch": "x"}))
+        try:
+            while True:  # skip presence events until the letter, or time out
+                event = json.loads(await asyncio.wait_for(bob.recv(), timeout))
+                if "message" in event:
+                    return event["message"] == {"ch": "x"}
+        except asyncio.TimeoutError:
+            return False
+
+
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
+def test_a_group_message_crosses_processes_through_redis(layer):
+    redis = serve_redis(name="redis for scaling test")
+    servers = [redis, *workers({"REDIS_URL": redis.redis_url, "REDIS_LAYER": layer})]
+    try:
+        assert asyncio.run(message_crosses(servers[1], servers[2]))
+    finally:
+        for server in servers:
+            server.stop()
+    for server in servers:
+        assert live_group_members(server.pid) == [] and port_is_free(server.port)
+
+
+def test_with_the_in_memory_layer_it_does_not_cross():
+    first, second = workers({"REDIS_URL": ""})
+    with first, second:
+        assert asyncio.run(message_crosses(first, second, timeout=1.0)) is False
+    assert port_is_free(first.port) and port_is_free(second.port)
