@@ -23,9 +23,10 @@ import time
 
 from .clients import connect_ws
 from .paths import REPO
-from .serving import serve_process
+from .serving import serve_process, stop_all
 
 BASELINE = "websockets echo"
+FANOUT_BASELINE = "websockets.broadcast"
 PAYLOAD = json.dumps({"ch": "x"})
 
 
@@ -105,6 +106,81 @@ async def throughput(target: Target, url: str, connections: int, messages: int) 
     return connections * messages / elapsed
 
 
+@dataclasses.dataclass
+class FanoutTarget:
+    """Clients spread over ``urls`` (one per server process) in one room; one of them speaks."""
+
+    name: str
+    urls: list[str]
+
+    async def connect(self, clients: int) -> list:
+        return [await connect_ws(self.urls[n % len(self.urls)], compression=None, ping_interval=None,
+                                 max_queue=None) for n in range(clients)]
+
+
+async def fanout_once(connections: list, marker: str) -> float:
+    """Seconds from one client's send until the last of all clients has the message."""
+    async def arrival(connection):
+        while marker not in await connection.recv():  # skip others' traffic (joins, leaves)
+            pass
+        return time.perf_counter()
+
+    waiting = [asyncio.create_task(arrival(connection)) for connection in connections]
+    started = time.perf_counter()
+    await connections[0].send(json.dumps({"ch": marker}))
+    arrivals = await asyncio.wait_for(asyncio.gather(*waiting), 60)
+    return max(arrivals) - started
+
+
+async def measure_fanout(targets: list[FanoutTarget], args, progress) -> dict:
+    rooms = {target.name: await target.connect(args.fanout_clients) for target in targets}
+    results = {target.name: [] for target in targets}
+    for round_number in range(args.rounds + 1):
+        for name, connections in rooms.items():  # interleaved, as above
+            seconds = await fanout_once(connections, f"fanout-{round_number}")
+            if round_number:  # round 0 warms up and lets every join notice pass
+                results[name].append(seconds)
+        progress(f"fan-out round {round_number}/{args.rounds} done")
+    for connections in rooms.values():
+        await asyncio.gather(*(connection.close() for connection in connections))
+    return {name: {"fanout_ms": statistics.median(times) * 1e3, "rounds": len(times)}
+            for name, times in results.items()}
+
+
+def fanout_table(summary: dict) -> str:
+    base = summary[FANOUT_BASELINE]["fanout_ms"]
+    rows = [("one message to every client", "median ms", "×base")]
+    rows += [(name, f"{figures['fanout_ms']:.2f}", f"{figures['fanout_ms'] / base:.2f}")
+             for name, figures in summary.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def start_fanout_servers(progress) -> list[FanoutTarget]:
+    """The raw broadcast baseline, and echo_project's chamber on each channel layer."""
+    from .redis_server import serve_redis
+
+    python, project = sys.executable, REPO / "echo_project"
+    uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+               "--no-access-log", "echo_project.asgi:application"]
+    progress("starting the fan-out servers")
+    broadcast = serve_process([python, "-m", "workshop.bench_servers", "broadcast", "{port}"],
+                              name="bench: broadcast")
+    in_memory = serve_process(uvicorn, name="bench: chamber, in-memory", env={"REDIS_URL": ""}, cwd=project)
+    redis = serve_redis(name="bench: redis")
+    workers = [serve_process(uvicorn, name=f"bench: chamber, redis {n}", env={"REDIS_URL": redis.redis_url},
+                             cwd=project, ready_timeout=30) for n in (1, 2)]
+    return [
+        FanoutTarget(FANOUT_BASELINE, [broadcast.ws_url()]),
+        FanoutTarget("chamber, in-memory layer, 1 process", [in_memory.ws_url("chamber/bench/")]),
+        FanoutTarget("chamber, Redis layer, 1 process", [workers[0].ws_url("chamber/one/")]),
+        FanoutTarget("chamber, Redis layer, 2 processes", [w.ws_url("chamber/two/") for w in workers]),
+    ]
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -160,8 +236,9 @@ def parse(argv: list[str]):
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--output", type=pathlib.Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args(argv)
-    sizes = dict(rounds=2, round_trips=50, warmup=20, connections=10, messages=5) if args.quick else \
-        dict(rounds=6, round_trips=1000, warmup=200, connections=100, messages=50)
+    sizes = dict(rounds=2, round_trips=50, warmup=20, connections=10, messages=5, fanout_clients=10) \
+        if args.quick else dict(rounds=6, round_trips=1000, warmup=200, connections=100, messages=50,
+                                fanout_clients=100)
     for key, value in sizes.items():
         setattr(args, key, value)
     return args
@@ -182,19 +259,23 @@ def main(argv: list[str] | None = None) -> int:
             scheme = "tcp" if target.protocol == "tcp" else "ws"
             servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")
         results = asyncio.run(measure(servers, args, progress))
+        stop_all()
+        fanout = asyncio.run(measure_fanout(start_fanout_servers(progress), args, progress))
     finally:
-        from .serving import stop_all
-
         stop_all()
     summary = summarize(results)
     print(table(summary))
+    print()
+    print(fanout_table(fanout))
     record = {
         "command": "make bench" + (" QUICK=1" if args.quick else ""),
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine()},
-        "sizes": {k: getattr(args, k) for k in ("rounds", "round_trips", "connections", "messages")},
+        "sizes": {k: getattr(args, k) for k in ("rounds", "round_trips", "connections", "messages",
+                                                "fanout_clients")},
         "seconds": round(time.perf_counter() - started, 1),
         "results": summary,
+        "fanout": fanout,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2))

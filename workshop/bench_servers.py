@@ -2,6 +2,7 @@
 
     python -m workshop.bench_servers tcp PORT          # a TCP echo: the floor
     python -m workshop.bench_servers websockets PORT   # a raw `websockets` echo server
+    python -m workshop.bench_servers broadcast PORT    # what one client sends, `websockets.broadcast` to all
     uvicorn workshop.bench_servers:asgi_echo           # a raw ASGI echo, no framework
 """
 
@@ -49,9 +50,27 @@ async def serve_websockets(port: int) -> None:
         await server.serve_forever()
 
 
+async def serve_broadcast(port: int) -> None:
+    from websockets import broadcast
+    from websockets.asyncio.server import serve
+
+    everyone = set()
+
+    async def relay(connection):
+        everyone.add(connection)
+        try:
+            async for message in connection:
+                broadcast(everyone, message)
+        finally:
+            everyone.discard(connection)
+
+    async with serve(relay, "127.0.0.1", port, compression=None, max_size=2**20) as server:
+        await server.serve_forever()
+
+
 def main(argv: list[str]) -> int:
     kind, port = argv[0], int(argv[1])
-    serve = {"tcp": serve_tcp, "websockets": serve_websockets}[kind]
+    serve = {"tcp": serve_tcp, "websockets": serve_websockets, "broadcast": serve_broadcast}[kind]
     try:
         import uvloop
 
