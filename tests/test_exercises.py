@@ -415,3 +415,129 @@ def test_check_announce_passes_a_solution(capsys):
 def test_check_announce_hints(wrong, hint):
     with pytest.raises(ExerciseHint, match=re.escape(hint)):
         checks.check_announce(wrong)
+
+
+# --------------------------------------------------------------------------- 07 testing
+
+
+async def good_test(consumer_class):
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"text": "abc"})
+    assert await communicator.receive_json_from() == {"reversed": "cba"}
+    await communicator.disconnect()
+
+
+async def weak_test_checking_only_that_a_reply_arrives(consumer_class):
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    await communicator.connect()
+    await communicator.send_json_to({"text": "abc"})
+    assert await communicator.receive_from()
+
+
+async def wrong_test_expecting_something_else(consumer_class):
+    await good_test(consumer_class)
+    raise AssertionError("expected something else")
+
+
+def sync_test(consumer_class):
+    pass
+
+
+def test_check_test_catches_bugs_passes_a_solution(capsys):
+    checks.check_test_catches_bugs(good_test)
+    assert "catches all 3 broken ones" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
+    (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
+    (sync_test, "must be an async def"),
+])
+def test_check_test_catches_bugs_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_test_catches_bugs(wrong)
+
+
+# --------------------------------------------------------------------------- 08 security
+
+
+def test_check_protect_passes_a_solution(capsys):
+    from channels.auth import AuthMiddlewareStack
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    checks.check_protect(lambda app: AllowedHostsOriginValidator(AuthMiddlewareStack(app)))
+    assert "are refused" in capsys.readouterr().out
+
+
+def protect_with_auth_only(app):
+    from channels.auth import AuthMiddlewareStack
+
+    return AuthMiddlewareStack(app)
+
+
+def protect_with_origins_only(app):
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    return AllowedHostsOriginValidator(app)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
+    (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
+    (lambda app: None, "returned None"),
+])
+def test_check_protect_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_protect(wrong)
+
+
+class MembersOnly(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated:
+            await self.close(code=4401)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json(content)
+
+
+class MembersOnlyRefusingOutright(MembersOnly):
+    async def connect(self):
+        if not self.scope["user"].is_authenticated:
+            await self.close()
+            return
+        await self.accept()
+
+
+class MembersOnlyWithTheWrongCode(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated:
+            await self.close(code=1008)
+
+
+class MembersOnlyClosingEveryone(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        await self.close(code=4401)
+
+
+def test_check_members_only_passes_a_solution(capsys):
+    checks.check_members_only(MembersOnly)
+    assert "close code 4401" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (MembersOnlyRefusingOutright, "refused outright"),
+    (MembersOnlyWithTheWrongCode, "got code 1008"),
+    (MembersOnlyClosingEveryone, "a logged-in user got"),
+])
+def test_check_members_only_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_members_only(wrong)

@@ -18,6 +18,9 @@ from .serving import serve_asgi, serve_wsgi
 
 __all__ = [
     "ExerciseHint",
+    "check_members_only",
+    "check_protect",
+    "check_test_catches_bugs",
     "check_announce",
     "check_lobby_consumer",
     "check_counting_echo",
@@ -401,3 +404,158 @@ def check_announce(announce) -> None:
         raise ExerciseHint(f"the member got {heard}, expected {expected}: the event needs 'who': 'announcer' "
                            "and 'message': {'text': text}")
     _passed("announce works: a member of room 'garden', in another process, heard 'tea is ready'")
+
+
+# --------------------------------------------------------------------------- 07 testing
+
+
+def _reverse_consumers():
+    """A correct consumer and three broken ones, for the learner's test to tell apart."""
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+    class ReverseConsumer(AsyncJsonWebsocketConsumer):
+        async def receive_json(self, content, **kwargs):
+            await self.send_json({"reversed": content["text"][::-1]})
+
+    class EchoesUnchanged(AsyncJsonWebsocketConsumer):
+        async def receive_json(self, content, **kwargs):
+            await self.send_json({"reversed": content["text"]})
+
+    class NeverAccepts(ReverseConsumer):
+        async def connect(self):
+            await self.close()
+
+    class SendsPlainText(AsyncJsonWebsocketConsumer):
+        async def receive_json(self, content, **kwargs):
+            await self.send(text_data=content["text"][::-1])
+
+    broken = {
+        "echoes the text unchanged": EchoesUnchanged,
+        "never accepts the connection": NeverAccepts,
+        "sends plain text, not JSON": SendsPlainText,
+    }
+    return ReverseConsumer, broken
+
+
+def check_test_catches_bugs(test_reverse) -> None:
+    """Exercise 07: a test that passes the right consumer and fails three broken ones."""
+    if not asyncio.iscoroutinefunction(test_reverse):
+        raise ExerciseHint("test_reverse must be an async def: it awaits the communicator")
+    correct, broken = _reverse_consumers()
+    try:
+        _run(test_reverse(correct))
+    except NotImplementedError:
+        raise _not_written("test_reverse") from None
+    except Exception as error:
+        raise ExerciseHint(f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "
+                           'for {"text": "abc"} it answers {"reversed": "cba"}') from None
+    for flaw, consumer in broken.items():
+        try:
+            _run(test_reverse(consumer))
+        except Exception:
+            continue
+        raise ExerciseHint(f"your test passed a consumer that {flaw}: assert that the connection was "
+                           "accepted, and that receive_json_from() gives exactly the expected reply")
+    _passed(f"your test passes the right consumer and catches all {len(broken)} broken ones")
+
+
+# --------------------------------------------------------------------------- 08 security
+
+
+async def _handshake(application, origin: bytes | None, user=None):
+    from channels.testing import WebsocketCommunicator
+
+    headers = [(b"host", b"127.0.0.1")] + ([(b"origin", origin)] if origin else [])
+    communicator = WebsocketCommunicator(application, "/whoami/", headers=headers)
+    if user is not None:
+        communicator.scope["user"] = user  # what AuthMiddlewareStack would find in the session
+    connected, code = await communicator.connect(timeout=3)
+    replies = []
+    if connected:
+        while not await communicator.receive_nothing(timeout=0.3):
+            output = await communicator.receive_output()
+            replies.append(output)
+            if output["type"] == "websocket.close":
+                break
+    await communicator.disconnect()
+    return connected, replies
+
+
+def check_protect(protect) -> None:
+    """Exercise 08a: protect(app) refuses foreign or missing origins and puts the user in the scope."""
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+    class WhoAmI(AsyncJsonWebsocketConsumer):
+        async def connect(self):
+            await self.accept()
+            await self.send_json({"user": str(self.scope.get("user", "no user in the scope"))})
+
+    try:
+        application = protect(WhoAmI.as_asgi())
+    except NotImplementedError:
+        raise _not_written("protect") from None
+    if application is None:
+        raise ExerciseHint("protect returned None: return the wrapped application")
+    for origin in (b"http://evil.example", None):
+        connected, _ = _run(_handshake(application, origin))
+        if connected:
+            who = "a page on evil.example" if origin else "a client without an Origin header"
+            raise ExerciseHint(f"{who} got in: wrap the app in AllowedHostsOriginValidator")
+    connected, replies = _run(_handshake(application, b"http://127.0.0.1"))
+    if not connected:
+        raise ExerciseHint("a page from 127.0.0.1 (in ALLOWED_HOSTS) was refused: check the order of the wrappers")
+    said = json.loads(replies[0]["text"])["user"] if replies else None
+    if said != "AnonymousUser":
+        raise ExerciseHint(f"the consumer saw user {said!r}: wrap the app in AuthMiddlewareStack too, "
+                           "inside the origin validator")
+    _passed("protect works: evil.example and Origin-less clients are refused, same-host pages see the user")
+
+
+def check_members_only(consumer_class) -> None:
+    """Exercise 08b: anonymous users are closed with 4401; logged-in users get their echo."""
+    from django.contrib.auth.models import AnonymousUser
+
+    class LoggedIn:
+        is_authenticated = True
+        username = "ada"
+
+        def __str__(self):
+            return self.username
+
+    application = consumer_class.as_asgi()
+    try:
+        connected, replies = _run(_handshake(application, None, user=AnonymousUser()))
+    except NotImplementedError:
+        raise _not_written("MembersOnlyEcho") from None
+    if not connected:
+        raise ExerciseHint("an anonymous user's handshake was refused outright (HTTP 403, no reason given): "
+                           "accept first, then close with code 4401, so the page knows to show a login link")
+    closes = [r for r in replies if r["type"] == "websocket.close"]
+    if not closes or closes[0].get("code") != 4401:
+        got = f"code {closes[0].get('code')}" if closes else "no close at all"
+        raise ExerciseHint(f"an anonymous user got {got}: close with self.close(code=4401)")
+    if any(r["type"] == "websocket.send" for r in replies):
+        raise ExerciseHint("an anonymous user received a message before the close: close right after accept")
+
+    async def member_echo():
+        from channels.testing import WebsocketCommunicator
+
+        communicator = WebsocketCommunicator(application, "/members/")
+        communicator.scope["user"] = LoggedIn()
+        connected, _ = await communicator.connect(timeout=3)
+        if not connected:
+            return None
+        await communicator.send_json_to({"ch": "x"})
+        if await communicator.receive_nothing(timeout=1):
+            return "nothing"
+        reply = await communicator.receive_output()
+        await communicator.disconnect()
+        return reply
+
+    reply = _run(member_echo())
+    if reply is None or reply == "nothing" or reply["type"] != "websocket.send":
+        raise ExerciseHint(f"a logged-in user got {reply!r} instead of the echo: keep them connected and "
+                           "send_json(content) back")
+    if json.loads(reply["text"]) != {"ch": "x"}:
+        raise ExerciseHint(f"a logged-in user's {{'ch': 'x'}} came back as {reply['text']}")
+    _passed("MembersOnlyEcho works: anonymous users get close code 4401, members get their echo")
