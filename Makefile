@@ -3,7 +3,7 @@
 #   make test        install (once) and run everything CI runs
 #   make check       the preflight: is this laptop ready for the workshop?
 #   make exercises   regenerate exercises/ from solutions/
-#   make bench       the benchmark (QUICK=1 for a smoke run)
+#   make bench       the benchmark (QUICK=1 for a smoke run, OPTIONS=1 to compare uvicorn's options)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -44,7 +44,7 @@ exercises: setup
 	$(PY) -m workshop.exercises solutions exercises
 
 bench: setup
-	$(PY) -m workshop.bench $(if $(QUICK),--quick)
+	$(PY) -m workshop.bench $(if $(QUICK),--quick) $(if $(OPTIONS),--server-options)
 
 setup: $(INSTALLED)
 

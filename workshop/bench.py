@@ -37,6 +37,8 @@ class Target:
     path: str = ""
     cwd: pathlib.Path | None = None
     protocol: str = "ws"
+    compression: str | None = None  # what the client offers
+    pid: int | None = None
 
 
 def targets() -> list[Target]:
@@ -47,7 +49,8 @@ def targets() -> list[Target]:
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
         Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
-        Target("echo consumer, uvicorn", [*uvicorn, "echo_project.asgi:application"], "echo/", project),
+        Target("echo consumer, uvicorn", [*uvicorn, "--ws-per-message-deflate", "false",
+                                          "echo_project.asgi:application"], "echo/", project),
         Target("echo consumer, daphne", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0",
                                          "echo_project.asgi:application"], "echo/", project),
     ]
@@ -64,7 +67,8 @@ class Client:
             host, port = self.url.split("//")[1].rstrip("/").split(":")
             self.reader, self.writer = await asyncio.open_connection(host, int(port))
         else:
-            self.connection = await connect_ws(self.url, compression=None, ping_interval=None, max_queue=None)
+            self.connection = await connect_ws(self.url, compression=self.target.compression, ping_interval=None,
+                                               max_queue=None)
         return self
 
     async def __aexit__(self, *exc):
@@ -135,12 +139,13 @@ async def fanout_once(connections: list, marker: str) -> float:
 async def measure_fanout(targets: list[FanoutTarget], args, progress) -> dict:
     rooms = {target.name: await target.connect(args.fanout_clients) for target in targets}
     results = {target.name: [] for target in targets}
-    for round_number in range(args.rounds + 1):
+    for round_number in range(args.fanout_rounds + 1):
         for name, connections in rooms.items():  # interleaved, as above
             seconds = await fanout_once(connections, f"fanout-{round_number}")
             if round_number:  # round 0 warms up and lets every join notice pass
                 results[name].append(seconds)
-        progress(f"fan-out round {round_number}/{args.rounds} done")
+        if round_number % 5 == 0:
+            progress(f"fan-out round {round_number}/{args.fanout_rounds} done")
     for connections in rooms.values():
         await asyncio.gather(*(connection.close() for connection in connections))
     return {name: {"fanout_ms": statistics.median(times) * 1e3, "rounds": len(times)}
@@ -157,6 +162,27 @@ def fanout_table(summary: dict) -> str:
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def option_targets() -> list[Target]:
+    """echo_project's echo under uvicorn with each server option changed, one at a time."""
+    python, project = sys.executable, REPO / "echo_project"
+    base = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+            "--no-access-log", "echo_project.asgi:application"]
+    variants = {
+        "uvicorn defaults (uvloop, httptools, ws auto)": [],
+        "--loop asyncio": ["--loop", "asyncio"],
+        "--http h11": ["--http", "h11"],
+        "--ws websockets": ["--ws", "websockets"],
+        "--ws websockets-sansio": ["--ws", "websockets-sansio"],
+    }
+    targets = [Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"])]
+    targets += [Target(name, base + extra, "echo/", project) for name, extra in variants.items()]
+    # Browsers offer permessage-deflate and uvicorn accepts it by default: measured with a client that offers it.
+    targets += [Target("deflate offered, server default (on)", base, "echo/", project, compression="deflate"),
+                Target("deflate offered, --ws-per-message-deflate false",
+                       base + ["--ws-per-message-deflate", "false"], "echo/", project, compression="deflate")]
+    return targets
 
 
 def start_fanout_servers(progress) -> list[FanoutTarget]:
@@ -200,6 +226,9 @@ async def measure(servers: dict[str, tuple[Target, str]], args, progress) -> dic
         progress(f"round {round_number}/{args.rounds} done")
     for client in clients.values():
         await client.__aexit__()
+    for name, (target, url) in servers.items():
+        results[name]["kib_per_connection"] = await memory_per_connection(target, url, args.idle_connections)
+    progress(f"memory with {args.idle_connections} idle connections measured")
     return results
 
 
@@ -211,18 +240,23 @@ def summarize(results: dict) -> dict:
             "p99_us": percentile(figures["latency"], 0.99) * 1e6,
             "throughput_msg_s": statistics.median(figures["throughput"]),
             "samples": len(figures["latency"]),
+            "kib_per_idle_connection": figures.get("kib_per_connection"),
         }
     return summary
 
 
 def table(summary: dict) -> str:
     base = summary[BASELINE]
-    rows = [("server", "p50 µs", "p99 µs", "msg/s", "p50 ×base", "p99 ×base", "msg/s ×base")]
+    rows = [("server", "p50 µs", "p99 µs", "msg/s", "KiB/conn", "p50 ×base", "p99 ×base", "msg/s ×base",
+             "KiB ×base")]
     for name, figures in summary.items():
+        kib, base_kib = figures["kib_per_idle_connection"], base["kib_per_idle_connection"]
         rows.append((
             name, f"{figures['p50_us']:.0f}", f"{figures['p99_us']:.0f}", f"{figures['throughput_msg_s']:.0f}",
+            "n/a" if kib is None else f"{kib:.1f}",
             f"{figures['p50_us'] / base['p50_us']:.2f}", f"{figures['p99_us'] / base['p99_us']:.2f}",
             f"{figures['throughput_msg_s'] / base['throughput_msg_s']:.2f}",
+            "n/a" if kib is None or not base_kib else f"{kib / base_kib:.2f}",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
@@ -231,14 +265,63 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def start(target_list: list[Target], progress) -> dict[str, tuple[Target, str]]:
+    servers = {}
+    for target in target_list:
+        progress(f"starting {target.name}")
+        server = serve_process(target.argv, name=f"bench: {target.name}", cwd=target.cwd, ready_timeout=30)
+        scheme = "tcp" if target.protocol == "tcp" else "ws"
+        target.pid = server.pid
+        servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")
+    return servers
+
+
+def resident_kib(pid: int) -> int | None:
+    """The resident memory of a process, from /proc (Linux); None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+async def memory_per_connection(target: Target, url: str, connections: int) -> float | None:
+    """KiB of server memory each idle, open connection costs."""
+    before = resident_kib(target.pid)
+    if before is None or target.protocol == "tcp":
+        return None
+    clients = [Client(target, url) for _ in range(connections)]
+    for batch in range(0, connections, 100):  # open them in batches, as a crowd arrives
+        await asyncio.gather(*(client.__aenter__() for client in clients[batch:batch + 100]))
+    await clients[-1].round_trip()  # the server has taken every connection in by now
+    after = resident_kib(target.pid)
+    await asyncio.gather(*(client.__aexit__() for client in clients))
+    return (after - before) / connections
+
+
+def compare_server_options(args, progress) -> int:
+    try:
+        results = asyncio.run(measure(start(option_targets(), progress), args, progress))
+    finally:
+        stop_all()
+    print(table(summarize(results)))
+    return 0
+
+
 def parse(argv: list[str]):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--server-options", action="store_true",
+                        help="compare uvicorn's options for the echo consumer instead (make bench OPTIONS=1)")
     parser.add_argument("--output", type=pathlib.Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args(argv)
-    sizes = dict(rounds=2, round_trips=50, warmup=20, connections=10, messages=5, fanout_clients=10) \
+    sizes = dict(rounds=2, round_trips=50, warmup=20, connections=10, messages=5, fanout_clients=10,
+                 idle_connections=100, fanout_rounds=2) \
         if args.quick else dict(rounds=6, round_trips=1000, warmup=200, connections=100, messages=50,
-                                fanout_clients=100)
+                                fanout_clients=100, idle_connections=1000, fanout_rounds=30)
     for key, value in sizes.items():
         setattr(args, key, value)
     return args
@@ -251,14 +334,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    servers = {}
+    if args.server_options:
+        return compare_server_options(args, progress)
     try:
-        for target in targets():
-            progress(f"starting {target.name}")
-            server = serve_process(target.argv, name=f"bench: {target.name}", cwd=target.cwd, ready_timeout=30)
-            scheme = "tcp" if target.protocol == "tcp" else "ws"
-            servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")
-        results = asyncio.run(measure(servers, args, progress))
+        results = asyncio.run(measure(start(targets(), progress), args, progress))
         stop_all()
         fanout = asyncio.run(measure_fanout(start_fanout_servers(progress), args, progress))
     finally:
@@ -272,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine()},
         "sizes": {k: getattr(args, k) for k in ("rounds", "round_trips", "connections", "messages",
-                                                "fanout_clients")},
+                                                "fanout_clients", "fanout_rounds", "idle_connections")},
         "seconds": round(time.perf_counter() - started, 1),
         "results": summary,
         "fanout": fanout,

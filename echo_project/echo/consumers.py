@@ -6,13 +6,93 @@ member. Both stand on `CarefulJsonWebsocketConsumer`, which makes sure nothing
 a client sends can hurt the server or the other clients.
 """
 
+import asyncio
+import functools
 import secrets
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
+
+
+class DatabaseFreeMixin:
+    """For consumers that never touch the database: skip the clean-up before every message.
+
+    Channels' ``AsyncConsumer.dispatch`` awaits ``aclose_old_connections()`` before each
+    handler, a round trip through a worker thread that closes stale database
+    connections. A consumer that makes no query has none to close, and for a small
+    message that hop costs more than everything else the consumer does (see
+    benchmarks/RESULTS.md). Put this mixin first in the bases of such consumers only:
+    one that uses the ORM needs the clean-up (Django closes connections after each
+    request; nothing else does it for a long-lived WebSocket). The clean-up on
+    disconnect stays.
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class LeanEventLoopMixin:
+    """Feed events to ``dispatch`` without making a new task for every message.
+
+    Channels' ``AsyncConsumer.__call__`` waits on the client and on the channel layer
+    with ``await_many_dispatch``, which creates a task and an ``asyncio.wait`` per
+    message. Here the client is read directly when the consumer has no channel layer;
+    with one, two long-lived tasks feed a queue. Events are still dispatched one at a
+    time, in arrival order; the only difference is that one event per source may be
+    read while the previous one is being handled.
+
+    A consumer that never uses groups sets ``uses_channel_layer = False`` and gets no
+    channel name at all.
+    """
+
+    uses_channel_layer = True
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias) if self.uses_channel_layer else None
+        try:
+            if self.channel_layer is None:
+                while True:
+                    await self.dispatch(await receive())
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            await self._dispatch_from(receive, self.channel_receive)
+        except StopConsumer:
+            pass
+
+    async def _dispatch_from(self, *sources):
+        events: asyncio.Queue = asyncio.Queue()
+
+        async def pump(source):
+            try:
+                while True:
+                    await events.put((await source(), None))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:  # handed to the dispatching loop, which raises it
+                await events.put((None, error))
+
+        pumps = [asyncio.ensure_future(pump(source)) for source in sources]
+        try:
+            while True:
+                event, error = await events.get()
+                if error is not None:
+                    raise error
+                await self.dispatch(event)
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
 
 
 class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
@@ -44,8 +124,10 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"error": message})
 
 
-class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
+class EchoChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebsocketConsumer):
     """The talk's echo chamber: sends every JSON value back, exactly."""
+
+    uses_channel_layer = False  # it talks to its own client only
 
     async def connect(self):
         await self.accept()
@@ -54,7 +136,7 @@ class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
         await self.send_json(content)
 
 
-class ChamberConsumer(CarefulJsonWebsocketConsumer):
+class ChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebsocketConsumer):
     """A broadcast chamber: members of a room see every message, and who sent it.
 
     Each connection gets an anonymous name and joins the room's group on connect;

@@ -82,7 +82,8 @@ if REDIS_URL:
         raise ImproperlyConfigured(f"REDIS_LAYER must be one of {sorted(REDIS_LAYERS)}, not {REDIS_LAYER!r}")
     CHANNEL_LAYERS = {"default": {"BACKEND": REDIS_LAYERS[REDIS_LAYER], "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, with a cheaper expiry sweep (echo/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "echo.layers.InMemoryChannelLayer"}}
 
 ECHO_MAX_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_MESSAGE_BYTES", 64 * 1024))
 
