@@ -541,3 +541,53 @@ def test_check_members_only_passes_a_solution(capsys):
 def test_check_members_only_hints(wrong, hint):
     with pytest.raises(ExerciseHint, match=re.escape(hint)):
         checks.check_members_only(wrong)
+
+
+# --------------------------------------------------------------------------- 09 performance
+
+
+class FastEcho(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message):
+        from channels.consumer import get_handler_name
+
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(message["type"])
+        await handler(message)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json(content)
+
+
+class FastEchoCallingSuper(FastEcho):
+    async def dispatch(self, message):
+        await AsyncJsonWebsocketConsumer.dispatch(self, message)
+
+
+class FastEchoIgnoringUnknownEvents(FastEcho):
+    async def dispatch(self, message):
+        from channels.consumer import get_handler_name
+
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is not None:
+            await handler(message)
+
+
+class FastEchoForgettingTheHandler(FastEcho):
+    async def dispatch(self, message):
+        pass
+
+
+def test_check_database_free_echo_passes_a_solution(capsys):
+    checks.check_database_free_echo(FastEcho)
+    assert "no clean-up hop" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (FastEchoCallingSuper, "the clean-up still ran"),
+    (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
+    (FastEchoForgettingTheHandler, "the echo is broken"),
+])
+def test_check_database_free_echo_hints(wrong, hint):
+    with pytest.raises(ExerciseHint, match=re.escape(hint)):
+        checks.check_database_free_echo(wrong)

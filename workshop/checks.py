@@ -18,6 +18,7 @@ from .serving import serve_asgi, serve_wsgi
 
 __all__ = [
     "ExerciseHint",
+    "check_database_free_echo",
     "check_members_only",
     "check_protect",
     "check_test_catches_bugs",
@@ -559,3 +560,57 @@ def check_members_only(consumer_class) -> None:
     if json.loads(reply["text"]) != {"ch": "x"}:
         raise ExerciseHint(f"a logged-in user's {{'ch': 'x'}} came back as {reply['text']}")
     _passed("MembersOnlyEcho works: anonymous users get close code 4401, members get their echo")
+
+
+# --------------------------------------------------------------------------- 09 performance
+
+
+def check_database_free_echo(consumer_class) -> None:
+    """Exercise 09: an echo that skips the per-message clean-up, and still rejects unknown events."""
+    import channels.consumer
+
+    cleanups = []
+
+    async def counting_cleanup():
+        cleanups.append(1)
+
+    async def conversation():
+        from channels.testing import WebsocketCommunicator
+
+        communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/echo/")
+        replies = []
+        try:
+            connected, _ = await communicator.connect(timeout=3)
+            if connected:
+                for n in range(5):
+                    await communicator.send_json_to({"n": n})
+                    replies.append(await communicator.receive_json_from(timeout=3))
+                await communicator.disconnect()
+        except asyncio.TimeoutError:  # nothing handled the connect, or a message
+            return False, replies
+        return connected, replies
+
+    original = channels.consumer.aclose_old_connections
+    channels.consumer.aclose_old_connections = counting_cleanup
+    try:
+        connected, replies = _run(conversation())
+    except NotImplementedError:
+        raise _not_written("FastEcho") from None
+    finally:
+        channels.consumer.aclose_old_connections = original
+    if not connected or replies != [{"n": n} for n in range(5)]:
+        raise ExerciseHint(f"the echo is broken (connected={connected}, replies={replies}): dispatch must still "
+                           "call the handler, await handler(message)")
+    if cleanups:
+        raise ExerciseHint(f"for 5 messages the clean-up still ran {len(cleanups)} times: override dispatch "
+                           "without calling super().dispatch(), which is where it happens")
+    try:
+        _run(consumer_class().dispatch({"type": "no.such.event"}))
+    except ValueError:
+        pass
+    except Exception as error:
+        raise ExerciseHint(f"an event with no handler raised {type(error).__name__}: raise ValueError, as "
+                           "Channels does, so mistakes in event types do not pass silently") from None
+    else:
+        raise ExerciseHint("an event with no handler was ignored: raise ValueError, as Channels does")
+    _passed("FastEcho works: 5 echoes, no clean-up hop, unknown events still raise")

@@ -379,11 +379,14 @@ class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
 class _WSGIServerOneThread(wsgiref.simple_server.WSGIServer):
     """One request at a time, like the simplest WSGI deployment."""
 
+    request_queue_size = 128  # socketserver's 5 would turn a crowd away at the door, not queue it
+
 
 class _WSGIServerThreads(ThreadingMixIn, wsgiref.simple_server.WSGIServer):
     """A thread per request: what WSGI servers do to serve several clients at once."""
 
     daemon_threads = True
+    request_queue_size = 128
     log_buffer: logs.LogBuffer
 
     def process_request_thread(self, request, client_address):
