@@ -4,6 +4,8 @@
 #   make check       the preflight: is this laptop ready for the workshop?
 #   make exercises   regenerate exercises/ from solutions/
 #   make bench       the benchmark (QUICK=1 for a smoke run, OPTIONS=1 to compare uvicorn's options)
+#   make wheelhouse  every wheel, for offline installs; then `make lab OFFLINE=1` installs with no index
+#   make slides      the lessons as reveal.js slides in slides/, viewable offline
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,6 +17,9 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 PYTEST_ARGS ?=
+OFFLINE ?=
+# OFFLINE=1: install from wheelhouse/ (made by `make wheelhouse`) with the package index switched off.
+PIP_SOURCE := $(if $(OFFLINE),--no-index --find-links $(CURDIR)/wheelhouse)
 
 # Jupyter, IPython, matplotlib and the kit's logs keep their state inside the
 # repo (ignored by git), so running the workshop writes nothing to your home.
@@ -29,7 +34,7 @@ export MPLCONFIGDIR := $(STATE)/matplotlib
 export WORKSHOP_LOG_DIR := $(STATE)/logs
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test check exercises bench setup clean
+.PHONY: lab test check exercises bench wheelhouse slides setup clean
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
@@ -46,6 +51,9 @@ exercises: setup
 bench: setup
 	$(PY) -m workshop.bench $(if $(QUICK),--quick) $(if $(OPTIONS),--server-options)
 
+wheelhouse: setup
+	$(PY) -m workshop.wheelhouse
+
 setup: $(INSTALLED)
 
 # Re-installs only when requirements.txt changes (or the venv is new).
@@ -54,8 +62,8 @@ $(INSTALLED): requirements.txt
 	  { echo "This workshop needs Python 3.10 to 3.13; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
 	    echo "Run it with another one, e.g. make lab PYTHON=python3.12"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(if $(OFFLINE),,$(PY) -m pip install --quiet --upgrade pip)
+	$(PY) -m pip install --quiet $(PIP_SOURCE) -r requirements.txt
 	@# Puts the kit (workshop/) and echo_project on the venv's path: no build step, works offline.
 	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/echo_project" \
 	  > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/realtime-workshop.pth"
