@@ -54,6 +54,9 @@ bench: setup
 wheelhouse: setup
 	$(PY) -m workshop.wheelhouse
 
+slides: setup
+	$(PY) -m workshop.slides build slides
+
 setup: $(INSTALLED)
 
 # Re-installs only when requirements.txt changes (or the venv is new).

@@ -11,9 +11,12 @@
   const whereForm = document.getElementById("where");
   const roomInput = document.getElementById("room");
 
-  // location.host keeps the port (location.hostname, in the 2019 demo, dropped it and broke on
-  // localhost:8000); the scheme follows the page's, so an https page gets wss.
+  // The WebSocket address is built from the page's own: location.host keeps the port
+  // (location.hostname, in the 2019 demo, dropped it and broke on localhost:8000), the scheme
+  // follows the page's (https gives wss), and the path is relative, so the page also works
+  // behind a path prefix such as Binder's /user/<name>/proxy/<port>/.
   const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const base = new URL(".", location.href).pathname;
   const MAX_DELAY_MS = 10000;
   const ROOM_NAME = /^[A-Za-z0-9_-]{1,50}$/;
 
@@ -51,7 +54,7 @@
   function connect() {
     clearTimeout(retryTimer);
     setStatus("connecting", `connecting to ${place}…`);
-    const current = new WebSocket(`${scheme}://${location.host}/${path}`);
+    const current = new WebSocket(`${scheme}://${location.host}${base}${path}`);
     socket = current;
     current.addEventListener("open", () => {
       retryDelayMs = 500;
