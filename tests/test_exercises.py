@@ -104,21 +104,6 @@ def greet_with_the_slash(environ, start_response):
     return [f"Hello, {environ['PATH_INFO']}!\n".encode()]
 
 
-def test_check_greeting_app_passes_a_solution(capsys):
-    checks.check_greeting_app(greet)
-    assert capsys.readouterr().out.startswith("\u2713 greet works")
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (greet_returning_str, "return a list of bytes"),
-    (greet_forgetting_start_response, "never called start_response"),
-    (greet_with_the_slash, "strip the leading '/'"),
-])
-def test_check_greeting_app_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_greeting_app(wrong)
-
-
 def count_requests(app):
     number = 0
 
@@ -146,21 +131,6 @@ def count_requests_resetting(app):
 def count_requests_returning_nothing(app):
     def counted(environ, start_response):
         return app(environ, start_response)
-
-
-def test_check_request_counter_passes_a_solution(capsys):
-    checks.check_request_counter(count_requests)
-    assert "numbered 1, 2, 3" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (count_requests_with_an_int, "must be a str"),
-    (count_requests_resetting, "keep the count outside the inner function"),
-    (count_requests_returning_nothing, "return the inner function"),
-])
-def test_check_request_counter_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_request_counter(wrong)
 
 
 # --------------------------------------------------------------------------- 02 ASGI
@@ -205,22 +175,6 @@ async def shout_silently(scope, receive, send):
             await send({"type": "websocket.accept"})
 
 
-def test_check_shouting_app_passes_a_solution(capsys):
-    checks.check_shouting_app(shout)
-    assert "1: HELLO" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (shout_without_accepting, "before accepting"),
-    (shout_in_bytes, "not 'bytes'"),
-    (shout_without_counting, "count the messages"),
-    (shout_silently, "no reply within 3 s"),
-])
-def test_check_shouting_app_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_shouting_app(wrong)
-
-
 def test_checks_also_run_where_an_event_loop_is_running(capsys):
     async def from_a_cell():  # a notebook cell's thread has a running loop
         checks.check_shouting_app(shout)
@@ -254,22 +208,6 @@ class ReverseRefusing(AsyncJsonWebsocketConsumer):
 
 def router(*routes):
     return lambda: ProtocolTypeRouter({"websocket": URLRouter([re_path(p, c.as_asgi()) for p, c in routes])})
-
-
-def test_check_reverse_routing_passes_a_solution(capsys):
-    checks.check_reverse_routing(router((r"^echo/$", Echo), (r"^reverse/$", Reverse)))
-    assert "slennahc" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
-    (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
-    (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
-    (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
-])
-def test_check_reverse_routing_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_reverse_routing(wrong)
 
 
 # --------------------------------------------------------------------------- 04 echo_project
@@ -306,21 +244,6 @@ class CountingCarelessly(AsyncJsonWebsocketConsumer):
 class NotCounting(CarefulJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         await self.send_json(content)
-
-
-def test_check_counting_echo_passes_a_solution(capsys):
-    checks.check_counting_echo(CountingEcho)
-    assert "starts at 1" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (CountingOnTheClass, "not on the class"),
-    (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
-    (NotCounting, "add the message's number"),
-])
-def test_check_counting_echo_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_counting_echo(wrong)
 
 
 def test_a_hint_shows_as_one_line_in_a_notebook():
@@ -367,21 +290,6 @@ class LobbyWithAnUnhandledType(Lobby):
         await self.channel_layer.group_send("lobby", {"type": "lobby.message", "who": self.who, "text": "x"})
 
 
-def test_check_lobby_consumer_passes_a_solution(capsys):
-    checks.check_lobby_consumer(Lobby)
-    assert "arrivals announced" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (LobbyWithoutGroup, "group_add the channel"),
-    (LobbyAnsweringOnlyTheSender, "only the sender got it"),
-    (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
-])
-def test_check_lobby_consumer_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_lobby_consumer(wrong)
-
-
 # --------------------------------------------------------------------------- 06 Redis
 
 
@@ -400,21 +308,6 @@ async def announce_with_an_unknown_type(layer, room, text):
 
 def announce_without_async(layer, room, text):
     layer.group_send(f"chamber.{room}", {})
-
-
-def test_check_announce_passes_a_solution(capsys):
-    checks.check_announce(announce)
-    assert "heard 'tea is ready'" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (announce_to_the_wrong_group, "send to the group 'chamber.' + room"),
-    (announce_with_an_unknown_type, "its 'type' must be 'chamber.message'"),
-    (announce_without_async, "must be an async def"),
-])
-def test_check_announce_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_announce(wrong)
 
 
 # --------------------------------------------------------------------------- 07 testing
@@ -449,30 +342,14 @@ def sync_test(consumer_class):
     pass
 
 
-def test_check_test_catches_bugs_passes_a_solution(capsys):
-    checks.check_test_catches_bugs(good_test)
-    assert "catches all 3 broken ones" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
-    (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
-    (sync_test, "must be an async def"),
-])
-def test_check_test_catches_bugs_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_test_catches_bugs(wrong)
-
-
 # --------------------------------------------------------------------------- 08 security
 
 
-def test_check_protect_passes_a_solution(capsys):
+def protect(app):
     from channels.auth import AuthMiddlewareStack
     from channels.security.websocket import AllowedHostsOriginValidator
 
-    checks.check_protect(lambda app: AllowedHostsOriginValidator(AuthMiddlewareStack(app)))
-    assert "are refused" in capsys.readouterr().out
+    return AllowedHostsOriginValidator(AuthMiddlewareStack(app))
 
 
 def protect_with_auth_only(app):
@@ -485,16 +362,6 @@ def protect_with_origins_only(app):
     from channels.security.websocket import AllowedHostsOriginValidator
 
     return AllowedHostsOriginValidator(app)
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
-    (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
-    (lambda app: None, "returned None"),
-])
-def test_check_protect_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_protect(wrong)
 
 
 class MembersOnly(AsyncJsonWebsocketConsumer):
@@ -526,21 +393,6 @@ class MembersOnlyClosingEveryone(MembersOnly):
     async def connect(self):
         await self.accept()
         await self.close(code=4401)
-
-
-def test_check_members_only_passes_a_solution(capsys):
-    checks.check_members_only(MembersOnly)
-    assert "close code 4401" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (MembersOnlyRefusingOutright, "refused outright"),
-    (MembersOnlyWithTheWrongCode, "got code 1008"),
-    (MembersOnlyClosingEveryone, "a logged-in user got"),
-])
-def test_check_members_only_hints(wrong, hint):
-    with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_members_only(wrong)
 
 
 # --------------------------------------------------------------------------- 09 performance
@@ -578,16 +430,80 @@ class FastEchoForgettingTheHandler(FastEcho):
         pass
 
 
-def test_check_database_free_echo_passes_a_solution(capsys):
-    checks.check_database_free_echo(FastEcho)
-    assert "no clean-up hop" in capsys.readouterr().out
+# --------------------------------------------------------------------------- every check, one table
+
+# check: (a right answer, what its success line says, [(a wrong answer, the hint it must get), ...])
+CHECKS = {
+    "check_greeting_app": (greet, "greet works", [
+        (greet_returning_str, "return a list of bytes"),
+        (greet_forgetting_start_response, "never called start_response"),
+        (greet_with_the_slash, "strip the leading '/'"),
+    ]),
+    "check_request_counter": (count_requests, "numbered 1, 2, 3", [
+        (count_requests_with_an_int, "must be a str"),
+        (count_requests_resetting, "keep the count outside the inner function"),
+        (count_requests_returning_nothing, "return the inner function"),
+    ]),
+    "check_shouting_app": (shout, "1: HELLO", [
+        (shout_without_accepting, "before accepting"),
+        (shout_in_bytes, "not 'bytes'"),
+        (shout_without_counting, "count the messages"),
+        (shout_silently, "no reply within 3 s"),
+    ]),
+    "check_reverse_routing": (router((r"^echo/$", Echo), (r"^reverse/$", Reverse)), "slennahc", [
+        (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
+        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
+        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
+        (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
+    ]),
+    "check_counting_echo": (CountingEcho, "starts at 1", [
+        (CountingOnTheClass, "not on the class"),
+        (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
+        (NotCounting, "add the message's number"),
+    ]),
+    "check_lobby_consumer": (Lobby, "arrivals announced", [
+        (LobbyWithoutGroup, "group_add the channel"),
+        (LobbyAnsweringOnlyTheSender, "only the sender got it"),
+        (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
+    ]),
+    "check_announce": (announce, "heard 'tea is ready'", [
+        (announce_to_the_wrong_group, "send to the group 'chamber.' + room"),
+        (announce_with_an_unknown_type, "its 'type' must be 'chamber.message'"),
+        (announce_without_async, "must be an async def"),
+    ]),
+    "check_test_catches_bugs": (good_test, "catches all 3 broken ones", [
+        (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
+        (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
+        (sync_test, "must be an async def"),
+    ]),
+    "check_protect": (protect, "are refused", [
+        (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
+        (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
+        (lambda app: None, "returned None"),
+    ]),
+    "check_members_only": (MembersOnly, "close code 4401", [
+        (MembersOnlyRefusingOutright, "refused outright"),
+        (MembersOnlyWithTheWrongCode, "got code 1008"),
+        (MembersOnlyClosingEveryone, "a logged-in user got"),
+    ]),
+    "check_database_free_echo": (FastEcho, "no clean-up hop", [
+        (FastEchoCallingSuper, "the clean-up still ran"),
+        (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
+        (FastEchoForgettingTheHandler, "the echo is broken"),
+    ]),
+}
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (FastEchoCallingSuper, "the clean-up still ran"),
-    (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
-    (FastEchoForgettingTheHandler, "the echo is broken"),
-])
-def test_check_database_free_echo_hints(wrong, hint):
+@pytest.mark.parametrize("name", CHECKS)
+def test_each_check_passes_a_right_answer(name, capsys):
+    right_answer, success, _ = CHECKS[name]
+    getattr(checks, name)(right_answer)
+    assert success in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, wrong, hint", [(name, wrong, hint) for name, (_, _, wrongs) in CHECKS.items()
+                                               for wrong, hint in wrongs],
+                         ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"))
+def test_each_check_hints_at_a_typical_mistake(name, wrong, hint):
     with pytest.raises(ExerciseHint, match=re.escape(hint)):
-        checks.check_database_free_echo(wrong)
+        getattr(checks, name)(wrong)
