@@ -39,8 +39,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
+# Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	XDG_CONFIG_HOME=$(STATE)/config XDG_CACHE_HOME=$(STATE)/cache $(PY) -m pytest $(PYTEST_ARGS)
 
 check: setup
 	$(PY) -m workshop.preflight
@@ -58,6 +59,7 @@ slides: setup
 	$(PY) -m workshop.slides build slides
 
 setup: $(INSTALLED)
+	@mkdir -p $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(MPLCONFIGDIR) $(WORKSHOP_LOG_DIR)
 
 # Re-installs only when requirements.txt changes (or the venv is new).
 $(INSTALLED): requirements.txt
