@@ -310,3 +310,12 @@ def test_process_logs_go_to_a_log_folder_that_does_not_exist_yet(tmp_path, monke
         fetch(server.url)
     assert server.log_path.startswith(str(tmp_path / "new" / "logs"))
     assert any("GET / HTTP/1.1" in line for line in server.logs)
+
+
+def test_process_logs_carry_no_colour_codes(monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as a Jupyter kernel's environment may say
+    crashing = [sys.executable, "-c", "import os; print(os.environ['NO_COLOR'], os.environ['PYTHON_COLORS']); "
+                "raise SystemExit(1)"]
+    with pytest.raises(ServerStartError) as caught:
+        serve_process(crashing)
+    assert "1 0" in str(caught.value)

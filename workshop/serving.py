@@ -469,7 +469,10 @@ class ProcessServer(BackgroundServer):
         self.argv = [str(arg).format(port=port, host=host) for arg in argv]
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", os.path.basename(self.argv[0]))[:40]
         self.log_path = os.path.join(_log_dir(), f"{slug}-{os.getpid()}-{port}.log")
-        self._env = None if env is None else {**os.environ, **{k: str(v) for k, v in env.items()}}
+        # The output goes to a log file: no colour codes in it (Python 3.13 colours tracebacks
+        # when the parent, a Jupyter kernel, asks for colour).
+        plain = {"NO_COLOR": "1", "PYTHON_COLORS": "0"}
+        self._env = {**os.environ, **plain, **{k: str(v) for k, v in (env or {}).items()}}
         self._cwd = cwd
         self.process: subprocess.Popen | None = None
 
