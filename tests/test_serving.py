@@ -319,3 +319,23 @@ def test_process_logs_carry_no_colour_codes(monkeypatch):
     with pytest.raises(ServerStartError) as caught:
         serve_process(crashing)
     assert "1 0" in str(caught.value)
+
+
+@linux_only
+def test_a_terminated_interpreter_stops_its_servers_first(tmp_path):
+    """SIGTERM skips atexit; a kernel that is terminated must still leave no server behind."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from workshop import serve_process
+        proc = serve_process({HTTP_SERVER!r})
+        print(proc.pid, proc.port, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=os.getcwd())
+    assert result.returncode == -signal.SIGTERM
+    pid, port = map(int, result.stdout.split())
+    assert live_group_members(pid) == [] and port_is_free(port)

@@ -88,6 +88,26 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
+def _stop_all_on_sigterm() -> None:
+    """Stop the servers when this process is told to terminate, then terminate as asked.
+
+    atexit does not run on SIGTERM, which is what a Jupyter kernel gets when it does not
+    shut down in time: without this, its child servers would be left running. Installed
+    only where nobody else handles SIGTERM, and only from the main thread.
+    """
+    if os.name == "nt" or threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def stop_then_terminate(signum, frame):
+        stop_all()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, stop_then_terminate)
+
+
 def _call_site_name(label: str) -> str:
     """A name that is the same when the same cell (or test line) runs again."""
     frame = sys._getframe(2)
@@ -477,6 +497,7 @@ class ProcessServer(BackgroundServer):
         self.process: subprocess.Popen | None = None
 
     def start(self, ready_timeout: float) -> ProcessServer:
+        _stop_all_on_sigterm()
         self._register()
         try:
             self._spawn()
