@@ -6,6 +6,7 @@
 #   make bench       the benchmark (QUICK=1 for a smoke run, OPTIONS=1 to compare uvicorn's options)
 #   make wheelhouse  every wheel, for offline installs; then `make lab OFFLINE=1` installs with no index
 #   make slides      the lessons as reveal.js slides in slides/, viewable offline
+#   make outputs     re-run notebooks (NB=path ... for some) and store their outputs, as the tests expect
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -34,7 +35,7 @@ export MPLCONFIGDIR := $(STATE)/matplotlib
 export WORKSHOP_LOG_DIR := $(STATE)/logs
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test check exercises bench wheelhouse slides setup clean
+.PHONY: lab test check exercises bench wheelhouse slides outputs setup clean
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
@@ -57,6 +58,15 @@ wheelhouse: setup
 
 slides: setup
 	$(PY) -m workshop.slides build slides
+
+# Each notebook runs top to bottom in a fresh kernel from its own folder, as nbval runs it; then the
+# slide marks and exercises/ are brought in step with what changed.
+NB ?= notebooks/*.ipynb solutions/*.ipynb
+outputs: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
+	  --ExecutePreprocessor.kernel_name=python3 $(NB)
+	$(PY) -m workshop.slides mark
+	$(PY) -m workshop.exercises solutions exercises
 
 setup: $(INSTALLED)
 	@mkdir -p $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(MPLCONFIGDIR) $(WORKSHOP_LOG_DIR)

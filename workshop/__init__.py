@@ -5,6 +5,10 @@ server, one way to connect to it, and one way to check an answer.
 """
 
 from .clients import connect_ws, fetch
+from .django_setup import configure_django
+from .paths import REPO
+from .project import ECHO_PROJECT, echo_project_command, serve_echo_project
+from .redis_server import serve_redis
 from .serving import (
     ServerStartError,
     free_port,
@@ -14,15 +18,23 @@ from .serving import (
     serve_wsgi,
     stop_all,
 )
+from .tracing import trace
 
 __all__ = [
+    "ECHO_PROJECT",
+    "REPO",
     "ServerStartError",
+    "configure_django",
     "connect_ws",
+    "echo_project_command",
     "fetch",
     "free_port",
     "running_servers",
     "serve_asgi",
+    "serve_echo_project",
     "serve_process",
+    "serve_redis",
     "serve_wsgi",
     "stop_all",
+    "trace",
 ]
