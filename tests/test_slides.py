@@ -35,7 +35,7 @@ def test_slides_build_for_every_lesson_with_nothing_from_a_cdn(built):
     for page in written:
         html = page.read_text()
         assert html.count("<section") > 3, f"{page.name} has too few slides"
-        for url in re.findall(r'(?:src|href)="([^"#]+)"', html):
+        for url in re.findall(r'<(?:script|img|iframe|source|link)\b[^>]*?\b(?:src|href)="([^"#]+)"', html):
             if url.startswith(("http://127.0.0.1", "http://localhost", "data:")):
                 continue  # a live server's frame (lesson 04), or inline data
             assert not re.match(r"(https?:)?//", url), f"{page.name} loads {url} from the network"
