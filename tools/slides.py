@@ -1,7 +1,7 @@
 """The lessons as slides: metadata in the notebooks, and `make slides` to build them offline.
 
-    python -m workshop.slides mark     # (re)apply the slide metadata to notebooks/ and solutions/
-    python -m workshop.slides build    # slides/NN-topic.slides.html, with reveal.js beside them
+    python -m tools.slides mark     # (re)apply the slide metadata to notebooks/ and solutions/
+    python -m tools.slides build    # slides/NN-topic.slides.html, with reveal.js beside them
 
 Slide breaks follow the headings: a `#` or `##` markdown cell starts a slide, a `###`
 one a sub-slide, everything else continues the current slide. The same metadata lets
@@ -21,7 +21,7 @@ import tarfile
 
 import nbformat
 
-from .paths import REPO, state_dir
+from workshop.paths import REPO, state_dir
 
 REVEAL = "reveal.js@4.6.0"
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "templates" / "offline_slides.html.j2"
