@@ -21,8 +21,11 @@ from workshop import running_servers, stop_all  # noqa: E402
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-download", action="store_true",
-                     help="also run the tests that download wheels (make test-offline-install)")
+    parser.addoption(
+        "--run-download",
+        action="store_true",
+        help="also run the tests that download wheels (make test-offline-install)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

@@ -29,10 +29,17 @@ def pip_entries() -> list[str]:
 
 def clean_environment(venv: pathlib.Path, home: pathlib.Path) -> dict:
     """This process's environment without what make or the test venv set: only the fresh venv is found."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("JUPYTER", "IPYTHON", "PYTHON", "VIRTUAL_ENV", "PIP_", "WORKSHOP_"))}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", HOME=str(home),
-               PIP_CONFIG_FILE=os.devnull, JUPYTER_PLATFORM_DIRS="1")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("JUPYTER", "IPYTHON", "PYTHON", "VIRTUAL_ENV", "PIP_", "WORKSHOP_"))
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(home),
+        PIP_CONFIG_FILE=os.devnull,
+        JUPYTER_PLATFORM_DIRS="1",
+    )
     return env
 
 
@@ -47,11 +54,27 @@ def binder_env(tmp_path_factory):
     env = clean_environment(venv, home)
     entries = [arg for entry in pip_entries() for arg in entry.split(maxsplit=1)]
     installed = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(WHEELS),
-         *entries], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(WHEELS),
+            *entries,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
-    post_build = subprocess.run(["bash", str(REPO / "postBuild")], cwd=REPO, env=env, capture_output=True,
-                                text=True, timeout=120)
+    post_build = subprocess.run(
+        ["bash", str(REPO / "postBuild")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert post_build.returncode == 0, post_build.stderr[-3000:]
     return venv, env, root
 
@@ -62,8 +85,14 @@ def test_environment_yml_installs_the_project_itself():
 
 def test_post_build_registers_the_kernel_the_readme_names(binder_env):
     venv, env, _ = binder_env
-    listed = subprocess.run([str(venv / "bin" / "jupyter"), "kernelspec", "list", "--json"], env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
+    listed = subprocess.run(
+        [str(venv / "bin" / "jupyter"), "kernelspec", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     spec = json.loads(listed.stdout)["kernelspecs"]["realtime-workshop"]
     assert spec["spec"]["display_name"] == "Python (realtime workshop)"
     assert spec["resource_dir"].startswith(str(venv))
@@ -75,13 +104,30 @@ def test_a_lesson_runs_in_the_binder_environment(binder_env, lesson):
     venv, env, root = binder_env
     out = root / "out"
     ran = subprocess.run(
-        [str(venv / "bin" / "jupyter"), "nbconvert", "--to", "notebook", "--execute", f"--output-dir={out}",
-         "--ExecutePreprocessor.timeout=300", "--ExecutePreprocessor.kernel_name=realtime-workshop",
-         str(REPO / "notebooks" / lesson)],
-        cwd=REPO / "notebooks", env=env, capture_output=True, text=True, timeout=900)
+        [
+            str(venv / "bin" / "jupyter"),
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            f"--output-dir={out}",
+            "--ExecutePreprocessor.timeout=300",
+            "--ExecutePreprocessor.kernel_name=realtime-workshop",
+            str(REPO / "notebooks" / lesson),
+        ],
+        cwd=REPO / "notebooks",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert ran.returncode == 0, ran.stderr[-5000:]
     executed = json.loads((out / lesson).read_text())
     code = [cell for cell in executed["cells"] if cell["cell_type"] == "code" and cell["source"]]
-    errors = [output for cell in code for output in cell["outputs"] if output["output_type"] == "error"
-              and "raises-exception" not in cell["metadata"].get("tags", [])]
+    errors = [
+        output
+        for cell in code
+        for output in cell["outputs"]
+        if output["output_type"] == "error" and "raises-exception" not in cell["metadata"].get("tags", [])
+    ]
     assert not errors, [f"{e['ename']}: {e['evalue']}" for e in errors]

@@ -15,8 +15,9 @@ TOKEN = "workshop-test-token"
 def test_make_lab_starts_jupyterlab_on_the_notebooks():
     lab_args = f"--no-browser --ServerApp.ip=127.0.0.1 --port={{port}} --IdentityProvider.token={TOKEN}"
     venv = pathlib.Path(sys.prefix)
-    with serve_process(["make", "--no-print-directory", "lab", f"VENV={venv}", f"LAB_ARGS={lab_args}"],
-                       cwd=REPO, ready_timeout=90) as lab:
+    with serve_process(
+        ["make", "--no-print-directory", "lab", f"VENV={venv}", f"LAB_ARGS={lab_args}"], cwd=REPO, ready_timeout=90
+    ) as lab:
         page = fetch(f"{lab.url}lab?token={TOKEN}")
         assert page.status == 200 and "JupyterLab" in page.text
         listing = fetch(f"{lab.url}api/contents/notebooks?token={TOKEN}")
@@ -27,8 +28,14 @@ def test_make_lab_starts_jupyterlab_on_the_notebooks():
 
 
 def test_make_check_passes_here():
-    result = subprocess.run([sys.executable, "-m", "workshop.preflight"], cwd=REPO, capture_output=True,
-                            text=True, timeout=120, env={**os.environ})
+    result = subprocess.run(
+        [sys.executable, "-m", "workshop.preflight"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[ ok ] a server starts in the background and a WebSocket echoes" in result.stdout
     assert "[FAIL]" not in result.stdout and "Ready for the workshop" in result.stdout

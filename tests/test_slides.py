@@ -9,6 +9,7 @@ import pytest
 from tools import slides
 from workshop import REPO
 from workshop.browser import find_chromium, launch_chromium
+
 LESSONS = slides.lessons()
 
 
@@ -17,7 +18,8 @@ def test_every_cell_carries_its_slide_type(path):
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         assert cell.metadata.get("slideshow", {}).get("slide_type") == slides.slide_type(cell), (
-            "run `python -m tools.slides mark` (then `make exercises`)")
+            "run `python -m tools.slides mark` (then `make exercises`)"
+        )
 
 
 @pytest.fixture(scope="module")

@@ -61,18 +61,25 @@ def reveal_js() -> pathlib.Path:
         return folder
     npm = shutil.which("npm")
     if npm is None:
-        raise SystemExit("make slides needs npm once, to fetch reveal.js (install Node.js), or copy "
-                         f"reveal.js's dist/ and plugin/ folders into {folder}")
-    subprocess.run([npm, "pack", REVEAL, "--silent", "--pack-destination", str(folder)], check=True,
-                   stdout=subprocess.DEVNULL)
+        raise SystemExit(
+            "make slides needs npm once, to fetch reveal.js (install Node.js), or copy "
+            f"reveal.js's dist/ and plugin/ folders into {folder}"
+        )
+    subprocess.run(
+        [npm, "pack", REVEAL, "--silent", "--pack-destination", str(folder)], check=True, stdout=subprocess.DEVNULL
+    )
     tarball = next(folder.glob("reveal.js-*.tgz"))
     with tarfile.open(tarball) as archive:
-        members = [m for m in archive.getmembers()
-                   if m.name.startswith(("package/dist/", "package/plugin/notes/")) and m.isfile()]
+        members = [
+            m
+            for m in archive.getmembers()
+            if m.name.startswith(("package/dist/", "package/plugin/notes/")) and m.isfile()
+        ]
         for member in members:
             member.name = member.name.removeprefix("package/")
-            archive.extract(member, folder, filter="data") if sys.version_info >= (3, 12) else \
-                archive.extract(member, folder)
+            archive.extract(member, folder, filter="data") if sys.version_info >= (3, 12) else archive.extract(
+                member, folder
+            )
     tarball.unlink()
     return folder
 

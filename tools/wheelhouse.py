@@ -35,19 +35,50 @@ from . import REPO
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # name: (uv's --python-platform, pip's --platform tags that target accepts)
 PLATFORMS = {
-    "linux-x86_64": ("x86_64-manylinux_2_28", ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64",
-                                               "manylinux2014_x86_64", "manylinux_2_5_x86_64", "manylinux1_x86_64"]),
-    "linux-aarch64": ("aarch64-manylinux_2_28", ["manylinux_2_28_aarch64", "manylinux_2_17_aarch64",
-                                                 "manylinux2014_aarch64"]),
-    "macos-arm64": ("aarch64-apple-darwin", ["macosx_26_0_arm64", "macosx_15_0_arm64", "macosx_14_0_arm64",
-                                             "macosx_13_0_arm64", "macosx_12_0_arm64",
-                                             "macosx_11_0_arm64", "macosx_10_9_universal2",
-                                             "macosx_10_13_universal2", "macosx_11_0_universal2"]),
-    "macos-x86_64": ("x86_64-apple-darwin", ["macosx_15_0_x86_64", "macosx_14_0_x86_64", "macosx_13_0_x86_64",
-                                             "macosx_12_0_x86_64", "macosx_11_0_x86_64",
-                                             "macosx_10_15_x86_64", "macosx_10_13_x86_64", "macosx_10_12_x86_64",
-                                             "macosx_10_9_x86_64", "macosx_10_9_universal2",
-                                             "macosx_10_13_universal2"]),
+    "linux-x86_64": (
+        "x86_64-manylinux_2_28",
+        [
+            "manylinux_2_28_x86_64",
+            "manylinux_2_17_x86_64",
+            "manylinux2014_x86_64",
+            "manylinux_2_5_x86_64",
+            "manylinux1_x86_64",
+        ],
+    ),
+    "linux-aarch64": (
+        "aarch64-manylinux_2_28",
+        ["manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"],
+    ),
+    "macos-arm64": (
+        "aarch64-apple-darwin",
+        [
+            "macosx_26_0_arm64",
+            "macosx_15_0_arm64",
+            "macosx_14_0_arm64",
+            "macosx_13_0_arm64",
+            "macosx_12_0_arm64",
+            "macosx_11_0_arm64",
+            "macosx_10_9_universal2",
+            "macosx_10_13_universal2",
+            "macosx_11_0_universal2",
+        ],
+    ),
+    "macos-x86_64": (
+        "x86_64-apple-darwin",
+        [
+            "macosx_15_0_x86_64",
+            "macosx_14_0_x86_64",
+            "macosx_13_0_x86_64",
+            "macosx_12_0_x86_64",
+            "macosx_11_0_x86_64",
+            "macosx_10_15_x86_64",
+            "macosx_10_13_x86_64",
+            "macosx_10_12_x86_64",
+            "macosx_10_9_x86_64",
+            "macosx_10_9_universal2",
+            "macosx_10_13_universal2",
+        ],
+    ),
     "windows-amd64": ("x86_64-pc-windows-msvc", ["win_amd64"]),
 }
 UV = "uv==0.13.9"
@@ -66,8 +97,21 @@ def build_requirements(pyproject: pathlib.Path = REPO / "pyproject.toml") -> lis
 
 def download_here(requirements: pathlib.Path, dest: pathlib.Path) -> bool:
     """This interpreter, this platform: what `make lab OFFLINE=1` needs on this machine."""
-    result = run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-                  "-r", str(requirements), *build_requirements(), "-d", str(dest)])
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "-r",
+            str(requirements),
+            *build_requirements(),
+            "-d",
+            str(dest),
+        ]
+    )
     if result.returncode:
         print(result.stderr.strip()[-2000:], file=sys.stderr)
     return result.returncode == 0
@@ -79,9 +123,25 @@ def download_target(requirements: pathlib.Path, dest: pathlib.Path, python: str,
     locks = dest / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     lock = locks / f"{platform}-py{python}.txt"
-    resolved = run([sys.executable, "-m", "uv", "pip", "compile", str(requirements), "--quiet", "--no-header",
-                    "--no-annotate", "--python-platform", uv_platform, "--python-version", python,
-                    "-o", str(lock)])
+    resolved = run(
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "compile",
+            str(requirements),
+            "--quiet",
+            "--no-header",
+            "--no-annotate",
+            "--python-platform",
+            uv_platform,
+            "--python-version",
+            python,
+            "-o",
+            str(lock),
+        ]
+    )
     if resolved.returncode:
         return resolved.stderr.strip().splitlines()[-1] if resolved.stderr.strip() else "uv failed"
     platform_args = [arg for tag in tags for arg in ("--platform", tag)]
@@ -91,9 +151,26 @@ def download_target(requirements: pathlib.Path, dest: pathlib.Path, python: str,
     for _ in range(10):  # each round sets aside one package that has no wheel for this target
         pinned = lock.with_suffix(".wheels.txt")
         pinned.write_text("\n".join(pin for pin in pins if pin.split(";")[0].strip() not in no_wheel) + "\n")
-        downloaded = run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                          "--implementation", "cp", "--python-version", python, *platform_args,
-                          "-r", str(pinned), "-d", str(dest)])
+        downloaded = run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                python,
+                *platform_args,
+                "-r",
+                str(pinned),
+                "-d",
+                str(dest),
+            ]
+        )
         if downloaded.returncode == 0:
             break
         missing = re.search(r"satisfies the requirement (\S+==\S+)", downloaded.stderr)
