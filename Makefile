@@ -103,6 +103,8 @@ $(INSTALLED): requirements.txt pyproject.toml
 	  { echo "This workshop needs Python 3.10 to 3.13; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
 	    echo "Run it with another one, e.g. make lab PYTHON=python3.12"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# As Python 3.13's venv does: git ignores the venv, whatever its name (.venv-3.10, ...).
+	@echo '*' > $(VENV)/.gitignore
 	$(if $(OFFLINE),,$(PY) -m pip install --quiet --upgrade pip)
 	$(if $(OFFLINE),,$(PY) -m tools.wheelhouse --here --dest $(WHEELS))
 	$(PY) -m pip install --quiet --no-index --find-links $(WHEELS) -e .

@@ -6,9 +6,8 @@ import pathlib
 import subprocess
 import sys
 
-from workshop import fetch, serve_process
+from workshop import REPO, fetch, serve_process
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 TOKEN = "workshop-test-token"
 
 
@@ -39,3 +38,26 @@ def test_make_check_passes_here():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[ ok ] a server starts in the background and a WebSocket echoes" in result.stdout
     assert "[FAIL]" not in result.stdout and "Ready for the workshop" in result.stdout
+
+
+def make_dry_run(*args: str) -> str:
+    return subprocess.run(
+        ["make", "-n", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_make_outputs_reexecutes_then_remarks_slides_then_regenerates_exercises():
+    commands = make_dry_run("outputs", "NB=notebooks/00-welcome.ipynb").replace("\\\n", " ").splitlines()
+    steps = [
+        next(i for i, line in enumerate(commands) if "nbconvert" in line and "--execute --inplace" in line),
+        commands.index(".venv/bin/python -m tools.slides mark"),
+        commands.index(".venv/bin/python -m tools.exercises solutions exercises"),
+    ]
+    assert steps == sorted(steps)
+    assert "notebooks/00-welcome.ipynb" in commands[steps[0]] and "record_timing=False" in commands[steps[0]]
+
+
+def test_make_lint_checks_and_never_rewrites():
+    commands = make_dry_run("lint")
+    assert "ruff check ." in commands and "ruff format --check ." in commands
+    assert "--fix" not in commands
