@@ -227,7 +227,7 @@ PARENT_OF_SERVER = [
 def test_process_server_starts_ready_and_stops_its_whole_group():
     server = serve_process(PARENT_OF_SERVER)
     assert fetch(server.url).status == 200
-    assert len(live_group_members(server.pid)) == 2
+    assert len(live_group_members(server.pid)) == 3  # the server, its child, and the kit's watchdog
     server.stop()
     assert live_group_members(server.pid) == []
     assert port_is_free(server.port)
