@@ -449,3 +449,13 @@ def test_a_hung_up_interpreter_stops_its_servers_first():
     assert result.returncode == -signal.SIGHUP
     pid, port = map(int, result.stdout.split())
     assert live_group_members(pid) == [] and port_is_free(port)
+
+
+def test_a_relative_program_is_found_where_it_runs(tmp_path):
+    script = tmp_path / "serve.sh"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m http.server --bind 127.0.0.1 \"$1\"\n")
+    script.chmod(0o755)
+    with serve_process(["./serve.sh", "{port}"], cwd=tmp_path) as server:
+        assert fetch(server.url).status == 200
+    with pytest.raises(ServerStartError, match="'./missing.sh' was not found"):
+        serve_process(["./missing.sh", "{port}"], cwd=tmp_path)

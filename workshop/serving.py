@@ -641,15 +641,19 @@ class ProcessServer(BackgroundServer):
                 f"started earlier: leave port= out to get a free port, or stop that server "
                 f"(stop_all() for this kernel's, `make check` finds strays)")
 
-    def _program(self) -> str:
+    def _check_program(self) -> None:
+        """Say a missing program plainly: behind the watchdog, exec fails in the child, too late to raise."""
         program = self.argv[0]
-        found = shutil.which(program, path=self._env.get("PATH")) if os.sep not in program else program
+        if os.sep in program:
+            found = os.path.join(self._cwd or os.getcwd(), program)  # relative to where it runs
+        else:
+            found = shutil.which(program, path=self._env.get("PATH"))
         if not found or not os.access(found, os.X_OK):
             raise ServerStartError(f"{program!r} was not found: is it installed and on PATH?")
-        return found
 
     def _spawn(self) -> None:
-        argv = [self._program(), *self.argv[1:]]
+        self._check_program()
+        argv = self.argv
         options = {"stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": self._env, "cwd": self._cwd}
         with open(self.log_path, "wb") as log:
             if os.name == "nt":
