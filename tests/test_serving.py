@@ -451,6 +451,7 @@ def test_a_hung_up_interpreter_stops_its_servers_first():
     assert live_group_members(pid) == [] and port_is_free(port)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX shell script")
 def test_a_relative_program_is_found_where_it_runs(tmp_path):
     script = tmp_path / "serve.sh"
     script.write_text(f"#!/bin/sh\nexec {sys.executable} -m http.server --bind 127.0.0.1 \"$1\"\n")
