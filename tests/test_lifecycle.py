@@ -155,3 +155,27 @@ def test_a_script_killed_or_hung_up_leaves_no_server(signum):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_server_that_ignores_sigterm_is_killed_after_the_grace():
+    stubborn = ("import signal, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "sys.argv[1:] = ['--bind', '127.0.0.1', sys.argv[1]]; import runpy; "
+                "runpy.run_module('http.server', run_name='__main__')")
+    script = textwrap.dedent(
+        f"""
+        import sys, threading
+        from workshop import serve_process
+        web = serve_process([sys.executable, "-c", {stubborn!r}, "{{port}}"])
+        print(web.pid, web.port, flush=True)
+        threading.Event().wait()
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        pid, port = map(int, process.stdout.readline().split())
+        process.kill()
+        process.wait()
+        assert_all_gone([(pid, port)])
+    finally:
+        process.kill()
+        process.wait()
