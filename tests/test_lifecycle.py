@@ -114,11 +114,14 @@ def test_a_kernel_stuck_in_c_code_then_restarted_leaves_no_server(kernel):
     """Interrupt cannot stop sum(range(10**13)); the restart ends up killing the kernel."""
     manager, client = kernel
     _, servers = started_servers(client)
-    client.execute("sum(range(10**13))")
-    while True:  # until the kernel is busy with it
+    # sum() holds the GIL, so the kernel's IOPub thread cannot send a word once it runs:
+    # say "stuck" first, and give that thread a moment (sleep releases the GIL).
+    client.execute("import time; print('stuck', flush=True); time.sleep(0.3); sum(range(10**13))")
+    while True:
         message = client.get_iopub_msg(timeout=30)
-        if message["msg_type"] == "execute_input":
+        if message["msg_type"] == "stream" and "stuck" in message["content"]["text"]:
             break
+    time.sleep(0.5)  # now in sum()
     manager.interrupt_kernel()
     manager.restart_kernel(now=False)  # asks, waits shutdown_wait_time, then kills
     assert_all_gone(servers)
