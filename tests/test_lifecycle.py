@@ -5,7 +5,6 @@ within 5 s of the end, that nothing the kernel started still runs or listens.
 """
 
 import os
-import queue
 import signal
 import subprocess
 import sys
