@@ -460,3 +460,14 @@ def test_a_relative_program_is_found_where_it_runs(tmp_path):
         assert fetch(server.url).status == 200
     with pytest.raises(ServerStartError, match="'./missing.sh' was not found"):
         serve_process(["./missing.sh", "{port}"], cwd=tmp_path)
+
+
+def test_rerunning_a_server_on_a_fixed_port_replaces_it_without_a_port_error():
+    from workshop import free_port
+
+    port = free_port()
+    first = serve_process(HTTP_SERVER, port=port, name="fixed")
+    fetch(first.url)  # a closed connection leaves TIME_WAIT behind: the new server must still bind
+    second = serve_process(HTTP_SERVER, port=port, name="fixed")
+    assert not first.running and fetch(second.url).status == 200
+    second.stop()
