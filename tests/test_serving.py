@@ -471,3 +471,16 @@ def test_rerunning_a_server_on_a_fixed_port_replaces_it_without_a_port_error():
     second = serve_process(HTTP_SERVER, port=port, name="fixed")
     assert not first.running and fetch(second.url).status == 200
     second.stop()
+
+
+def test_a_process_that_serves_no_port_is_ready_when_its_log_says_so():
+    script = "import signal; print('warming up'); print('ready for work', flush=True); signal.pause()"
+    worker = serve_process([sys.executable, "-c", script], name="worker", ready_line="ready for work")
+    try:
+        assert worker.running and worker.process.poll() is None
+        assert "ready for work" in worker.logs
+    finally:
+        worker.stop()
+    with pytest.raises(ServerStartError, match="never said 'never printed'"):
+        serve_process([sys.executable, "-c", "import signal; signal.pause()"], name="silent worker",
+                      ready_line="never printed", ready_timeout=0.5)

@@ -615,11 +615,14 @@ class ProcessServer(BackgroundServer):
         self._lifeline: int | None = None  # the write end of the watchdog's pipe
         self.process: subprocess.Popen | None = None
 
+    ready_line: str | None = None  # for a process that serves no port: the log line that says it is ready
+
     def start(self, ready_timeout: float) -> ProcessServer:
         _stop_all_on_sigterm()
         self._register()
         try:
-            self._refuse_a_busy_port()
+            if self.ready_line is None:
+                self._refuse_a_busy_port()
             self._spawn()
             self._wait_until_ready(ready_timeout)
         except BaseException:
@@ -669,16 +672,26 @@ class ProcessServer(BackgroundServer):
                 os.close(lifeline)
 
     def _wait_until_ready(self, ready_timeout: float) -> None:
-        """Ready when the port accepts and our own child is still alive (it is its listener, not another's)."""
+        """Ready when the port accepts and our own child is still alive (it is its listener, not another's).
+
+        A process that serves no port (``ready_line``) is ready once it logged that line, alive.
+        """
         deadline = time.monotonic() + ready_timeout
-        while not (self._accepts_connections() and self.process.poll() is None):
+        while not (self._says_it_is_ready() and self.process.poll() is None):
             try:  # waits for the child to exit, up to 50 ms: the pace of this loop
                 code = self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 if time.monotonic() > deadline:
-                    self._start_failed(f"nothing accepted connections on port {self.port} after {ready_timeout:g} s")
+                    waited_for = (f"its log never said {self.ready_line!r}" if self.ready_line
+                                  else f"nothing accepted connections on port {self.port}")
+                    self._start_failed(f"{waited_for} after {ready_timeout:g} s")
             else:
                 self._start_failed(f"the process exited with code {code}")
+
+    def _says_it_is_ready(self) -> bool:
+        if self.ready_line is None:
+            return self._accepts_connections()
+        return any(self.ready_line in line for line in self.logs)
 
     def _accepts_connections(self) -> bool:
         try:
@@ -780,6 +793,7 @@ def serve_process(
     cwd: str | None = None,
     host: str = LOOPBACK,
     ready_timeout: float = READY_TIMEOUT,
+    ready_line: str | None = None,
 ):
     """Start a server in a child process and return once its port accepts connections.
 
@@ -788,8 +802,13 @@ def serve_process(
     in a process group of its own, so ``stop()`` also ends what it spawned, and
     dies with this process however it ends. A port someone already serves is
     refused with ServerStartError; so is a child that exits before it accepts.
+
+    A process that listens on no port (a worker) gives ``ready_line`` instead: it is
+    ready once a line of its log contains that text.
     """
     argv = [str(arg) for arg in argv]
     port = port or free_port(host)
     name, cell_servers = _default_name(name, os.path.basename(argv[0]))
-    return _started_by_cell(ProcessServer(argv, name, port, env, cwd, host).start(ready_timeout), cell_servers)
+    server = ProcessServer(argv, name, port, env, cwd, host)
+    server.ready_line = ready_line
+    return _started_by_cell(server.start(ready_timeout), cell_servers)
