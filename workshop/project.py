@@ -23,9 +23,12 @@ DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024  # echo_project/echo_project/settings.py's
 # Transport limits, enforced by uvicorn before a message reaches Django (benchmarks/RESULTS.md):
 PING_INTERVAL = 20  # seconds between the server's pings
 PING_TIMEOUT = 20  # a client that does not answer a ping within this is closed
-# Beyond this many connections and tasks at once, uvicorn answers 503: keep it under the process's
-# file descriptor limit (`ulimit -n`) so the server still has descriptors to answer with.
-LIMIT_CONCURRENCY = 2000
+# Beyond this many connections and tasks at once, uvicorn answers 503: under the usual default
+# file descriptor limit (`ulimit -n`, often 1024), so the server still has descriptors to answer with.
+LIMIT_CONCURRENCY = 1000
+# The WebSocket implementation that holds a ping flood from a client that never reads (the others
+# queue every pong: benchmarks/RESULTS.md, benchmarks/ping_flood.py).
+WS_IMPLEMENTATION = "websockets"
 
 
 def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: dict | None = None) -> list[str]:
@@ -34,14 +37,15 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
     ``--ws-max-size`` is ``ECHO_MAX_MESSAGE_BYTES`` (from ``env``, else this environment,
     else the settings' default), so uvicorn refuses a larger message with 1009 before it
     buffers it, instead of the consumer after up to uvicorn's default of 16 MiB.
-    ``--lifespan off``: Channels' ProtocolTypeRouter has no lifespan protocol (uvicorn would
+    ``--ws websockets``: of uvicorn's implementations, the one whose memory stays flat under a
+    ping flood (benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no lifespan protocol (uvicorn would
     say "ASGI 'lifespan' protocol appears unsupported"). ``--ws-per-message-deflate false``:
     compressing one-character messages costs more than it saves.
     """
     settings = {**os.environ, **(env or {})}
     max_message = int(settings.get("ECHO_MAX_MESSAGE_BYTES") or DEFAULT_MAX_MESSAGE_BYTES)
     return [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", str(host),
-            "--port", str(port), "--lifespan", "off", "--ws-per-message-deflate", "false",
+            "--port", str(port), "--ws", WS_IMPLEMENTATION, "--lifespan", "off", "--ws-per-message-deflate", "false",
             "--ws-max-size", str(max_message), "--ws-ping-interval", str(PING_INTERVAL),
             "--ws-ping-timeout", str(PING_TIMEOUT), "--limit-concurrency", str(LIMIT_CONCURRENCY)]
 

@@ -75,8 +75,8 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     - a frame larger than ``settings.ECHO_MAX_MESSAGE_BYTES`` closes the connection with 1009;
     - an exception in a handler is logged and closes this connection only, with 1011, so
       ``disconnect`` runs as for any other close;
-    - a client that has gone while a reply was on its way is not an error: the server has
-      queued its ``websocket.disconnect``, which runs ``disconnect`` next.
+    - a client that has gone while a reply was on its way is not an error: the server
+      has its ``websocket.disconnect`` on the way, which runs ``disconnect`` next.
 
     Subclasses implement ``receive_json`` as usual; it only ever sees valid JSON. Decorate
     handlers of group events with ``@careful`` to give them the same care as ``receive_json``.
@@ -101,7 +101,7 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
         if size > settings.ECHO_MAX_MESSAGE_BYTES:
-            await self.close(code=MESSAGE_TOO_BIG)
+            await self.handle(self.close(code=MESSAGE_TOO_BIG))
             return
         if bytes_data is not None:
             await self.deliver({"error": "binary frames are not supported: send JSON as text"})
@@ -117,30 +117,29 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         await self.deliver({"error": message})
 
     async def deliver(self, content):
-        """Send ``content`` to this client; if the client has gone, do nothing.
-
-        The ASGI spec has a server raise an ``OSError`` subclass from ``send`` on a closed
-        connection (uvicorn: ``ClientDisconnected``). Raised out of a handler, it would end the
-        consumer without ``disconnect``; caught here, the server's ``websocket.disconnect``,
-        already queued, runs ``disconnect`` as on any close.
-        """
-        try:
-            await self.send_json(content)
-        except OSError:
-            pass
+        """Send ``content`` to this client, with the care of ``handle``: if the client has gone, do nothing."""
+        await self.handle(self.send_json(content))
 
     async def handle(self, work):
-        """Await ``work`` (a handler's coroutine); if it raises, log it and close this connection with 1011."""
+        """Await ``work`` (a handler's coroutine); if it raises, close this connection with 1011.
+
+        A send to a connection that is already closed raises too: an ``OSError`` subclass, as
+        the ASGI spec asks (uvicorn's ``ClientDisconnected``), or, once uvicorn's ``--ws
+        websockets`` has handed over the disconnect, a ``RuntimeError``, and then the close
+        fails as well. Either way the client has gone: nothing to log or close, and the
+        server's ``websocket.disconnect``, already on its way, runs ``disconnect``.
+        Raised out of a handler instead, the error would end the consumer without ``disconnect``.
+        """
         try:
             await work
         except OSError:
-            pass  # the client has gone: see deliver
-        except Exception:
-            logger.exception("%s failed; closing its connection", type(self).__name__)
+            return  # the client has gone (ASGI's sign)
+        except Exception as error:
             try:
                 await self.close(code=INTERNAL_ERROR)
-            except OSError:
-                pass
+            except Exception:
+                return  # the connection was closed already
+            logger.error("%s failed; its connection is closed with 1011", type(self).__name__, exc_info=error)
 
 
 class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
