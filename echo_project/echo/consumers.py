@@ -40,6 +40,11 @@ def finite_float(text):
     return number
 
 
+# Made once: json.loads and json.dumps with options build a new decoder or encoder on every call.
+STRICT_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float)
+STRICT_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def nesting_depth_exceeds(content, limit: int) -> bool:
     """Whether lists and objects in ``content`` nest deeper than ``limit`` (iterative: no recursion to exhaust)."""
     stack = [(content, 1)]
@@ -85,7 +90,7 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data):
         try:
-            content = json.loads(text_data, parse_constant=refuse_constant, parse_float=finite_float)
+            content = STRICT_DECODER.decode(text_data)
         except RecursionError:  # deeper than the C parser's stack allows: the same answer as below
             raise ValueError(f"nested deeper than {settings.ECHO_MAX_JSON_DEPTH} levels") from None
         limit = settings.ECHO_MAX_JSON_DEPTH
@@ -96,7 +101,7 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content):
-        return json.dumps(content, allow_nan=False)
+        return STRICT_ENCODER.encode(content)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
