@@ -6,6 +6,7 @@ Echo, errors, 1009, rooms, presence, back-pressure and clean-up, through Channel
 
 import asyncio
 import json
+import re
 
 import pytest
 from channels.layers import get_channel_layer
@@ -114,6 +115,8 @@ async def test_rooms_presence_and_separation(app):
     ada, bob = await join(app), await join(app)
     eve = await join(app, "elsewhere")
     assert await ada.receive_json_from() == {"who": bob.name, "event": "joined"}
+    # 48 random bits: two of 1,000 members share a name with odds of about 2 in a billion
+    assert all(re.fullmatch(r"guest-[0-9a-f]{12}", member.name) for member in (ada, bob, eve))
     await ada.send_json_to({"ch": "x"})
     for member in (ada, bob):
         assert await member.receive_json_from() == {"who": ada.name, "message": {"ch": "x"}}
