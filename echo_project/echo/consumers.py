@@ -21,6 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak references to tasks
 
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
@@ -216,9 +217,6 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     @careful
     async def chamber_presence(self, event):
         await self.send_json({"who": event["who"], "event": event["event"]})
-
-
-LEAVING: set = set()  # asyncio keeps only weak references to tasks: these must not vanish midway
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):
