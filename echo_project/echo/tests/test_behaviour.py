@@ -176,9 +176,6 @@ class GoneClient(WebsocketCommunicator):
 
     gone = False
 
-    async def send_output(self, message):  # not used by Channels: see __init__
-        raise NotImplementedError
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         real_send = self.output_queue.put
