@@ -196,7 +196,7 @@ def test_churn_leaves_no_ghost_members(server):
             for start in range(0, guests, batch):
                 await asyncio.gather(*(guest(n) for n in range(start, start + batch)),
                                      talker.send(json.dumps({"batch": start})))
-                for _ in range(250):  # the watcher keeps up, so the layer's capacity drops nothing
+                for _ in range(1000):  # the watcher keeps up, so the layer's capacity drops nothing
                     if len(left) >= start + batch:
                         break
                     await asyncio.sleep(0.02)

@@ -45,10 +45,18 @@ async def echo(app):
 async def join(app, room="lobby", communicator_class=WebsocketCommunicator):
     member = communicator_class(app, f"/chamber/{room}/")
     assert (await member.connect())[0]
-    welcome = await member.receive_json_from()
+    welcome = await member.receive_json_from(timeout=5)
     member.name = welcome["you"]
-    assert await member.receive_json_from() == {"who": member.name, "event": "joined"}
+    assert await member.receive_json_from(timeout=5) == {"who": member.name, "event": "joined"}
     return member
+
+
+async def until(condition, timeout=10.0):
+    """Wait until ``condition()`` holds (a busy machine can be slow), or fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.01)
 
 
 def members(room="lobby"):
@@ -165,7 +173,7 @@ async def test_a_cancelled_consumer_leaves(app):
     ada, bob = await join(app), await join(app)
     await ada.receive_json_from()  # bob joined
     bob.future.cancel()
-    assert await ada.receive_json_from(timeout=2) == {"who": bob.name, "event": "left"}
+    assert await ada.receive_json_from(timeout=10) == {"who": bob.name, "event": "left"}
     assert len(members()) == 1
     await ada.disconnect()
     assert members() == set()
@@ -227,10 +235,7 @@ async def test_churn_leaves_no_ghost(app):
     watching = asyncio.create_task(watch())
     for batch in range(0, 200, 20):
         await asyncio.gather(*(member(n) for n in range(batch, batch + 20)), talker.send_json_to({"b": batch}))
-    for _ in range(100):  # until the last "left" has arrived
-        if len(left) >= 200:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: len(left) >= 200)
     assert not watching.done(), watching.exception()
     watching.cancel()
     assert len(joined) == 200 and sorted(joined) == sorted(left), "every joined was followed by a left"
@@ -262,11 +267,12 @@ async def test_a_slow_member_gets_the_layers_capacity_and_a_sender_that_never_re
         await layer.group_send("chamber.lobby", {"type": "chamber.message", "who": "layer", "message": n})
     for n in range(10):
         await slow.send_json_to({"n": n})
-    await asyncio.sleep(0.1)
+    await until(lambda: slow.input_queue.qsize() < 10)
+    await asyncio.sleep(0.1)  # time to read more, if it did
     assert slow.input_queue.qsize() == 9, "one message read from the client, the rest left to flow control"
     gate.set()
     received = []
-    while not await slow.receive_nothing(timeout=0.2):
+    while not await slow.receive_nothing(timeout=1):
         received.append(await slow.receive_json_from())
     from_layer = [event["message"] for event in received if event.get("who") == "layer"]
     # one being handled when the layer filled up, plus the layer's capacity; the rest dropped by group_send
