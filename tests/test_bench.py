@@ -14,10 +14,11 @@ def test_quick_bench_prints_the_ratio_table_and_writes_json(tmp_path):
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0]
     assert "p50 ×base" in header and "msg/s ×base" in header
-    for name in [target.name for target in targets()] + ["websockets.broadcast", "chamber, Redis layer, 2 processes"]:
+    for name in [target.name for target in targets()] + ["websockets.broadcast", "chamber (tuned), Redis layer, 2 processes"]:
         assert name in result.stdout
     record = json.loads(output.read_text())
     assert record["command"] == "make bench QUICK=1"
     assert record["results"][BASELINE]["samples"] > 0
-    assert record["fanout"]["chamber, in-memory layer, 1 process"]["rounds"] == 2
+    for consumers in ("stock", "tuned"):
+        assert record["fanout"][f"chamber ({consumers}), in-memory layer, 1 process"]["rounds"] == 2
     assert "[bench] round 1/2 done" in result.stderr, "shows progress"

@@ -23,6 +23,7 @@ import time
 
 from .clients import connect_ws
 from .paths import REPO
+from .project import echo_project_command
 from .serving import serve_process, stop_all
 
 BASELINE = "websockets echo"
@@ -39,6 +40,15 @@ class Target:
     protocol: str = "ws"
     compression: str | None = None  # what the client offers
     pid: int | None = None
+    env: dict | None = None  # added to the server's environment
+
+
+def echo_project_argv() -> list[str]:
+    """echo_project as the README runs it (``echo_project_command``), quiet."""
+    return [*echo_project_command(), "--log-level", "warning", "--no-access-log"]
+
+
+CONSUMERS = ("stock", "tuned")  # ECHO_CONSUMERS: both are measured
 
 
 def targets() -> list[Target]:
@@ -49,10 +59,11 @@ def targets() -> list[Target]:
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
         Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
-        Target("echo consumer, uvicorn", [*uvicorn, "--ws-per-message-deflate", "false",
-                                          "echo_project.asgi:application"], "echo/", project),
-        Target("echo consumer, daphne", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0",
-                                         "echo_project.asgi:application"], "echo/", project),
+        *(Target(f"echo consumer ({consumers}), uvicorn", echo_project_argv(), "echo/", project,
+                 env={"ECHO_CONSUMERS": consumers}) for consumers in CONSUMERS),
+        Target("echo consumer (stock), daphne", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v",
+                                                 "0", "echo_project.asgi:application"], "echo/", project,
+               env={"ECHO_CONSUMERS": "stock"}),
     ]
 
 
@@ -178,6 +189,11 @@ def option_targets() -> list[Target]:
     }
     targets = [Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"])]
     targets += [Target(name, base + extra, "echo/", project) for name, extra in variants.items()]
+    # The README's command (transport limits, --ws websockets), and with the implementation uvicorn picks itself
+    tuned = {"ECHO_CONSUMERS": "tuned"}
+    targets += [Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned),
+                Target("README's command, tuned, --ws websockets-sansio",
+                       [*echo_project_argv(), "--ws", "websockets-sansio"], "echo/", project, env=tuned)]
     # Browsers offer permessage-deflate and uvicorn accepts it by default: measured with a client that offers it.
     targets += [Target("deflate offered, server default (on)", base, "echo/", project, compression="deflate"),
                 Target("deflate offered, --ws-per-message-deflate false",
@@ -190,20 +206,21 @@ def start_fanout_servers(progress) -> list[FanoutTarget]:
     from .redis_server import serve_redis
 
     python, project = sys.executable, REPO / "echo_project"
-    uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
-               "--no-access-log", "echo_project.asgi:application"]
     progress("starting the fan-out servers")
     broadcast = serve_process([python, "-m", "workshop.bench_servers", "broadcast", "{port}"],
                               name="bench: broadcast")
-    in_memory = serve_process(uvicorn, name="bench: chamber, in-memory", env={"REDIS_URL": ""}, cwd=project)
+    in_memory = {consumers: serve_process(echo_project_argv(), name=f"bench: chamber ({consumers}), in-memory",
+                                          env={"REDIS_URL": "", "ECHO_CONSUMERS": consumers}, cwd=project)
+                 for consumers in CONSUMERS}
     redis = serve_redis(name="bench: redis")
-    workers = [serve_process(uvicorn, name=f"bench: chamber, redis {n}", env={"REDIS_URL": redis.redis_url},
-                             cwd=project, ready_timeout=30) for n in (1, 2)]
+    workers = [serve_process(echo_project_argv(), name=f"bench: chamber, redis {n}", cwd=project, ready_timeout=30,
+                             env={"REDIS_URL": redis.redis_url, "ECHO_CONSUMERS": "tuned"}) for n in (1, 2)]
     return [
         FanoutTarget(FANOUT_BASELINE, [broadcast.ws_url()]),
-        FanoutTarget("chamber, in-memory layer, 1 process", [in_memory.ws_url("chamber/bench/")]),
-        FanoutTarget("chamber, Redis layer, 1 process", [workers[0].ws_url("chamber/one/")]),
-        FanoutTarget("chamber, Redis layer, 2 processes", [w.ws_url("chamber/two/") for w in workers]),
+        *(FanoutTarget(f"chamber ({consumers}), in-memory layer, 1 process", [server.ws_url("chamber/bench/")])
+          for consumers, server in in_memory.items()),
+        FanoutTarget("chamber (tuned), Redis layer, 1 process", [workers[0].ws_url("chamber/one/")]),
+        FanoutTarget("chamber (tuned), Redis layer, 2 processes", [w.ws_url("chamber/two/") for w in workers]),
     ]
 
 
@@ -269,7 +286,8 @@ def start(target_list: list[Target], progress) -> dict[str, tuple[Target, str]]:
     servers = {}
     for target in target_list:
         progress(f"starting {target.name}")
-        server = serve_process(target.argv, name=f"bench: {target.name}", cwd=target.cwd, ready_timeout=30)
+        server = serve_process(target.argv, name=f"bench: {target.name}", cwd=target.cwd, env=target.env,
+                               ready_timeout=30)
         scheme = "tcp" if target.protocol == "tcp" else "ws"
         target.pid = server.pid
         servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")

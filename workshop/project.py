@@ -3,30 +3,64 @@
     server = serve_echo_project()                          # uvicorn, in-memory layer
     server = serve_echo_project({"REDIS_URL": redis.redis_url}, name="worker 1")
 
-The command line itself comes from ``echo_project_command``, so there is one place
-where echo_project's uvicorn options live.
+The command line itself comes from ``echo_project_command``, the one place where
+echo_project's uvicorn options live; ``readme_command()`` is the same command as the
+README shows it (a test keeps the two equal).
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 
 from .paths import REPO
 from .serving import serve_process
 
 ECHO_PROJECT = REPO / "echo_project"
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024  # echo_project/echo_project/settings.py's default, tested equal
+
+# Transport limits, enforced by uvicorn before a message reaches Django (benchmarks/RESULTS.md):
+PING_INTERVAL = 20  # seconds between the server's pings
+PING_TIMEOUT = 20  # a client that does not answer a ping within this is closed
+# Beyond this many connections and tasks at once, uvicorn answers 503: under the usual default
+# file descriptor limit (`ulimit -n`, often 1024), so the server still has descriptors to answer with.
+LIMIT_CONCURRENCY = 1000
+# The WebSocket implementation that holds a ping flood from a client that never reads (the others
+# queue every pong: benchmarks/RESULTS.md, benchmarks/ping_flood.py).
+WS_IMPLEMENTATION = "websockets"
 
 
-def echo_project_command(host: str = "{host}", port: str | int = "{port}") -> list[str]:
-    """The uvicorn command line that serves echo_project (run it from ``ECHO_PROJECT``)."""
+def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: dict | None = None) -> list[str]:
+    """The uvicorn command line that serves echo_project (run it from ``ECHO_PROJECT``).
+
+    ``--ws-max-size`` is ``ECHO_MAX_MESSAGE_BYTES`` (from ``env``, else this environment,
+    else the settings' default), so uvicorn refuses a larger message with 1009 before it
+    buffers it, instead of the consumer after up to uvicorn's default of 16 MiB.
+    ``--ws websockets``: of uvicorn's implementations, the one whose memory stays flat under a
+    ping flood (benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no lifespan protocol (uvicorn would
+    say "ASGI 'lifespan' protocol appears unsupported"). ``--ws-per-message-deflate false``:
+    compressing one-character messages costs more than it saves.
+    """
+    settings = {**os.environ, **(env or {})}
+    max_message = int(settings.get("ECHO_MAX_MESSAGE_BYTES") or DEFAULT_MAX_MESSAGE_BYTES)
     return [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", str(host),
-            "--port", str(port), "--ws-per-message-deflate", "false"]
+            "--port", str(port), "--ws", WS_IMPLEMENTATION, "--lifespan", "off", "--ws-per-message-deflate", "false",
+            "--ws-max-size", str(max_message), "--ws-ping-interval", str(PING_INTERVAL),
+            "--ws-ping-timeout", str(PING_TIMEOUT), "--limit-concurrency", str(LIMIT_CONCURRENCY)]
 
 
 def serve_echo_project(env: dict | None = None, *, name: str | None = None, ready_timeout: float = 30.0):
     """Start echo_project under uvicorn in a child process; return once it answers.
 
-    ``env`` adds to the environment the settings read (``REDIS_URL``, ``DEBUG``, ...).
+    ``env`` adds to the environment the settings read (``REDIS_URL``, ``DEBUG``,
+    ``ECHO_CONSUMERS``, ``ECHO_MAX_MESSAGE_BYTES``...).
     """
-    return serve_process(echo_project_command(), name=name or "echo_project", env=env, cwd=ECHO_PROJECT,
+    return serve_process(echo_project_command(env=env), name=name or "echo_project", env=env, cwd=ECHO_PROJECT,
                          ready_timeout=ready_timeout)
+
+
+def readme_command(host: str = "127.0.0.1", port: int = 8000) -> str:
+    """The command as the README shows it: run from echo_project/ with the workshop's virtualenv."""
+    argv = echo_project_command(host, port)
+    return shlex.join(["../.venv/bin/python", *argv[1:]])

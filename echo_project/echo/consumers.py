@@ -1,133 +1,155 @@
-"""The echo chamber's consumers.
+"""The echo chamber's consumers: stock Channels, safe to copy.
 
 `EchoChamberConsumer` is the talk's consumer: every JSON value a client sends
 comes straight back. `ChamberConsumer` is a room: every message goes to every
 member. Both stand on `CarefulJsonWebsocketConsumer`, which makes sure nothing
 a client sends can hurt the server or the other clients.
+
+They subclass Channels' generic consumers and override only the documented hooks
+(``connect``, ``receive``, ``receive_json``, ``disconnect``, the JSON
+``decode_json``/``encode_json`` class methods, and handlers of group events).
+Faster variants that reach into Channels' internals are opt-in: see ``echo/tuned.py``.
 """
 
 import asyncio
 import functools
+import json
+import logging
 import secrets
 
-from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
-from channels.layers import get_channel_layer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
+LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak references to tasks
+
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
 
 
-class DatabaseFreeMixin:
-    """For consumers that never touch the database: skip the clean-up before every message.
-
-    Channels' ``AsyncConsumer.dispatch`` awaits ``aclose_old_connections()`` before each
-    handler, a round trip through a worker thread that closes stale database
-    connections. A consumer that makes no query has none to close, and for a small
-    message that hop costs more than everything else the consumer does (see
-    benchmarks/RESULTS.md). Put this mixin first in the bases of such consumers only:
-    one that uses the ORM needs the clean-up (Django closes connections after each
-    request; nothing else does it for a long-lived WebSocket). The clean-up on
-    disconnect stays.
-    """
-
-    async def dispatch(self, message):
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+def refuse_constant(name):
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259, section 6): Python's json accepts them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
-class LeanEventLoopMixin:
-    """Feed events to ``dispatch`` without making a new task for every message.
+def finite_float(text):
+    """Numbers that overflow a float (``1e400``) would come back as ``Infinity``, which is not JSON either."""
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return number
 
-    Channels' ``AsyncConsumer.__call__`` waits on the client and on the channel layer
-    with ``await_many_dispatch``, which creates a task and an ``asyncio.wait`` per
-    message. Here the client is read directly when the consumer has no channel layer;
-    with one, two long-lived tasks feed a queue. Events are still dispatched one at a
-    time, in arrival order; the only difference is that one event per source may be
-    read while the previous one is being handled.
 
-    A consumer that never uses groups sets ``uses_channel_layer = False`` and gets no
-    channel name at all.
-    """
+# Made once: json.loads and json.dumps with options build a new decoder or encoder on every call.
+STRICT_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float)
+STRICT_ENCODER = json.JSONEncoder(allow_nan=False)
 
-    uses_channel_layer = True
 
-    async def __call__(self, scope, receive, send):
-        self.scope = scope
-        self.base_send = send
-        self.channel_layer = get_channel_layer(self.channel_layer_alias) if self.uses_channel_layer else None
-        try:
-            if self.channel_layer is None:
-                while True:
-                    await self.dispatch(await receive())
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            await self._dispatch_from(receive, self.channel_receive)
-        except StopConsumer:
-            pass
+def nesting_depth_exceeds(content, limit: int) -> bool:
+    """Whether lists and objects in ``content`` nest deeper than ``limit`` (iterative: no recursion to exhaust)."""
+    stack = [(content, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in value)
+    return False
 
-    async def _dispatch_from(self, *sources):
-        events: asyncio.Queue = asyncio.Queue()
 
-        async def pump(source):
-            try:
-                while True:
-                    await events.put((await source(), None))
-            except asyncio.CancelledError:
-                raise
-            except BaseException as error:  # handed to the dispatching loop, which raises it
-                await events.put((None, error))
+def careful(handler):
+    """Decorates a handler of a ``CarefulJsonWebsocketConsumer``: see its ``handle``."""
 
-        pumps = [asyncio.ensure_future(pump(source)) for source in sources]
-        try:
-            while True:
-                event, error = await events.get()
-                if error is not None:
-                    raise error
-                await self.dispatch(event)
-        finally:
-            for task in pumps:
-                task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+    @functools.wraps(handler)
+    async def careful_handler(self, *args, **kwargs):
+        await self.handle(handler(self, *args, **kwargs))
+
+    return careful_handler
 
 
 class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     """A JSON consumer that answers bad input instead of crashing on it.
 
     - a text frame that is not JSON gets ``{"error": ...}`` back; the connection stays open;
+    - so do ``NaN``, ``Infinity``, numbers out of a float's range, and lists or objects nested
+      deeper than ``settings.ECHO_MAX_JSON_DEPTH``: nothing that is not JSON is ever sent on;
     - a binary frame gets ``{"error": ...}`` back; the connection stays open;
-    - a frame larger than ``settings.ECHO_MAX_MESSAGE_BYTES`` closes the connection with 1009.
+    - a frame larger than ``settings.ECHO_MAX_MESSAGE_BYTES`` closes the connection with 1009;
+    - an exception in a handler is logged and closes this connection only, with 1011, so
+      ``disconnect`` runs as for any other close;
+    - a client that has gone while a reply was on its way is not an error: the server
+      has its ``websocket.disconnect`` on the way, which runs ``disconnect`` next.
 
-    Subclasses implement ``receive_json`` as usual; it only ever sees valid JSON.
+    Subclasses implement ``receive_json`` as usual; it only ever sees valid JSON. Decorate
+    handlers of group events with ``@careful`` to give them the same care as ``receive_json``.
     """
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            content = STRICT_DECODER.decode(text_data)
+        except RecursionError:  # deeper than the C parser's stack allows: the same answer as below
+            raise ValueError(f"nested deeper than {settings.ECHO_MAX_JSON_DEPTH} levels") from None
+        limit = settings.ECHO_MAX_JSON_DEPTH
+        # Counting brackets is fast; walking the value is needed only when there are enough of them.
+        if text_data.count("[") + text_data.count("{") > limit and nesting_depth_exceeds(content, limit):
+            raise ValueError(f"nested deeper than {limit} levels")
+        return content
+
+    @classmethod
+    async def encode_json(cls, content):
+        return STRICT_ENCODER.encode(content)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
         if size > settings.ECHO_MAX_MESSAGE_BYTES:
-            await self.close(code=MESSAGE_TOO_BIG)
+            await self.handle(self.close(code=MESSAGE_TOO_BIG))
             return
         if bytes_data is not None:
-            await self.send_error("binary frames are not supported: send JSON as text")
+            await self.deliver({"error": "binary frames are not supported: send JSON as text"})
             return
         try:
             content = await self.decode_json(text_data)
         except ValueError as error:
-            await self.send_error(f"invalid JSON: {error}")
+            await self.deliver({"error": f"invalid JSON: {error}"})
             return
-        await self.receive_json(content, **kwargs)
+        await self.handle(self.receive_json(content, **kwargs))
 
     async def send_error(self, message: str):
-        await self.send_json({"error": message})
+        await self.deliver({"error": message})
+
+    async def deliver(self, content):
+        """Send ``content`` to this client, with the care of ``handle``: if the client has gone, do nothing."""
+        await self.handle(self.send_json(content))
+
+    async def handle(self, work):
+        """Await ``work`` (a handler's coroutine); if it raises, close this connection with 1011.
+
+        A send to a connection that is already closed raises too: an ``OSError`` subclass, as
+        the ASGI spec asks (uvicorn's ``ClientDisconnected``), or, once uvicorn's ``--ws
+        websockets`` has handed over the disconnect, a ``RuntimeError``, and then the close
+        fails as well. Either way the client has gone: nothing to log or close, and the
+        server's ``websocket.disconnect``, already on its way, runs ``disconnect``.
+        Raised out of a handler instead, the error would end the consumer without ``disconnect``.
+        """
+        try:
+            await work
+        except OSError:
+            return  # the client has gone (ASGI's sign)
+        except Exception as error:
+            try:
+                await self.close(code=INTERNAL_ERROR)
+            except Exception:
+                return  # the connection was closed already
+            logger.error("%s failed; its connection is closed with 1011", type(self).__name__, exc_info=error)
 
 
-class EchoChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebsocketConsumer):
+class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
     """The talk's echo chamber: sends every JSON value back, exactly."""
-
-    uses_channel_layer = False  # it talks to its own client only
 
     async def connect(self):
         await self.accept()
@@ -136,19 +158,29 @@ class EchoChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebs
         await self.send_json(content)
 
 
-class ChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebsocketConsumer):
+class ChamberConsumer(CarefulJsonWebsocketConsumer):
     """A broadcast chamber: members of a room see every message, and who sent it.
 
     Each connection gets an anonymous name and joins the room's group on connect;
     what a member sends goes to the group as ``{"who": name, "message": content}``;
     members are told when someone joins or leaves.
+
+    A member leaves the group, and the room is told, however its connection ends:
+    ``disconnect`` runs on a close or a drop (also after a crash in a handler, which
+    closes the connection: see ``handle``); and because Channels calls ``disconnect``
+    only for a ``websocket.disconnect`` event, ``connect`` also asks asyncio to call
+    ``leave`` when the consumer's task ends, for a consumer cancelled or crashed in
+    between. ``leave`` runs once.
     """
 
     async def connect(self):
         self.room = self.scope["url_route"]["kwargs"]["room"]
         self.group = f"chamber.{self.room}"
-        self.name = f"guest-{secrets.token_hex(2)}"
+        # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
+        self.name = f"guest-{secrets.token_hex(6)}"
+        self.left = False
         await self.channel_layer.group_add(self.group, self.channel_name)
+        asyncio.current_task().add_done_callback(self.leave_when_task_ends)
         await self.accept()
         await self.send_json({"you": self.name, "room": self.room})
         await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
@@ -159,15 +191,30 @@ class ChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebsocke
                                                          "message": content})
 
     async def disconnect(self, close_code):
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
-                                                             "event": "left"})
+        await self.leave()
+
+    async def leave(self):
+        """Leave the room's group and tell the others; once, whichever way the connection ended."""
+        if not hasattr(self, "group") or self.left:
+            return
+        self.left = True
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
+                                                         "event": "left"})
+
+    def leave_when_task_ends(self, task):
+        if not self.left:
+            # A task of its own: the consumer's task is over, and its loop may be closing.
+            leaving = asyncio.ensure_future(self.leave())
+            LEAVING.add(leaving)
+            leaving.add_done_callback(LEAVING.discard)
 
     # Handlers of group events: the event's "type", dots as underscores.
+    @careful
     async def chamber_message(self, event):
         await self.send_json({"who": event["who"], "message": event["message"]})
 
+    @careful
     async def chamber_presence(self, event):
         await self.send_json({"who": event["who"], "event": event["event"]})
 

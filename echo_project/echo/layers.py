@@ -1,29 +1,36 @@
-"""The in-memory channel layer, with its expiry sweep run once a second instead of on every receive.
+"""Keeping the channel layer's credentials out of error reports.
 
-Channels' ``InMemoryChannelLayer`` sweeps every channel and every group for expired
-messages each time any consumer receives. In a room of N members, one group message
-means N receives, each sweeping N channels: the fan-out grows with N², and the sweep
-was the largest single cost of a 100-member fan-out (benchmarks/RESULTS.md). Sweeping
-at most once per ``sweep_interval`` keeps the same rules; an expired message may just
-linger up to that long before it is dropped.
+A Redis channel layer is configured with a URL, and a URL may carry a password
+(``redis://:secret@redis.example:6379/0``). Django's error reports (the debug page,
+the e-mails to ADMINS) show the settings; its default filter hides a setting by its
+*name* (``PASSWORD``, ``SECRET``, ``KEY``...), and neither ``REDIS_URL`` nor
+``CHANNEL_LAYERS`` is such a name. ``CredentialsFilter`` (settings'
+``DEFAULT_EXCEPTION_REPORTER_FILTER``) also masks the user and password of any URL, in
+settings and in a traceback's local variables.
+See https://docs.djangoproject.com/en/stable/howto/error-reporting/#custom-error-reports
 """
 
-import time
+import re
 
-from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from django.views.debug import SafeExceptionReporterFilter
+
+# scheme://user:password@host -> the user and password
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
-class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
-    sweep_interval = 1.0  # seconds
+def mask_credentials(value):
+    """``value`` with the user and password of every URL in it replaced by stars (strings only)."""
+    if isinstance(value, str):
+        return URL_CREDENTIALS.sub(rf"\g<scheme>{SafeExceptionReporterFilter.cleansed_substitute}@", value)
+    return value
 
-    def __init__(self, *args, sweep_interval: float | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if sweep_interval is not None:
-            self.sweep_interval = sweep_interval
-        self._last_sweep = float("-inf")
 
-    def _clean_expired(self):
-        now = time.monotonic()
-        if now - self._last_sweep >= self.sweep_interval:
-            self._last_sweep = now
-            super()._clean_expired()
+class CredentialsFilter(SafeExceptionReporterFilter):
+    """Django's filter, and no URL credentials anywhere in a report's settings or local variables."""
+
+    def cleanse_setting(self, key, value):
+        return mask_credentials(super().cleanse_setting(key, value))
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [(name, mask_credentials(value))
+                for name, value in super().get_traceback_frame_variables(request, tb_frame)]

@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP to Django's views, WebSockets to the echo chamber's consumers.
 
-Run it with `python manage.py runserver` (daphne) or
-`uvicorn echo_project.asgi:application` (from the echo_project folder).
+Run it with `python manage.py runserver` (daphne), or under uvicorn with the command in the
+README, which is `workshop.project.echo_project_command()` (transport limits included).
 """
 
 import os
@@ -16,14 +16,32 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.exceptions import SuspiciousOperation  # noqa: E402
+from django.http import Http404  # noqa: E402
 
 import echo.routing  # noqa: E402
+
+
+
+class StaticFilesHandler(ASGIStaticFilesHandler):
+    """Django's static files handler, with a path that leaves static/ (``/static/../x``) a 404, not a 500.
+
+    Django's handler turns only ``Http404`` into a response; the ``SuspiciousFileOperation``
+    its path check raises would otherwise escape as a server error with a logged traceback.
+    """
+
+    def serve(self, request):
+        try:
+            return super().serve(request)
+        except SuspiciousOperation as error:
+            raise Http404("no such file") from error
+
 
 application = ProtocolTypeRouter(
     {
         # The page's script and style are served by Django itself, under any server, so the
         # workshop needs no web server in front. In production, serve static/ with a proxy.
-        "http": ASGIStaticFilesHandler(django_http),
+        "http": StaticFilesHandler(django_http),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(echo.routing.websocket_urlpatterns))),
     }
 )

@@ -6,7 +6,11 @@
     REDIS_URL      e.g. redis://127.0.0.1:6379/0: use Redis as the channel layer
                    (lesson 06); without it, an in-memory layer (one process only)
     REDIS_LAYER    "core" (the default: RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer)
-    ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536
+    ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536 (workshop/project.py
+                   gives uvicorn the same limit, --ws-max-size)
+    ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; default 32
+    ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
+                   reaches into Channels' internals; the in-memory layer sweeps less often too)
 """
 
 import os
@@ -74,6 +78,11 @@ DATABASES = {
 # Sessions in signed cookies: the echo chamber needs no database table to know who is who.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
+# --- The echo chamber: channel layer, consumers, limits (issue 12) ---
+ECHO_CONSUMERS = os.environ.get("ECHO_CONSUMERS", "stock")
+if ECHO_CONSUMERS not in {"stock", "tuned"}:
+    raise ImproperlyConfigured(f"ECHO_CONSUMERS must be 'stock' or 'tuned', not {ECHO_CONSUMERS!r}")
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_LAYERS = {"core": "channels_redis.core.RedisChannelLayer", "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
 if REDIS_URL:
@@ -82,10 +91,16 @@ if REDIS_URL:
         raise ImproperlyConfigured(f"REDIS_LAYER must be one of {sorted(REDIS_LAYERS)}, not {REDIS_LAYER!r}")
     CHANNEL_LAYERS = {"default": {"BACKEND": REDIS_LAYERS[REDIS_LAYER], "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
-    # Channels' in-memory layer, with a cheaper expiry sweep (echo/layers.py).
-    CHANNEL_LAYERS = {"default": {"BACKEND": "echo.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer (one process only); the tuned one sweeps expired messages less often.
+    CHANNEL_LAYERS = {"default": {"BACKEND": {"stock": "channels.layers.InMemoryChannelLayer",
+                                              "tuned": "echo.tuned.InMemoryChannelLayer"}[ECHO_CONSUMERS]}}
 
 ECHO_MAX_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_MESSAGE_BYTES", 64 * 1024))
+ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))
+
+# Error reports (the DEBUG page included) mask credentials in URLs: REDIS_URL, the layer's hosts.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"
+# --- end of the echo chamber's block ---
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,8 +1,8 @@
-"""The in-memory layer with a throttled sweep still delivers, and still expires."""
+"""The tuned in-memory layer, with a throttled sweep, still delivers, and still expires."""
 
 import channels.layers
-from echo import layers
-from echo.layers import InMemoryChannelLayer
+from echo import tuned
+from echo.tuned import InMemoryChannelLayer
 
 
 class Clock:
@@ -16,7 +16,7 @@ class Clock:
 def fake_clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(channels.layers.time, "time", clock)
-    monkeypatch.setattr(layers.time, "monotonic", clock)
+    monkeypatch.setattr(tuned.time, "monotonic", clock)
     return clock
 
 

@@ -3,14 +3,13 @@
 import asyncio
 import json
 import pathlib
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from workshop import connect_ws, serve_asgi, serve_process
+from workshop import connect_ws, echo_project_command, serve_asgi, serve_process
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -81,8 +80,8 @@ def test_a_client_that_vanishes_mid_stream_does_not_disturb_the_others(server):
 
 
 def test_a_thousand_concurrent_connections_all_echo_correctly():
-    argv = [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", "127.0.0.1",
-            "--port", "{port}", "--log-level", "warning", "--backlog", "2048"]
+    # The README's command, with room for the crowd (its --limit-concurrency is 1,000 connections)
+    argv = [*echo_project_command(), "--log-level", "warning", "--backlog", "2048", "--limit-concurrency", "2048"]
     with serve_process(argv, cwd=PROJECT, ready_timeout=30) as uvicorn_server:
         url = uvicorn_server.ws_url("echo/")
 

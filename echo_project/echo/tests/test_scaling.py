@@ -3,16 +3,13 @@
 import asyncio
 import json
 import os
-import pathlib
-import sys
 
 import pytest
 
 from tests.helpers import live_group_members, port_is_free
-from workshop import connect_ws, serve_process
+from workshop import connect_ws, serve_echo_project
 from workshop.redis_server import find_redis_server, serve_redis
 
-PROJECT = pathlib.Path(__file__).resolve().parents[2]
 
 if find_redis_server() is None:
     if os.environ.get("CI"):
@@ -21,9 +18,7 @@ if find_redis_server() is None:
 
 
 def workers(env: dict) -> list:
-    argv = [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", "127.0.0.1",
-            "--port", "{port}", "--log-level", "warning"]
-    return [serve_process(argv, name=f"worker {n}", env=env, cwd=PROJECT, ready_timeout=30) for n in (1, 2)]
+    return [serve_echo_project(env, name=f"worker {n}") for n in (1, 2)]
 
 
 async def message_crosses(first, second, timeout=3.0) -> bool:

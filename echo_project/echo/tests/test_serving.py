@@ -7,13 +7,12 @@ import sys
 
 import pytest
 
-from workshop import connect_ws, fetch, serve_asgi, serve_process
+from workshop import connect_ws, echo_project_command, fetch, serve_asgi, serve_process
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = {
     "runserver (daphne)": [sys.executable, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload"],
-    "uvicorn": [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", "127.0.0.1",
-                "--port", "{port}"],
+    "uvicorn, the README's command": echo_project_command(),
 }
 
 

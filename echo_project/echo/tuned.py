@@ -1,0 +1,139 @@
+"""Opt-in speed-ups for the echo chamber: faster, but they reach into Channels' internals.
+
+Set ``ECHO_CONSUMERS=tuned`` (settings.py) and the routes serve ``TunedEchoChamberConsumer``
+and ``TunedChamberConsumer``, and the in-memory channel layer becomes the one below. They
+behave exactly as the stock consumers in ``consumers.py`` (one behaviour suite runs against
+both: echo/tests/test_behaviour.py) and are measured by ``make bench``.
+
+The trade-off: each piece overrides a method Channels does not document as a hook
+(``AsyncConsumer.__call__``, ``AsyncConsumer.dispatch``, ``InMemoryChannelLayer._clean_expired``),
+so a Channels upgrade can change what they replace without warning. Pin Channels, rerun the
+behaviour suite on every upgrade, and use the stock consumers unless ``make bench`` shows you
+need these. What each one saves is in benchmarks/RESULTS.md.
+"""
+
+import asyncio
+import functools
+import time
+
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from channels.layers import get_channel_layer
+
+from .consumers import ChamberConsumer, EchoChamberConsumer
+
+
+class DatabaseFreeMixin:
+    """For consumers that never touch the database: skip the clean-up before every message.
+
+    Channels' ``AsyncConsumer.dispatch`` awaits ``aclose_old_connections()`` before each
+    handler, a round trip through a worker thread that closes stale database
+    connections. A consumer that makes no query has none to close, and for a small
+    message that hop costs more than everything else the consumer does. Put this mixin
+    first in the bases of such consumers only: one that uses the ORM needs the clean-up
+    (Django closes connections after each request; nothing else does it for a long-lived
+    WebSocket). The clean-up on disconnect stays (``websocket_disconnect`` does it).
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class LeanEventLoopMixin:
+    """Feed events to ``dispatch`` without making a new task for every message.
+
+    Channels' ``AsyncConsumer.__call__`` waits on the client and on the channel layer with
+    ``await_many_dispatch``, which creates a task and an ``asyncio.wait`` per message. Here
+    the client is read directly when the consumer has no channel layer; with one, one
+    long-lived task per source reads a message, hands it over, and reads the next only once
+    that one has been dispatched. So, as in Channels, at most one message per source is out
+    of its source and not yet handled: a consumer that cannot keep up stops reading its
+    client (the server's flow control then stops reading the socket) and its channel (the
+    layer's ``capacity`` then applies).
+
+    A consumer that never uses groups sets ``uses_channel_layer = False`` and gets no channel.
+    """
+
+    uses_channel_layer = True
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias) if self.uses_channel_layer else None
+        try:
+            if self.channel_layer is None:
+                while True:
+                    await self.dispatch(await receive())
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            await self._dispatch_from(receive, self.channel_receive)
+        except StopConsumer:
+            pass
+
+    async def _dispatch_from(self, *sources):
+        arrived: asyncio.Queue = asyncio.Queue()  # holds at most one message per source: see pump
+
+        async def pump(source):
+            handled = asyncio.Event()
+            try:
+                while True:
+                    handled.clear()
+                    arrived.put_nowait((await source(), None, handled))
+                    await handled.wait()  # the next read waits until this message is dispatched
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:  # handed to the dispatching loop, which raises it
+                arrived.put_nowait((None, error, handled))
+
+        pumps = [asyncio.ensure_future(pump(source)) for source in sources]
+        try:
+            while True:
+                event, error, handled = await arrived.get()
+                if error is not None:
+                    raise error
+                await self.dispatch(event)
+                handled.set()
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
+
+class TunedEchoChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, EchoChamberConsumer):
+    """``EchoChamberConsumer``, faster: no clean-up hop, no task per message, no channel."""
+
+    uses_channel_layer = False  # it talks to its own client only
+
+
+class TunedChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, ChamberConsumer):
+    """``ChamberConsumer``, faster: no clean-up hop, no task per message."""
+
+
+class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
+    """Channels' in-memory layer, with its expiry sweep run at most once a second instead of on every receive.
+
+    Channels' ``InMemoryChannelLayer`` sweeps every channel and every group for expired
+    messages each time any consumer receives. In a room of N members, one group message
+    means N receives, each sweeping N channels: the fan-out grows with N², and the sweep
+    was the largest single cost of a 100-member fan-out (benchmarks/RESULTS.md). Sweeping
+    at most once per ``sweep_interval`` keeps the same rules; an expired message may just
+    linger up to that long before it is dropped.
+    """
+
+    sweep_interval = 1.0  # seconds
+
+    def __init__(self, *args, sweep_interval: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if sweep_interval is not None:
+            self.sweep_interval = sweep_interval
+        self._last_sweep = float("-inf")
+
+    def _clean_expired(self):
+        now = time.monotonic()
+        if now - self._last_sweep >= self.sweep_interval:
+            self._last_sweep = now
+            super()._clean_expired()
