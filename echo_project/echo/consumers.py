@@ -16,6 +16,8 @@ from channels.layers import get_channel_layer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
+from . import history
+
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
 
@@ -148,17 +150,27 @@ class ChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, CarefulJsonWebsocke
         self.room = self.scope["url_route"]["kwargs"]["room"]
         self.group = f"chamber.{self.room}"
         self.name = f"guest-{secrets.token_hex(2)}"
+        self.storing: asyncio.Future | None = None  # the write of this member's last message
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json({"you": self.name, "room": self.room})
+        await self.send_json({"history": await history.recent(self.room)})
         await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
                                                          "event": "joined"})
 
     async def receive_json(self, content, **kwargs):
         await self.channel_layer.group_send(self.group, {"type": "chamber.message", "who": self.name,
                                                          "message": content})
+        # Stored in the background, after the room has it: while a slow database writes, this member
+        # keeps receiving. One write in flight per member: whoever sends faster than the database
+        # stores waits for the previous write, so a flood queues nothing.
+        if self.storing is not None:
+            await self.storing
+        self.storing = asyncio.ensure_future(history.remember(self.room, self.name, content))
 
     async def disconnect(self, close_code):
+        if getattr(self, "storing", None) is not None:
+            await self.storing  # the member's last message joins the history before the member leaves
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,

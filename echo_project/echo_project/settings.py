@@ -7,10 +7,13 @@
                    (lesson 06); without it, an in-memory layer (one process only)
     REDIS_LAYER    "core" (the default: RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer)
     ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536
+    DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
 """
 
 import os
 from pathlib import Path
+
+import dj_database_url
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -65,12 +68,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "echo_project.wsgi.application"
 ASGI_APPLICATION = "echo_project.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
-    }
-}
+# The rooms' history lives here: a SQLite file next to manage.py unless DATABASE_URL says otherwise
+# (postgres://user:password@host:5432/name in production). Create the tables with `manage.py migrate`.
+# No persistent connections (CONN_MAX_AGE 0): "When using ASGI, persistent connections should be
+# disabled" (https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections).
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Sessions in signed cookies: the echo chamber needs no database table to know who is who.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
