@@ -1,33 +1,88 @@
 """Rooms that remember: history stored with the ORM, read back on joining, against a real server.
 
-Each test serves echo_project with uvicorn in a child process on a SQLite file of its own,
-migrated first as `manage.py migrate` does it.
+Each test serves echo_project with uvicorn in a child process on a database of its own, a
+SQLite file and a real PostgreSQL server, migrated first with `manage.py migrate`.
 """
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
 
 from workshop import ECHO_PROJECT, connect_ws, serve_echo_project
+from workshop.postgres_server import find_postgres_bin, serve_postgres
+
+
+class SQLiteFile:
+    """echo_project's default database: a SQLite file."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "echo.sqlite3"
+        self.url = f"sqlite:///{self.path}"
+
+    def stored(self) -> list:
+        with sqlite3.connect(self.path) as db:
+            return [json.loads(row[0]) for row in db.execute("SELECT message FROM echo_message ORDER BY id")]
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the write lock from another connection: every write of the server waits."""
+        lock = sqlite3.connect(self.path, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+
+
+class PostgreSQL:
+    """A database of its own on a real PostgreSQL server, as production would use through DATABASE_URL."""
+
+    def __init__(self, server, name):
+        with psycopg.connect(server.database_url, autocommit=True) as db:
+            db.execute(f"CREATE DATABASE {name}")
+        self.url = server.database_url.rsplit("/", 1)[0] + "/" + name
+
+    def stored(self) -> list:
+        with psycopg.connect(self.url) as db:
+            return [row[0] for row in db.execute("SELECT message FROM echo_message ORDER BY id")]
+
+    @contextlib.contextmanager
+    def locked(self):
+        with psycopg.connect(self.url) as db:
+            db.execute("LOCK TABLE echo_message IN ACCESS EXCLUSIVE MODE")
+            yield
+            db.rollback()
 
 
 @pytest.fixture
-def database(tmp_path):
-    path = tmp_path / "echo.sqlite3"
-    url = f"sqlite:///{path}"
+def postgres_server():
+    if find_postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test PostgreSQL: install Debian's postgresql (.ci/run does)", pytrace=False)
+        pytest.skip("PostgreSQL is not installed (sudo apt-get install postgresql)")
+    with serve_postgres(name="history: postgres") as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        database = SQLiteFile(tmp_path)
+    else:
+        server = request.getfixturevalue("postgres_server")
+        database = PostgreSQL(server, "echo")
     subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
-                   env={**__import__("os").environ, "DATABASE_URL": url})
-    return path, url
-
-
-def stored(path) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT room, who, message FROM echo_message ORDER BY id").fetchall()
+                   env={**os.environ, "DATABASE_URL": database.url})
+    return database
 
 
 async def join(server, room):
@@ -48,8 +103,7 @@ async def next_message(member, timeout=3.0):
 
 
 async def test_history_survives_a_restart_and_stays_in_its_room(database):
-    path, url = database
-    with serve_echo_project({"DATABASE_URL": url}, name="history: first life") as server:
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: first life") as server:
         ada = await join(server, "garden")
         assert ada.history == []
         for text in ["one", "two", None]:
@@ -59,7 +113,7 @@ async def test_history_survives_a_restart_and_stays_in_its_room(database):
         await eve.send(json.dumps("secret"))
         await next_message(eve)
         await ada.close(), await eve.close()
-    with serve_echo_project({"DATABASE_URL": url}, name="history: second life") as server:
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: second life") as server:
         bob = await join(server, "garden")
         assert bob.history == [{"who": ada.name, "message": {"ch": "one"}},
                                {"who": ada.name, "message": {"ch": "two"}},
@@ -70,8 +124,7 @@ async def test_history_survives_a_restart_and_stays_in_its_room(database):
 
 
 async def test_history_holds_the_last_twenty_oldest_first(database):
-    path, url = database
-    with serve_echo_project({"DATABASE_URL": url}, name="history: twenty") as server:
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: twenty") as server:
         ada = await join(server, "long")
         for n in range(25):
             await ada.send(json.dumps(n))
@@ -82,8 +135,7 @@ async def test_history_holds_the_last_twenty_oldest_first(database):
 
 
 async def test_bad_input_is_never_stored(database):
-    path, url = database
-    with serve_echo_project({"DATABASE_URL": url}, name="history: bad input") as server:
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: bad input") as server:
         ada = await join(server, "garden")
         for bad in ["{oops", "NaN", '{"x": Infinity}', "1e400", "[" * 5000 + "]" * 5000]:
             await ada.send(bad)
@@ -93,17 +145,14 @@ async def test_bad_input_is_never_stored(database):
         await ada.send(json.dumps("fine"))
         assert (await next_message(ada))["message"] == "fine"
         await ada.close()
-    assert [message for _, _, message in stored(path)] == ['"fine"']
+    assert database.stored() == ["fine"]
 
 
 async def test_a_slow_database_never_stalls_the_other_members(database):
     """While another connection holds SQLite's write lock, members still hear each other at once."""
-    path, url = database
-    with serve_echo_project({"DATABASE_URL": url}, name="history: slow database") as server:
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: slow database") as server:
         ada, bob = await join(server, "garden"), await join(server, "garden")
-        lock = sqlite3.connect(path, isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")  # every write of the server now waits (Django's default: up to 5 s)
-        try:
+        with database.locked():  # every write of the server now waits
             started = time.monotonic()
             await ada.send(json.dumps("first"))
             assert (await next_message(bob, timeout=1.0))["message"] == "first"
@@ -111,8 +160,5 @@ async def test_a_slow_database_never_stalls_the_other_members(database):
             await bob.send(json.dumps("second"))
             assert (await next_message(ada, timeout=1.0))["message"] == "second"
             assert time.monotonic() - started < 1.0
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         await ada.close(), await bob.close()
-    assert [message for _, _, message in stored(path)] == ['"first"', '"second"']  # stored once the lock went
+    assert database.stored() == ["first", "second"]  # stored once the lock was gone
