@@ -16,7 +16,7 @@ import time
 import psycopg
 import pytest
 
-from workshop import ECHO_PROJECT, connect_ws, serve_echo_project
+from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_redis
 from workshop.postgres_server import find_postgres_bin, serve_postgres
 
 
@@ -162,3 +162,26 @@ async def test_a_slow_database_never_stalls_the_other_members(database):
             assert time.monotonic() - started < 1.0
         await ada.close(), await bob.close()
     assert database.stored() == ["first", "second"]  # stored once the lock was gone
+
+
+async def test_a_management_command_announces_to_a_room_across_processes(tmp_path):
+    """`manage.py announce` is sync code in another process: Redis carries its group_send to the server."""
+    database = SQLiteFile(tmp_path)
+    env = {"DATABASE_URL": database.url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
+                   env={**os.environ, **env})
+    with serve_redis(name="history: redis") as redis:
+        env["REDIS_URL"] = redis.redis_url
+        with serve_echo_project(env, name="history: announce") as server:
+            ada = await join(server, "garden")
+            done = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "manage.py", "announce", "garden", "tea is ready"],
+                cwd=ECHO_PROJECT, env={**os.environ, **env}, capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            assert await next_message(ada) == {"who": "announcer", "message": "tea is ready"}
+            bob = await join(server, "garden")
+            assert bob.history == [{"who": "announcer", "message": "tea is ready"}]
+            refused = subprocess.run([sys.executable, "manage.py", "announce", "no room!", "x"], cwd=ECHO_PROJECT,
+                                     env={**os.environ, **env}, capture_output=True, text=True)
+            assert refused.returncode != 0 and "not a room name" in refused.stderr
+            await ada.close(), await bob.close()
