@@ -7,12 +7,22 @@ puts this folder on the path, which is how tests import the maintainer `tools`.
 """
 
 import os
+import pathlib
 
+REPO = pathlib.Path(__file__).resolve().parent
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_project.settings")
+# A database of the tests' own, one per xdist worker, migrated afresh: never the learner's
+# echo_project/db.sqlite3. Servers the tests start inherit it through the environment.
+TEST_DATABASE = REPO / ".state" / "tests" / f"echo-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"
+TEST_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+TEST_DATABASE.unlink(missing_ok=True)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{TEST_DATABASE}")
 
 import django  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 
 django.setup()
+call_command("migrate", verbosity=0)
 
 
 import pytest  # noqa: E402

@@ -20,6 +20,8 @@ import secrets
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
+from . import history
+
 logger = logging.getLogger(__name__)
 LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak references to tasks
 
@@ -163,7 +165,10 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     Each connection gets an anonymous name and joins the room's group on connect;
     what a member sends goes to the group as ``{"who": name, "message": content}``;
-    members are told when someone joins or leaves.
+    members are told when someone joins or leaves. The room remembers: on joining, after
+    ``{"you": ..., "room": ...}``, a member receives ``{"history": [...]}``, the room's last
+    20 messages, oldest first (``echo/history.py``, which stores them off the event loop and
+    off the thread Channels shares).
 
     A member leaves the group, and the room is told, however its connection ends:
     ``disconnect`` runs on a close or a drop (also after a crash in a handler, which
@@ -179,16 +184,24 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
         self.name = f"guest-{secrets.token_hex(6)}"
         self.left = False
+        self.storing: asyncio.Future | None = None  # the write of this member's last message
         await self.channel_layer.group_add(self.group, self.channel_name)
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
         await self.accept()
         await self.send_json({"you": self.name, "room": self.room})
+        await self.send_json({"history": await history.recent(self.room)})
         await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
                                                          "event": "joined"})
 
     async def receive_json(self, content, **kwargs):
         await self.channel_layer.group_send(self.group, {"type": "chamber.message", "who": self.name,
                                                          "message": content})
+        # Stored in the background, after the room has it: while a slow database writes, this member
+        # keeps receiving. One write in flight per member: whoever sends faster than the database
+        # stores waits for the previous write, so a flood queues nothing.
+        if self.storing is not None:
+            await self.storing
+        self.storing = asyncio.ensure_future(history.remember(self.room, self.name, content))
 
     async def disconnect(self, close_code):
         await self.leave()
@@ -198,6 +211,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         if not hasattr(self, "group") or self.left:
             return
         self.left = True
+        if getattr(self, "storing", None) is not None:
+            await self.storing  # the member's last message joins the history before the member leaves
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
                                                          "event": "left"})

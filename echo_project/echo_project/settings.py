@@ -11,10 +11,13 @@
     ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; default 32
     ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
                    reaches into Channels' internals; the in-memory layer sweeps less often too)
+    DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
 """
 
 import os
 from pathlib import Path
+
+import dj_database_url
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -69,12 +72,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "echo_project.wsgi.application"
 ASGI_APPLICATION = "echo_project.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
-    }
-}
+# The rooms' history lives here: a SQLite file next to manage.py unless DATABASE_URL says otherwise
+# (postgres://user:password@host:5432/name in production). Create the tables with `manage.py migrate`.
+# No persistent connections (CONN_MAX_AGE 0): "When using ASGI, persistent connections should be
+# disabled" (https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections).
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Sessions in signed cookies: the echo chamber needs no database table to know who is who.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 

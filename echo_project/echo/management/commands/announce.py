@@ -1,0 +1,38 @@
+"""`manage.py announce ROOM TEXT`: say something to a chamber room from outside any consumer.
+
+Sync code (a management command, a view, a cron job) reaches consumers through the
+channel layer, wrapped in ``async_to_sync`` (Channels docs, "Using Outside Of
+Consumers"). The message is kept in the room's history, and sent only once the
+transaction that stores it has committed: a page never shows what was rolled back.
+Across processes this needs a shared layer (REDIS_URL): the in-memory one stays in
+this process.
+"""
+
+import re
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from echo.models import Message
+
+ANNOUNCER = "announcer"
+
+
+class Command(BaseCommand):
+    help = "Send TEXT to everyone in a chamber room, and keep it in the room's history."
+
+    def add_arguments(self, parser):
+        parser.add_argument("room")
+        parser.add_argument("text")
+
+    def handle(self, room, text, **options):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,50}", room):  # the rooms echo.routing serves
+            raise CommandError(f"{room!r} is not a room name: 1 to 50 letters, digits, '-' or '_'")
+        layer = get_channel_layer()
+        event = {"type": "chamber.message", "who": ANNOUNCER, "message": text}
+        with transaction.atomic():
+            Message.objects.create(room=room, who=ANNOUNCER, message=text)
+            transaction.on_commit(lambda: async_to_sync(layer.group_send)(f"chamber.{room}", event))
+        self.stdout.write(f"announced to {room}")

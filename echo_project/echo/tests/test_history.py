@@ -1,0 +1,187 @@
+"""Rooms that remember: history stored with the ORM, read back on joining, against a real server.
+
+Each test serves echo_project with uvicorn in a child process on a database of its own, a
+SQLite file and a real PostgreSQL server, migrated first with `manage.py migrate`.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+
+from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_redis
+from workshop.postgres_server import find_postgres_bin, serve_postgres
+
+
+class SQLiteFile:
+    """echo_project's default database: a SQLite file."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "echo.sqlite3"
+        self.url = f"sqlite:///{self.path}"
+
+    def stored(self) -> list:
+        with sqlite3.connect(self.path) as db:
+            return [json.loads(row[0]) for row in db.execute("SELECT message FROM echo_message ORDER BY id")]
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the write lock from another connection: every write of the server waits."""
+        lock = sqlite3.connect(self.path, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+
+
+class PostgreSQL:
+    """A database of its own on a real PostgreSQL server, as production would use through DATABASE_URL."""
+
+    def __init__(self, server, name):
+        with psycopg.connect(server.database_url, autocommit=True) as db:
+            db.execute(f"CREATE DATABASE {name}")
+        self.url = server.database_url.rsplit("/", 1)[0] + "/" + name
+
+    def stored(self) -> list:
+        with psycopg.connect(self.url) as db:
+            return [row[0] for row in db.execute("SELECT message FROM echo_message ORDER BY id")]
+
+    @contextlib.contextmanager
+    def locked(self):
+        with psycopg.connect(self.url) as db:
+            db.execute("LOCK TABLE echo_message IN ACCESS EXCLUSIVE MODE")
+            yield
+            db.rollback()
+
+
+@pytest.fixture
+def postgres_server():
+    if find_postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test PostgreSQL: install Debian's postgresql (.ci/run does)", pytrace=False)
+        pytest.skip("PostgreSQL is not installed (sudo apt-get install postgresql)")
+    with serve_postgres(name="history: postgres") as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        database = SQLiteFile(tmp_path)
+    else:
+        server = request.getfixturevalue("postgres_server")
+        database = PostgreSQL(server, "echo")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
+                   env={**os.environ, "DATABASE_URL": database.url})
+    return database
+
+
+async def join(server, room):
+    member = await connect_ws(server.ws_url(f"chamber/{room}/")).__aenter__()
+    welcome = json.loads(await member.recv())
+    member.name = welcome["you"]
+    member.history = json.loads(await member.recv())["history"]
+    assert json.loads(await member.recv()) == {"who": member.name, "event": "joined"}
+    return member
+
+
+async def next_message(member, timeout=3.0):
+    """The next chat message (presence events skipped)."""
+    while True:
+        event = json.loads(await asyncio.wait_for(member.recv(), timeout))
+        if "message" in event or "error" in event:
+            return event
+
+
+async def test_history_survives_a_restart_and_stays_in_its_room(database):
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: first life") as server:
+        ada = await join(server, "garden")
+        assert ada.history == []
+        for text in ["one", "two", None]:
+            await ada.send(json.dumps({"ch": text} if text else None))
+            await next_message(ada)
+        eve = await join(server, "cellar")
+        await eve.send(json.dumps("secret"))
+        await next_message(eve)
+        await ada.close(), await eve.close()
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: second life") as server:
+        bob = await join(server, "garden")
+        assert bob.history == [{"who": ada.name, "message": {"ch": "one"}},
+                               {"who": ada.name, "message": {"ch": "two"}},
+                               {"who": ada.name, "message": None}]
+        cat = await join(server, "cellar")
+        assert cat.history == [{"who": eve.name, "message": "secret"}]
+        await bob.close(), await cat.close()
+
+
+async def test_history_holds_the_last_twenty_oldest_first(database):
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: twenty") as server:
+        ada = await join(server, "long")
+        for n in range(25):
+            await ada.send(json.dumps(n))
+            await next_message(ada)
+        bob = await join(server, "long")
+        assert bob.history == [{"who": ada.name, "message": n} for n in range(5, 25)]
+        await ada.close(), await bob.close()
+
+
+async def test_bad_input_is_never_stored(database):
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: bad input") as server:
+        ada = await join(server, "garden")
+        for bad in ["{oops", "NaN", '{"x": Infinity}', "1e400", "[" * 5000 + "]" * 5000]:
+            await ada.send(bad)
+            assert "error" in await next_message(ada), bad
+        await ada.send(b"\x00binary")
+        assert "error" in await next_message(ada)
+        await ada.send(json.dumps("fine"))
+        assert (await next_message(ada))["message"] == "fine"
+        await ada.close()
+    assert database.stored() == ["fine"]
+
+
+async def test_a_slow_database_never_stalls_the_other_members(database):
+    """While another connection holds SQLite's write lock, members still hear each other at once."""
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: slow database") as server:
+        ada, bob = await join(server, "garden"), await join(server, "garden")
+        with database.locked():  # every write of the server now waits
+            started = time.monotonic()
+            await ada.send(json.dumps("first"))
+            assert (await next_message(bob, timeout=1.0))["message"] == "first"
+            assert (await next_message(ada, timeout=1.0))["message"] == "first"  # her own, while it is stored
+            await bob.send(json.dumps("second"))
+            assert (await next_message(ada, timeout=1.0))["message"] == "second"
+            assert time.monotonic() - started < 1.0
+        await ada.close(), await bob.close()
+    assert database.stored() == ["first", "second"]  # stored once the lock was gone
+
+
+async def test_a_management_command_announces_to_a_room_across_processes(tmp_path):
+    """`manage.py announce` is sync code in another process: Redis carries its group_send to the server."""
+    database = SQLiteFile(tmp_path)
+    env = {"DATABASE_URL": database.url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
+                   env={**os.environ, **env})
+    with serve_redis(name="history: redis") as redis:
+        env["REDIS_URL"] = redis.redis_url
+        with serve_echo_project(env, name="history: announce") as server:
+            ada = await join(server, "garden")
+            done = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "manage.py", "announce", "garden", "tea is ready"],
+                cwd=ECHO_PROJECT, env={**os.environ, **env}, capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            assert await next_message(ada) == {"who": "announcer", "message": "tea is ready"}
+            bob = await join(server, "garden")
+            assert bob.history == [{"who": "announcer", "message": "tea is ready"}]
+            refused = subprocess.run([sys.executable, "manage.py", "announce", "no room!", "x"], cwd=ECHO_PROJECT,
+                                     env={**os.environ, **env}, capture_output=True, text=True)
+            assert refused.returncode != 0 and "not a room name" in refused.stderr
+            await ada.close(), await bob.close()
