@@ -168,7 +168,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     members are told when someone joins or leaves. The room remembers: on joining, after
     ``{"you": ..., "room": ...}``, a member receives ``{"history": [...]}``, the room's last
     20 messages, oldest first (``echo/history.py``, which stores them off the event loop and
-    off the thread Channels shares).
+    off the thread Channels shares). A message larger than ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES``
+    is neither passed on nor kept: its sender gets ``{"error": ...}``.
 
     A member leaves the group, and the room is told, however its connection ends:
     ``disconnect`` runs on a close or a drop (also after a crash in a handler, which
@@ -189,11 +190,17 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
         await self.accept()
         await self.send_json({"you": self.name, "room": self.room})
-        await self.send_json({"history": await history.recent(self.room)})
         await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
                                                          "event": "joined"})
+        # After "joined": a member whose connection drops while the history is read still gets its "left".
+        await self.deliver({"history": await history.recent(self.room)})
 
     async def receive_json(self, content, **kwargs):
+        size = len((await self.encode_json(content)).encode("utf-8"))
+        if size > settings.ECHO_MAX_ROOM_MESSAGE_BYTES:  # what the room passes on and keeps stays small
+            await self.send_error(f"too large for a room: {size} bytes, at most "
+                                  f"{settings.ECHO_MAX_ROOM_MESSAGE_BYTES}")
+            return
         await self.channel_layer.group_send(self.group, {"type": "chamber.message", "who": self.name,
                                                          "message": content})
         # Stored in the background, after the room has it: while a slow database writes, this member

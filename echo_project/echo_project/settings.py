@@ -9,6 +9,8 @@
     ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536 (workshop/project.py
                    gives uvicorn the same limit, --ws-max-size)
     ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; default 32
+    ECHO_MAX_ROOM_MESSAGE_BYTES  the largest message a room passes on and keeps; default 4096 (larger
+                   ones, up to ECHO_MAX_MESSAGE_BYTES, get {"error": ...})
     ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
                    reaches into Channels' internals; the in-memory layer sweeps less often too)
     DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
@@ -99,6 +101,9 @@ else:
 
 ECHO_MAX_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_MESSAGE_BYTES", 64 * 1024))
 ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))
+# A room sends what a member says to every member and keeps the last 20 messages for newcomers:
+# a smaller limit than the echo's keeps both small (20 x 4 KiB of history on joining, not 20 x 64).
+ECHO_MAX_ROOM_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_ROOM_MESSAGE_BYTES", 4 * 1024))
 
 # Error reports (the DEBUG page included) mask credentials in URLs: REDIS_URL, the layer's hosts.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"

@@ -47,6 +47,7 @@ async def join(app, room="lobby", communicator_class=WebsocketCommunicator):
     assert (await member.connect())[0]
     welcome = await member.receive_json_from(timeout=5)
     member.name = welcome["you"]
+    member.history = (await member.receive_json_from(timeout=5))["history"]
     assert await member.receive_json_from(timeout=5) == {"who": member.name, "event": "joined"}
     return member
 

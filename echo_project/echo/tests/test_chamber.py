@@ -22,6 +22,7 @@ async def join(room):
     assert accepted
     welcome = await member.receive_json_from()
     assert welcome["room"] == room and welcome["you"].startswith("guest-")
+    assert "history" in await member.receive_json_from()
     assert await member.receive_json_from() == {"who": welcome["you"], "event": "joined"}
     member.name = welcome["you"]
     return member
