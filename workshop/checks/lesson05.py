@@ -48,7 +48,10 @@ async def _lobby_conversation(consumer_class):
             if not connected:
                 heard["refused"] = connected
                 return heard
-        heard["ada"] = [await _next_json(ada) for _ in range(2)]  # ada joined, bob joined
+        heard["ada"] = [await _next_json(ada)]  # ada joined
+        if heard["ada"][0] is None:
+            return heard  # no need to wait for more
+        heard["ada"].append(await _next_json(ada))  # bob joined
         await bob.send_json_to(_BOBS_MESSAGE)
         heard["bob"] = await _next_json(bob, skip_joins=True)
         heard["ada"].append(await _next_json(ada))
@@ -103,8 +106,7 @@ def check_lobby_consumer(consumer_class) -> None:
                            "expect, {'type': 'lobby.say', 'who': self.who, 'text': content['text']}, so a client "
                            "cannot add or overwrite fields")
     bob_heard, ada_heard = heard["bob"], heard["ada"][2]
-    if "mallory" in (json.dumps(bob_heard), json.dumps(ada_heard)) or any(
-            isinstance(m, dict) and m.get("who") == "mallory" for m in (bob_heard, ada_heard)):
+    if any(isinstance(m, dict) and m.get("who") == "mallory" for m in (bob_heard, ada_heard)):
         raise ExerciseHint("Bob sent 'who': 'mallory' and the lobby believed him: take the name from the "
                            "connection (self.who), never from the client's message")
     if bob_heard != {"who": "bob", "text": "hi"}:
