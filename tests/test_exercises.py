@@ -578,7 +578,7 @@ async def weak_test_checking_only_that_a_reply_arrives(consumer_class):
     assert await communicator.receive_from()
 
 
-async def test_with_a_palindrome(consumer_class):
+async def palindrome_test(consumer_class):
     from channels.testing import WebsocketCommunicator
 
     communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
@@ -589,7 +589,7 @@ async def test_with_a_palindrome(consumer_class):
     await communicator.disconnect()
 
 
-async def test_without_await(consumer_class):
+async def unawaited_test(consumer_class):
     from channels.testing import WebsocketCommunicator
 
     communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
@@ -597,7 +597,7 @@ async def test_without_await(consumer_class):
     assert connected
 
 
-async def test_without_as_asgi(consumer_class):
+async def class_instead_of_asgi_app_test(consumer_class):
     from channels.testing import WebsocketCommunicator
 
     communicator = WebsocketCommunicator(consumer_class, "/reverse/")
@@ -838,9 +838,9 @@ CHECKS = {
     ]),
     "check_test_catches_bugs": (good_test, "catches all 3 broken ones", [
         (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
-        (test_with_a_palindrome, "reads differently backwards"),
-        (test_without_await, "await each of them"),
-        (test_without_as_asgi, "consumer_class.as_asgi(), not the class"),
+        (palindrome_test, "reads differently backwards"),
+        (unawaited_test, "await each of them"),
+        (class_instead_of_asgi_app_test, "consumer_class.as_asgi(), not the class"),
         (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
         (sync_test, "must be an async def"),
     ]),
