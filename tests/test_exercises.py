@@ -892,3 +892,128 @@ def test_each_check_hints_at_a_typical_mistake_within_three_seconds(name, wrong,
 def test_every_check_is_tested_against_at_least_four_wrong_answers():
     assert set(CHECKS) == set(checks.__all__) - {"ExerciseHint"}
     assert {name: len(wrongs) for name, (_, _, wrongs) in CHECKS.items() if len(wrongs) < 4} == {}
+
+
+# --------------------------------------------------------------------------- other right answers
+
+def greet_with_get(environ, start_response):
+    start_response("200 OK", [("content-type", "text/plain; charset=utf-8")])
+    return [b"Hello, " + environ.get("PATH_INFO", "/")[1:].encode() + b"!\n"]
+
+
+class CountRequests:
+    def __init__(self, app):
+        self.app, self.number = app, 0
+
+    def __call__(self, environ, start_response):
+        self.number += 1
+        number = self.number
+
+        def numbered(status, headers, exc_info=None):
+            return start_response(status, [*headers, ("X-Request-Number", str(number))], exc_info)
+
+        return self.app(environ, numbered)
+
+
+async def shout_with_break(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.disconnect":
+            break
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+            continue
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {event.get('text', '').upper()}"})
+
+
+def _sync_reverse():
+    from channels.generic.websocket import JsonWebsocketConsumer
+
+    class ReverseConsumer(JsonWebsocketConsumer):
+        def receive_json(self, content, **kwargs):
+            self.send_json({"reversed": content["text"][::-1]})
+
+    return ReverseConsumer
+
+
+def router_with_path():
+    from django.urls import path
+
+    return ProtocolTypeRouter({"websocket": URLRouter([path("echo/", Echo.as_asgi()),
+                                                       path("reverse/", _sync_reverse().as_asgi())])})
+
+
+class CountingFromInit(CarefulJsonWebsocketConsumer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count = 0
+
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
+class LobbyWithParseQs(Lobby):
+    async def connect(self):
+        from urllib.parse import parse_qs
+
+        self.who = parse_qs(self.scope["query_string"].decode())["name"][0]
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+def announce_with_a_module_level_layer(room, text, _send=None):
+    from asgiref.sync import async_to_sync
+
+    group_send = async_to_sync(_layer().group_send)
+    group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
+
+
+def protect_with_an_explicit_stack(app):
+    from channels.auth import AuthMiddleware
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from channels.sessions import CookieMiddleware, SessionMiddleware
+
+    return AllowedHostsOriginValidator(CookieMiddleware(SessionMiddleware(AuthMiddleware(app))))
+
+
+class MembersOnlyAskingIsAnonymous(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if self.scope["user"].is_anonymous:
+            await self.close(code=4401)
+
+
+class FastEchoWithTheMixin(FastEcho):
+    async def dispatch(self, message):
+        from channels.consumer import get_handler_name
+
+        try:
+            handler = getattr(self, get_handler_name(message))
+        except AttributeError:
+            raise ValueError(f"No handler for message type {message['type']}") from None
+        await handler(message)
+
+
+OTHER_RIGHT_ANSWERS = [
+    ("check_greeting_app", greet_with_get),
+    ("check_request_counter", CountRequests),
+    ("check_shouting_app", shout_with_break),
+    ("check_reverse_routing", router_with_path),
+    ("check_counting_echo", CountingFromInit),
+    ("check_lobby_consumer", LobbyWithParseQs),
+    ("check_announce", announce_with_a_module_level_layer),
+    ("check_protect", protect_with_an_explicit_stack),
+    ("check_members_only", MembersOnlyAskingIsAnonymous),
+    ("check_database_free_echo", FastEchoWithTheMixin),
+]
+
+
+@pytest.mark.parametrize("name, right_answer", OTHER_RIGHT_ANSWERS,
+                         ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"))
+def test_each_check_passes_other_right_answers_people_write(name, right_answer, capsys):
+    getattr(checks, name)(right_answer)
+    assert "\u2713" in capsys.readouterr().out

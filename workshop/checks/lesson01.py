@@ -55,7 +55,8 @@ def check_greeting_app(greet) -> None:
     if body != b"Hello, ada!\n":
         raise ExerciseHint(f"GET /ada answered {body!r}, expected b'Hello, ada!\\n': the name is in "
                            "environ['PATH_INFO'] ('/ada'); strip the leading '/'")
-    if ("content-type", "text/plain") not in [(name.lower(), value) for name, value in headers]:
+    media_types = [value.split(";")[0].strip().lower() for name, value in headers if name.lower() == "content-type"]
+    if media_types != ["text/plain"]:
         raise ExerciseHint(f"headers were {headers}: add ('Content-Type', 'text/plain')")
     _, _, other = _call_wsgi(greet, "/grace", "greet")
     if other != b"Hello, grace!\n":
