@@ -80,7 +80,8 @@ def _call(announce):
     except TypeError as error:
         if "Group name must be" in str(error) or "Channel name must be" in str(error):
             raise ExerciseHint("the group name was refused: names may hold only ASCII letters, digits, '-', "
-                               "'_' and '.', so use 'chamber.' + room, as ChamberConsumer does") from None
+                               "'_' and '.', and are shorter than 100 characters, so use 'chamber.' + room, as "
+                               "ChamberConsumer does") from None
         raise ExerciseHint(f"announce raised TypeError: {error}") from None
     except RuntimeError as error:
         if "event loop" in str(error):

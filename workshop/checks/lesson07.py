@@ -57,7 +57,7 @@ def check_test_catches_bugs(test_reverse) -> None:
         if "coroutine" in str(error):
             raise ExerciseHint(f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "
                                "the communicator's methods are coroutines, so await each of them") from None
-        if "positional argument" in str(error) or "takes no arguments" in str(error):
+        if any(words in str(error) for words in ("positional argument", "takes no arguments", "exactly one argument")):
             raise ExerciseHint(f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "
                                "give the communicator consumer_class.as_asgi(), not the class") from None
         raise ExerciseHint(f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "

@@ -58,8 +58,8 @@ def check_protect(protect) -> None:
     if validators and auths and validators[0] > auths[0]:
         raise ExerciseHint("the origin check is inside AuthMiddlewareStack: a foreign page's cookies are read and "
                            "its session loaded (a database query, when it sends a session cookie) before it is "
-                           "refused. Put "
-                           "AllowedHostsOriginValidator outermost: AllowedHostsOriginValidator(AuthMiddlewareStack(app))")
+                           "refused. Put AllowedHostsOriginValidator outermost: "
+                           "AllowedHostsOriginValidator(AuthMiddlewareStack(app))")
     connected, replies = run(_handshake(application, b"http://127.0.0.1"))
     if not connected:
         raise ExerciseHint("a page from 127.0.0.1 (in ALLOWED_HOSTS) was refused: use AllowedHostsOriginValidator, "
