@@ -2,6 +2,7 @@
 
 import asyncio
 import filecmp
+import json
 import pathlib
 import re
 import time
@@ -323,6 +324,16 @@ def _reverse_on_a_plain_consumer():
     return ReverseConsumer
 
 
+def _async_methods_on_a_sync_consumer():
+    from channels.generic.websocket import JsonWebsocketConsumer
+
+    class ReverseConsumer(JsonWebsocketConsumer):
+        async def receive_json(self, content, **kwargs):
+            self.send_json({"reversed": content["text"][::-1]})
+
+    return ReverseConsumer
+
+
 def router(*routes):
     return lambda: ProtocolTypeRouter({"websocket": URLRouter([re_path(p, c.as_asgi()) for p, c in routes])})
 
@@ -344,6 +355,11 @@ def router_under_http():
 def router_with_a_leading_slash():
     return ProtocolTypeRouter({"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
                                                        re_path(r"^/reverse/$", Reverse.as_asgi())])})
+
+
+def router_to_a_sync_consumer_with_async_methods():
+    return ProtocolTypeRouter({"websocket": URLRouter([
+        re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _async_methods_on_a_sync_consumer().as_asgi())])})
 
 
 def router_to_a_plain_consumer():
@@ -396,6 +412,12 @@ class CountingAfterSending(CountingEcho):
     async def receive_json(self, content, **kwargs):
         await self.send_json({**content, "count": self.count})
         self.count += 1
+
+
+class CountingOverridingReceive(CountingEcho):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        self.count += 1
+        await self.send_json({**json.loads(text_data), "count": self.count})
 
 
 class CountingWithoutStarting(CarefulJsonWebsocketConsumer):
@@ -805,6 +827,7 @@ CHECKS = {
         (router_under_http, "no 'websocket' entry"),
         (router_with_a_leading_slash, "without its leading '/'"),
         (router_to_a_plain_consumer, "inherit from AsyncJsonWebsocketConsumer"),
+        (router_to_a_sync_consumer_with_async_methods, "ReverseConsumer.receive_json is an async def"),
     ]),
     "check_counting_echo": (CountingEcho, "starts at 1", [
         (CountingOnTheClass, "not on the class"),
@@ -814,6 +837,7 @@ CHECKS = {
         (CountingAfterSending, "the count starts at 1"),
         (CountingWithoutStarting, "Set self.count = 0 in connect()"),
         (CountingWithoutAwait, "without await"),
+        (CountingOverridingReceive, "override receive_json, not receive"),
         (CountingOnlyTheCount, "keep the client's fields"),
     ]),
     "check_lobby_consumer": (Lobby, "arrivals announced", [

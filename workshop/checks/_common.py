@@ -82,10 +82,14 @@ def unawaited_coroutines():
 
 
 def missing_await_hint(names: list[str], who: str) -> ExerciseHint:
-    """The hint for a coroutine that was called but never awaited."""
-    name = names[0].rsplit(".", 1)[-1]
-    return ExerciseHint(f"{who} called {name}(...) without await, so it never ran: write "
-                        f"await ...{name}(...) (in a sync consumer, write its methods with def, not async def)")
+    """The hint for a coroutine that was made but never awaited (``names`` from ``unawaited_coroutines``)."""
+    owner, _, method = names[0].rpartition(".")
+    if owner.rsplit(".", 1)[-1] == who.split(".")[0]:  # the learner's own async def, called by a sync consumer
+        return ExerciseHint(f"{who}.{method} is an async def, but a sync consumer calls its methods without "
+                            f"await, so it never ran: inherit from the Async... consumer class, or write "
+                            f"def {method}")
+    return ExerciseHint(f"{who} called {method}(...) without await, so it never ran: in an async def write "
+                        f"await ...{method}(...); in sync code, async_to_sync(...{method})(...)")
 
 
 def is_timeout(error: BaseException) -> bool:
