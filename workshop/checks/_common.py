@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import threading
 import warnings
@@ -72,8 +73,6 @@ def unawaited_coroutines():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         yield names
-        import gc
-
         gc.collect()  # a coroutine dropped in a cycle warns only when collected
     for warning in caught:
         text = str(warning.message)
@@ -90,10 +89,6 @@ def missing_await_hint(names: list[str], who: str) -> ExerciseHint:
                             f"def {method}")
     return ExerciseHint(f"{who} called {method}(...) without await, so it never ran: in an async def write "
                         f"await ...{method}(...); in sync code, async_to_sync(...{method})(...)")
-
-
-def is_timeout(error: BaseException) -> bool:
-    return isinstance(error, (asyncio.TimeoutError, TimeoutError))
 
 
 async def connect(communicator, timeout: float = SHORT):
