@@ -1041,3 +1041,22 @@ OTHER_RIGHT_ANSWERS = [
 def test_each_check_passes_other_right_answers_people_write(name, right_answer, capsys):
     getattr(checks, name)(right_answer)
     assert "\u2713" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the checks' layout
+
+
+def test_checks_live_one_module_per_lesson_and_share_only_public_names():
+    import ast
+
+    package = REPO / "workshop" / "checks"
+    lessons = sorted(p.stem for p in package.glob("lesson*.py"))
+    assert lessons == [f"lesson{n:02d}" for n in range(1, 10)]
+    for module in [package / f"{name}.py" for name in lessons] + [package / "_common.py"]:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:  # a relative import, from inside the kit
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                assert not private, f"{module.name} imports private names {private} from {node.module}"
+                assert node.level == 1 or not (node.module or "").startswith("_"), module.name
+                assert node.level == 2 or node.module == "_common", \
+                    f"{module.name}: a lesson's check imports only the shared helpers, not another lesson"
