@@ -996,6 +996,16 @@ def announce_with_a_module_level_layer(room, text, _send=None):
     group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
 
 
+_LAYER_GOT_AT_IMPORT = _layer()  # as a management command module may do
+
+
+def announce_with_a_layer_got_at_import(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_LAYER_GOT_AT_IMPORT.group_send)(f"chamber.{room}", {"type": "chamber.message",
+                                                                      "who": "announcer", "message": {"text": text}})
+
+
 def protect_with_an_explicit_stack(app):
     from channels.auth import AuthMiddleware
     from channels.security.websocket import AllowedHostsOriginValidator
@@ -1030,6 +1040,8 @@ OTHER_RIGHT_ANSWERS = [
     ("check_counting_echo", CountingFromInit),
     ("check_lobby_consumer", LobbyWithParseQs),
     ("check_announce", announce_with_a_module_level_layer),
+    ("check_announce", announce_with_a_layer_got_at_import),
+    ("check_announce", announce_with_a_layer_got_at_import),  # again: the check leaves the layer in place
     ("check_protect", protect_with_an_explicit_stack),
     ("check_members_only", MembersOnlyAskingIsAnonymous),
     ("check_database_free_echo", FastEchoWithTheMixin),

@@ -28,7 +28,14 @@ _LAYER_METHODS = ("group_send", "send", "group_add")
 
 @contextlib.contextmanager
 def _channel_layer(config: dict):
-    """Make ``get_channel_layer()`` answer a layer built from ``config`` inside the block."""
+    """Inside the block, the default channel layer is one built from ``config``; answer it.
+
+    ``get_channel_layer()`` answers it, and so does the layer that ``get_channel_layer()``
+    gave before (code may keep it in a variable, as a management command module does):
+    its sending methods are handed to the new layer, recorded (see ``_recording``). The
+    earlier layer is the default again afterwards.
+    """
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
     from django.conf import settings
     from django.test import override_settings
 
@@ -36,19 +43,26 @@ def _channel_layer(config: dict):
 
     if not settings.configured:
         configure_django()
-    with override_settings(CHANNEL_LAYERS={"default": config}):  # Channels drops its cached layers on this
-        yield
+    earlier = get_channel_layer()
+    try:
+        with override_settings(CHANNEL_LAYERS={DEFAULT_CHANNEL_LAYER: config}):  # Channels drops cached layers
+            layer = get_channel_layer()
+            with _recording([layer] + ([earlier] if earlier is not None else []), layer) as calls:
+                yield calls
+    finally:
+        if earlier is not None:
+            channel_layers.backends[DEFAULT_CHANNEL_LAYER] = earlier
 
 
 @contextlib.contextmanager
-def _recorded(layer):
-    """Record each call of the layer's sending methods, and whether the coroutine it made was awaited."""
+def _recording(layers, target):
+    """Record each call of the sending methods of ``layers``, carried out by ``target``, and whether it ran."""
     from asgiref.sync import markcoroutinefunction
 
     calls = []
 
     def recording(name):
-        original = getattr(layer, name)
+        original = getattr(target, name)
 
         def call(*args, **kwargs):
             record = {"method": name, "args": args, "awaited": False}
@@ -62,14 +76,16 @@ def _recorded(layer):
 
         return markcoroutinefunction(call)
 
-    for name in _LAYER_METHODS:
-        setattr(layer, name, recording(name))
+    for layer in layers:
+        for name in _LAYER_METHODS:
+            setattr(layer, name, recording(name))
     try:
         yield calls
     finally:
-        for name in _LAYER_METHODS:
-            with contextlib.suppress(AttributeError):
-                delattr(layer, name)
+        for layer in layers:
+            for name in _LAYER_METHODS:
+                with contextlib.suppress(AttributeError):
+                    delattr(layer, name)
 
 
 def _call(announce):
@@ -118,16 +134,13 @@ def _hint_from_calls(calls) -> None:
 
 def check_announce(announce) -> None:
     """Exercise 06: sync announce(room, text) reaches a chamber's members in another process, through Redis."""
-    from channels.layers import get_channel_layer
-
     if not callable(announce):
         raise ExerciseHint(f"pass the function itself: check_announce(announce), not {announce!r}")
     if inspect.iscoroutinefunction(announce):
         raise ExerciseHint("announce is an async def, but a management command or a cron job is sync code: "
                            "write def announce(room, text) and call async_to_sync(channel_layer.group_send)(...)")
-    with _channel_layer({"BACKEND": "channels.layers.InMemoryChannelLayer"}):
-        with _recorded(get_channel_layer()) as calls, unawaited_coroutines():
-            _call(announce)
+    with _channel_layer({"BACKEND": "channels.layers.InMemoryChannelLayer"}) as calls, unawaited_coroutines():
+        _call(announce)
     _hint_from_calls(calls)
 
     with serve_redis(name="check_announce redis") as redis, \
