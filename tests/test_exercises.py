@@ -786,6 +786,7 @@ class FastEchoKeepingTheDots(FastEcho):
 # --------------------------------------------------------------------------- every check, one table
 
 # check: (a right answer, what its success line says, [(a wrong answer, the hint it must get), ...])
+# The wrong answers are mistakes learners make; where Channels' tracker shows people making them, it is cited.
 CHECKS = {
     "check_greeting_app": (greet, "greet works", [
         (greet_returning_str, "return a list of bytes"),
@@ -823,7 +824,7 @@ CHECKS = {
         (router((r"^echo/$", Echo), (r"^reverse/$", ReverseForgettingAwait)), "without await"),
         (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
         (bare_url_router, "bare URLRouter"),
-        (router_without_as_asgi, "route Reverse.as_asgi()"),
+        (router_without_as_asgi, "route Reverse.as_asgi()"),  # django/channels#1552, #1588
         (router_under_http, "no 'websocket' entry"),
         (router_with_a_leading_slash, "without its leading '/'"),
         (router_to_a_plain_consumer, "inherit from AsyncJsonWebsocketConsumer"),
@@ -846,7 +847,7 @@ CHECKS = {
         (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
         (LobbyCopyingTheWholeMessage, "Bob's whole message went into the group event"),
         (LobbyBelievingTheClient, "never from the client's message"),
-        (LobbyWithAsyncToSync, "async_to_sync is for sync code"),
+        (LobbyWithAsyncToSync, "async_to_sync is for sync code"),  # django/channels#1194
         (LobbyForgettingAwait, "group_send(...) without await"),
         (LobbyNeverLeaving, "group_discard in disconnect()"),
         (LobbyWithTheRawQueryString, "parse it"),
@@ -855,10 +856,10 @@ CHECKS = {
         (announce_without_async_to_sync, "async_to_sync(channel_layer.group_send)(group, event)"),
         (announce_as_an_async_def, "announce is an async def"),
         (announce_to_the_wrong_group, "'chamber.' + room"),
-        (announce_with_an_unknown_type, "it must be 'chamber.message'"),
+        (announce_with_an_unknown_type, "it must be 'chamber.message'"),  # the "type" routes the event
         (announce_with_the_handler_name_as_type, "'message': event['message']"),
         (announce_to_a_channel, "a room is a group, so use group_send"),
-        (announce_to_an_invalid_group_name, "the group name was refused"),
+        (announce_to_an_invalid_group_name, "the group name was refused"),  # django/channels#626, #1845
     ]),
     "check_test_catches_bugs": (good_test, "catches all 3 broken ones", [
         (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
