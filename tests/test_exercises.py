@@ -511,6 +511,11 @@ class LobbyNeverLeaving(Lobby):
         pass
 
 
+class LobbyNotEndingOnDisconnect(Lobby):
+    async def websocket_disconnect(self, message):
+        await self.channel_layer.group_discard("lobby", self.channel_name)
+
+
 class LobbyWithTheRawQueryString(Lobby):
     async def connect(self):
         self.who = self.scope["query_string"].decode()
@@ -851,6 +856,7 @@ CHECKS = {
         (LobbyForgettingAwait, "group_send(...) without await"),
         (LobbyNeverLeaving, "group_discard in disconnect()"),
         (LobbyWithTheRawQueryString, "parse it"),
+        (LobbyNotEndingOnDisconnect, "call super().websocket_disconnect(message)"),
     ]),
     "check_announce": (announce, "heard 'tea is ready'", [
         (announce_without_async_to_sync, "async_to_sync(channel_layer.group_send)(group, event)"),

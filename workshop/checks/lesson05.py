@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from ._common import (ExerciseHint, connect, missing_await_hint, next_output, not_written, passed, run, stop,
+from ._common import (SHORT, ExerciseHint, connect, missing_await_hint, next_output, not_written, passed, run, stop,
                       unawaited_coroutines)
 
 # What Bob sends: the text, plus fields a hostile client adds to pass for someone else or to smuggle data.
@@ -56,8 +57,13 @@ async def _lobby_conversation(consumer_class):
         heard["bob"] = await _next_json(bob, skip_joins=True)
         heard["ada"].append(await _next_json(ada))
     finally:
+        heard["still_running"] = 0
         for member in (ada, bob):
-            await stop(member, disconnect=True)
+            if not member.future.done():
+                await member.send_input({"type": "websocket.disconnect", "code": 1000})
+                await asyncio.wait([member.future], timeout=SHORT)
+                heard["still_running"] += not member.future.done()
+            await stop(member)
         heard["left_behind"] = len(getattr(layer, "groups", {}).get("lobby", {}))
         del layer.group_send
         await layer.flush()
@@ -114,6 +120,10 @@ def check_lobby_consumer(consumer_class) -> None:
     if ada_heard != {"who": "bob", "text": "hi"}:
         raise ExerciseHint(f"Bob said 'hi' and Ada heard {ada_heard}: only the sender got it? Send to the "
                            "group with self.channel_layer.group_send('lobby', ...), not with send_json")
+    if heard["still_running"]:
+        raise ExerciseHint("after the clients left, the consumer kept running: if you override "
+                           "websocket_disconnect, call super().websocket_disconnect(message), which ends the "
+                           "consumer; or override disconnect(self, close_code) instead")
     if heard["left_behind"]:
         raise ExerciseHint(f"after Ada and Bob left, the group 'lobby' still held {heard['left_behind']} "
                            "channel(s): group_discard in disconnect(), or messages pile up for nobody")
