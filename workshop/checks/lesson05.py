@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ._common import (SHORT, ExerciseHint, connect, missing_await_hint, next_output, not_written, passed, run, stop,
+from ._common import (SHORT, ExerciseHint, connect, missing_await_hint, next_output, not_written, passed, run,
                       unawaited_coroutines)
 
 # What Bob sends: the text, plus fields a hostile client adds to pass for someone else or to smuggle data.
@@ -43,8 +43,10 @@ async def _lobby_conversation(consumer_class):
     ada = WebsocketCommunicator(application, "/lobby/?name=ada")
     bob = WebsocketCommunicator(application, "/lobby/?name=bob")
     heard = {"ada": [], "bob": None, "events": events, "left_behind": None}
+    started = []
     try:
         for member in (ada, bob):
+            started.append(member)
             connected, _ = await connect(member)
             if not connected:
                 heard["refused"] = connected
@@ -57,13 +59,16 @@ async def _lobby_conversation(consumer_class):
         heard["bob"] = await _next_json(bob, skip_joins=True)
         heard["ada"].append(await _next_json(ada))
     finally:
-        heard["still_running"] = 0
-        for member in (ada, bob):
-            if not member.future.done():
+        running = [member.future for member in started if not member.future.done()]
+        for member in started:
+            if member.future in running:
                 await member.send_input({"type": "websocket.disconnect", "code": 1000})
-                await asyncio.wait([member.future], timeout=SHORT)
-                heard["still_running"] += not member.future.done()
-            await stop(member)
+        if running:
+            await asyncio.wait(running, timeout=SHORT)  # a consumer ends when its client has left
+        heard["still_running"] = sum(not future.done() for future in running)
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         heard["left_behind"] = len(getattr(layer, "groups", {}).get("lobby", {}))
         del layer.group_send
         await layer.flush()
