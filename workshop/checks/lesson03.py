@@ -38,7 +38,7 @@ def _websocket_routes(application):
     return routes
 
 
-def _talk(application, path, message, who):
+def _talk(application, path, message, who, routes=()):
     try:
         with unawaited_coroutines() as unawaited:
             connected, replies = run(json_conversation(application, path, [message]))
@@ -47,8 +47,11 @@ def _talk(application, path, message, who):
     except ValueError as error:
         if "No route found" in str(error):
             route = path.strip("/")
-            raise ExerciseHint(f"no route matches '{path}': Channels matches the path without its leading '/', so "
-                               f"add re_path(r\"^{route}/$\", ...as_asgi()) to the URLRouter") from None
+            if any(str(r.pattern).lstrip("^").startswith("/") for r in routes):
+                raise ExerciseHint(f"no route matches '{path}': Channels matches the path without its leading "
+                                   f"'/', so write re_path(r\"^{route}/$\", ...), not r\"^/{route}/$\"") from None
+            raise ExerciseHint(f"no route matches '{path}': add re_path(r\"^{route}/$\", ...as_asgi()) to the "
+                               "URLRouter") from None
         raise ExerciseHint(f"{who} raised ValueError: {error}") from None
     except TypeError as error:
         if "JSON serializable" in str(error) or "str" in str(error):
@@ -90,7 +93,7 @@ def check_reverse_routing(build_application) -> None:
             and not issubclass(reverse, (AsyncJsonWebsocketConsumer, JsonWebsocketConsumer))):
         raise ExerciseHint(f"ReverseConsumer defines receive_json but inherits from {reverse.__base__.__name__}, "
                            "which never calls it: inherit from AsyncJsonWebsocketConsumer")
-    reply = _talk(application, "/reverse/", {"text": "channels"}, "ReverseConsumer")
+    reply = _talk(application, "/reverse/", {"text": "channels"}, "ReverseConsumer", routes)
     if isinstance(reply, tuple):
         raise ExerciseHint(f"/reverse/ closed the connection (code {reply[1]}) instead of answering")
     try:
@@ -103,7 +106,7 @@ def check_reverse_routing(build_application) -> None:
     if reply != {"reversed": "slennahc"}:
         raise ExerciseHint(f'for {{"text": "channels"}} the reply was {reply}, expected {{"reversed": "slennahc"}}'
                            ': content["text"][::-1] reverses a string')
-    echoed = _talk(application, "/echo/", {"ch": "x"}, "EchoChamberConsumer")
+    echoed = _talk(application, "/echo/", {"ch": "x"}, "EchoChamberConsumer", routes)
     if isinstance(echoed, tuple) or json.loads(echoed) != {"ch": "x"}:
         raise ExerciseHint("/echo/ no longer echoes: keep its route next to the new one")
     passed('routing works: /reverse/ turns "channels" into "slennahc", /echo/ still echoes')
