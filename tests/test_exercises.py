@@ -879,7 +879,7 @@ CHECKS = {
         (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
         (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
         (protect_in_the_wrong_order, "Put AllowedHostsOriginValidator outermost"),
-        (protect_allowing_every_origin, "got in"),
+        (protect_allowing_every_origin, "got in through your origin check"),
         (lambda app: None, "returned None"),
     ]),
     "check_members_only": (MembersOnly, "close code 4401", [

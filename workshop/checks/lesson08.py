@@ -50,16 +50,19 @@ def check_protect(protect) -> None:
     layers = inner_applications(application)
     validators = [i for i, layer in enumerate(layers) if isinstance(layer, OriginValidator)]
     auths = [i for i, layer in enumerate(layers) if isinstance(layer, AuthMiddleware)]
-    for origin in (b"http://evil.example", None):
-        connected, _ = run(_handshake(application, origin))
-        if connected:
-            who = "a page on evil.example" if origin else "a client without an Origin header"
-            raise ExerciseHint(f"{who} got in: wrap the app in AllowedHostsOriginValidator")
     if validators and auths and validators[0] > auths[0]:
         raise ExerciseHint("the origin check is inside AuthMiddlewareStack: a foreign page's cookies are read and "
                            "its session loaded (a database query, when it sends a session cookie) before it is "
                            "refused. Put AllowedHostsOriginValidator outermost: "
                            "AllowedHostsOriginValidator(AuthMiddlewareStack(app))")
+    for origin in (b"http://evil.example", None):
+        connected, _ = run(_handshake(application, origin))
+        if connected:
+            who = "a page on evil.example" if origin else "a client without an Origin header"
+            if validators:
+                raise ExerciseHint(f"{who} got in through your origin check: use AllowedHostsOriginValidator, which "
+                                   "allows only the hosts in settings.ALLOWED_HOSTS (not OriginValidator(app, ['*']))")
+            raise ExerciseHint(f"{who} got in: wrap the app in AllowedHostsOriginValidator")
     connected, replies = run(_handshake(application, b"http://127.0.0.1"))
     if not connected:
         raise ExerciseHint("a page from 127.0.0.1 (in ALLOWED_HOSTS) was refused: use AllowedHostsOriginValidator, "
