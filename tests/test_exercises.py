@@ -2,8 +2,10 @@
 
 import asyncio
 import filecmp
+import json
 import pathlib
 import re
+import time
 
 import nbformat
 import pytest
@@ -104,6 +106,26 @@ def greet_with_the_slash(environ, start_response):
     return [f"Hello, {environ['PATH_INFO']}!\n".encode()]
 
 
+def greet_hard_coded(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, ada!\n"]
+
+
+def greet_with_a_number_status(environ, start_response):
+    start_response(200, [("Content-Type", "text/plain")])
+    return [f"Hello, {environ['PATH_INFO'].strip('/')}!\n".encode()]
+
+
+def greet_with_a_dict_of_headers(environ, start_response):
+    start_response("200 OK", {"Content-Type": "text/plain"})
+    return [f"Hello, {environ['PATH_INFO'].strip('/')}!\n".encode()]
+
+
+def greet_as_html(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/html")])
+    return [f"Hello, {environ['PATH_INFO'].strip('/')}!\n".encode()]
+
+
 def count_requests(app):
     number = 0
 
@@ -133,6 +155,34 @@ def count_requests_returning_nothing(app):
         return app(environ, start_response)
 
 
+def count_requests_calling_the_inner_function(app):
+    def counted(environ, start_response):
+        return app(environ, start_response)
+    return counted()
+
+
+def count_requests_starting_the_response_itself(app):
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        start_response("200 OK", [("X-Request-Number", str(number))])
+        return app(environ, start_response)
+    return counted
+
+
+def count_requests_replacing_the_body(app):
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))], e))
+        return [f"request {number}\n".encode()]
+    return counted
+
+
 # --------------------------------------------------------------------------- 02 ASGI
 
 
@@ -147,6 +197,12 @@ async def shout(scope, receive, send):
 
 
 async def shout_without_accepting(scope, receive, send):
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": "1: HELLO"})
+
+
+async def shout_before_accepting(scope, receive, send):
     while (event := await receive())["type"] != "websocket.disconnect":
         await send({"type": "websocket.send", "text": "1: HELLO"})
 
@@ -173,6 +229,48 @@ async def shout_silently(scope, receive, send):
     while (event := await receive())["type"] != "websocket.disconnect":
         if event["type"] == "websocket.connect":
             await send({"type": "websocket.accept"})
+
+
+async def shout_ignoring_disconnect(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+
+
+async def shout_treating_disconnect_as_a_message(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+
+
+async def shout_once(scope, receive, send):
+    await receive()
+    await send({"type": "websocket.accept"})
+    event = await receive()
+    await send({"type": "websocket.send", "text": f"1: {event['text'].upper()}"})
+
+
+_shouted = 0
+
+
+async def shout_counting_globally(scope, receive, send):
+    global _shouted
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            _shouted += 1
+            await send({"type": "websocket.send", "text": f"{_shouted}: {event['text'].upper()}"})
 
 
 def test_checks_also_run_where_an_event_loop_is_running(capsys):
@@ -206,8 +304,67 @@ class ReverseRefusing(AsyncJsonWebsocketConsumer):
         await self.close()
 
 
+class ReverseNeverAccepting(Reverse):
+    async def connect(self):
+        self.reversed = 0
+
+
+class ReverseForgettingAwait(AsyncJsonWebsocketConsumer):
+    async def receive_json(self, content, **kwargs):
+        self.send_json({"reversed": content["text"][::-1]})
+
+
+def _reverse_on_a_plain_consumer():
+    from channels.generic.websocket import AsyncWebsocketConsumer
+
+    class ReverseConsumer(AsyncWebsocketConsumer):
+        async def receive_json(self, content, **kwargs):
+            await self.send_json({"reversed": content["text"][::-1]})
+
+    return ReverseConsumer
+
+
+def _async_methods_on_a_sync_consumer():
+    from channels.generic.websocket import JsonWebsocketConsumer
+
+    class ReverseConsumer(JsonWebsocketConsumer):
+        async def receive_json(self, content, **kwargs):
+            self.send_json({"reversed": content["text"][::-1]})
+
+    return ReverseConsumer
+
+
 def router(*routes):
     return lambda: ProtocolTypeRouter({"websocket": URLRouter([re_path(p, c.as_asgi()) for p, c in routes])})
+
+
+def bare_url_router():
+    return URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", Reverse.as_asgi())])
+
+
+def router_without_as_asgi():
+    return ProtocolTypeRouter({"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
+                                                       re_path(r"^reverse/$", Reverse)])})
+
+
+def router_under_http():
+    return ProtocolTypeRouter({"http": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
+                                                  re_path(r"^reverse/$", Reverse.as_asgi())])})
+
+
+def router_with_a_leading_slash():
+    return ProtocolTypeRouter({"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
+                                                       re_path(r"^/reverse/$", Reverse.as_asgi())])})
+
+
+def router_to_a_sync_consumer_with_async_methods():
+    return ProtocolTypeRouter({"websocket": URLRouter([
+        re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _async_methods_on_a_sync_consumer().as_asgi())])})
+
+
+def router_to_a_plain_consumer():
+    return ProtocolTypeRouter({"websocket": URLRouter([
+        re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _reverse_on_a_plain_consumer().as_asgi())])})
 
 
 # --------------------------------------------------------------------------- 04 echo_project
@@ -244,6 +401,41 @@ class CountingCarelessly(AsyncJsonWebsocketConsumer):
 class NotCounting(CarefulJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         await self.send_json(content)
+
+
+class CountingWithoutAccepting(CountingEcho):
+    async def connect(self):
+        self.count = 0
+
+
+class CountingAfterSending(CountingEcho):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({**content, "count": self.count})
+        self.count += 1
+
+
+class CountingOverridingReceive(CountingEcho):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        self.count += 1
+        await self.send_json({**json.loads(text_data), "count": self.count})
+
+
+class CountingWithoutStarting(CarefulJsonWebsocketConsumer):
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
+class CountingWithoutAwait(CountingEcho):
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        self.send_json({**content, "count": self.count})
+
+
+class CountingOnlyTheCount(CountingEcho):
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        await self.send_json({"count": self.count})
 
 
 def test_a_hint_shows_as_one_line_in_a_notebook():
@@ -290,24 +482,104 @@ class LobbyWithAnUnhandledType(Lobby):
         await self.channel_layer.group_send("lobby", {"type": "lobby.message", "who": self.who, "text": "x"})
 
 
+class LobbyCopyingTheWholeMessage(Lobby):
+    async def receive_json(self, content, **kwargs):
+        await self.channel_layer.group_send("lobby", {**content, "type": "lobby.say", "who": self.who})
+
+
+class LobbyBelievingTheClient(Lobby):
+    async def receive_json(self, content, **kwargs):
+        await self.channel_layer.group_send("lobby", {"type": "lobby.say", "who": content.get("who", self.who),
+                                                      "text": content["text"]})
+
+
+class LobbyWithAsyncToSync(Lobby):
+    async def receive_json(self, content, **kwargs):
+        from asgiref.sync import async_to_sync
+
+        async_to_sync(self.channel_layer.group_send)("lobby", {"type": "lobby.say", "who": self.who,
+                                                               "text": content["text"]})
+
+
+class LobbyForgettingAwait(Lobby):
+    async def receive_json(self, content, **kwargs):
+        self.channel_layer.group_send("lobby", {"type": "lobby.say", "who": self.who, "text": content["text"]})
+
+
+class LobbyNeverLeaving(Lobby):
+    async def disconnect(self, close_code):
+        pass
+
+
+class LobbyNotEndingOnDisconnect(Lobby):
+    async def websocket_disconnect(self, message):
+        await self.channel_layer.group_discard("lobby", self.channel_name)
+
+
+class LobbyWithTheRawQueryString(Lobby):
+    async def connect(self):
+        self.who = self.scope["query_string"].decode()
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
 # --------------------------------------------------------------------------- 06 Redis
 
 
-async def announce(layer, room, text):
-    await layer.group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
-                                               "message": {"text": text}})
+def _layer():
+    from channels.layers import get_channel_layer
+
+    return get_channel_layer()
 
 
-async def announce_to_the_wrong_group(layer, room, text):
-    await layer.group_send(room, {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
+def announce(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
+                                                           "message": {"text": text}})
 
 
-async def announce_with_an_unknown_type(layer, room, text):
-    await layer.group_send(f"chamber.{room}", {"type": "chat.message", "who": "announcer", "text": text})
+def announce_without_async_to_sync(room, text):
+    _layer().group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
 
 
-def announce_without_async(layer, room, text):
-    layer.group_send(f"chamber.{room}", {})
+async def announce_as_an_async_def(room, text):
+    await _layer().group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
+                                                  "message": {"text": text}})
+
+
+def announce_to_the_wrong_group(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_layer().group_send)(room, {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
+
+
+def announce_with_an_unknown_type(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chat.message", "who": "announcer", "text": text})
+
+
+def announce_with_the_handler_name_as_type(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
+                                                           "text": text})
+
+
+def announce_to_a_channel(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_layer().send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
+                                                     "message": {"text": text}})
+
+
+def announce_to_an_invalid_group_name(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_layer().group_send)(f"chamber {room}", {"type": "chamber.message", "who": "announcer",
+                                                           "message": {"text": text}})
 
 
 # --------------------------------------------------------------------------- 07 testing
@@ -331,6 +603,33 @@ async def weak_test_checking_only_that_a_reply_arrives(consumer_class):
     await communicator.connect()
     await communicator.send_json_to({"text": "abc"})
     assert await communicator.receive_from()
+
+
+async def palindrome_test(consumer_class):
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"text": "abba"})
+    assert await communicator.receive_json_from() == {"reversed": "abba"}
+    await communicator.disconnect()
+
+
+async def unawaited_test(consumer_class):
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    connected, _ = communicator.connect()
+    assert connected
+
+
+async def class_instead_of_asgi_app_test(consumer_class):
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class, "/reverse/")
+    connected, _ = await communicator.connect()
+    assert connected
 
 
 async def wrong_test_expecting_something_else(consumer_class):
@@ -364,6 +663,20 @@ def protect_with_origins_only(app):
     return AllowedHostsOriginValidator(app)
 
 
+def protect_in_the_wrong_order(app):
+    from channels.auth import AuthMiddlewareStack
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    return AuthMiddlewareStack(AllowedHostsOriginValidator(app))
+
+
+def protect_allowing_every_origin(app):
+    from channels.auth import AuthMiddlewareStack
+    from channels.security.websocket import OriginValidator
+
+    return OriginValidator(AuthMiddlewareStack(app), ["*"])
+
+
 class MembersOnly(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()
@@ -393,6 +706,26 @@ class MembersOnlyClosingEveryone(MembersOnly):
     async def connect(self):
         await self.accept()
         await self.close(code=4401)
+
+
+class MembersOnlyTestingTheUserItself(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"]:
+            await self.close(code=4401)
+
+
+class MembersOnlyCallingIsAuthenticated(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated():
+            await self.close(code=4401)
+
+
+class MembersOnlyNeverAnsweringAnonymous(MembersOnly):
+    async def connect(self):
+        if self.scope["user"].is_authenticated:
+            await self.accept()
 
 
 # --------------------------------------------------------------------------- 09 performance
@@ -430,68 +763,144 @@ class FastEchoForgettingTheHandler(FastEcho):
         pass
 
 
+class FastEchoForgettingAwait(FastEcho):
+    async def dispatch(self, message):
+        from channels.consumer import get_handler_name
+
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(message["type"])
+        handler(message)
+
+
+class FastEchoWithAnAttributeError(FastEcho):
+    async def dispatch(self, message):
+        from channels.consumer import get_handler_name
+
+        await getattr(self, get_handler_name(message))(message)
+
+
+class FastEchoKeepingTheDots(FastEcho):
+    async def dispatch(self, message):
+        handler = getattr(self, message["type"], None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
 # --------------------------------------------------------------------------- every check, one table
 
 # check: (a right answer, what its success line says, [(a wrong answer, the hint it must get), ...])
+# The wrong answers are mistakes learners make; where Channels' tracker shows people making them, it is cited.
 CHECKS = {
     "check_greeting_app": (greet, "greet works", [
         (greet_returning_str, "return a list of bytes"),
         (greet_forgetting_start_response, "never called start_response"),
         (greet_with_the_slash, "strip the leading '/'"),
+        (greet_hard_coded, "the name is hard-coded"),
+        (greet_with_a_number_status, "not the number 200"),
+        (greet_with_a_dict_of_headers, "not a dict"),
+        (greet_as_html, "add ('Content-Type', 'text/plain')"),
     ]),
     "check_request_counter": (count_requests, "numbered 1, 2, 3", [
         (count_requests_with_an_int, "must be a str"),
         (count_requests_resetting, "keep the count outside the inner function"),
         (count_requests_returning_nothing, "return the inner function"),
+        (count_requests_calling_the_inner_function, "do not call it"),
+        (count_requests_starting_the_response_itself, "start_response was called twice"),
+        (count_requests_replacing_the_body, "unchanged"),
     ]),
     "check_shouting_app": (shout, "1: HELLO", [
-        (shout_without_accepting, "before accepting"),
+        (shout_without_accepting, "accept first"),
+        (shout_before_accepting, "before accepting"),
         (shout_in_bytes, "not 'bytes'"),
         (shout_without_counting, "count the messages"),
-        (shout_silently, "no reply within 3 s"),
+        (shout_silently, "send a websocket.send for every websocket.receive"),
+        (shout_ignoring_disconnect, "return when event['type'] == 'websocket.disconnect'"),
+        (shout_treating_disconnect_as_a_message, "only websocket.receive carries 'text'"),
+        (shout_once, "keep receiving events in a loop"),
+        (shout_counting_globally, "not in a global"),
     ]),
     "check_reverse_routing": (router((r"^echo/$", Echo), (r"^reverse/$", Reverse)), "slennahc", [
         (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
         (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
         (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
+        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseNeverAccepting)), "must call await self.accept()"),
+        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseForgettingAwait)), "without await"),
         (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
+        (bare_url_router, "bare URLRouter"),
+        (router_without_as_asgi, "route Reverse.as_asgi()"),  # django/channels#1552, #1588
+        (router_under_http, "no 'websocket' entry"),
+        (router_with_a_leading_slash, "without its leading '/'"),
+        (router_to_a_plain_consumer, "inherit from AsyncJsonWebsocketConsumer"),
+        (router_to_a_sync_consumer_with_async_methods, "ReverseConsumer.receive_json is an async def"),
     ]),
     "check_counting_echo": (CountingEcho, "starts at 1", [
         (CountingOnTheClass, "not on the class"),
         (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
         (NotCounting, "add the message's number"),
+        (CountingWithoutAccepting, "must end with await self.accept()"),
+        (CountingAfterSending, "the count starts at 1"),
+        (CountingWithoutStarting, "Set self.count = 0 in connect()"),
+        (CountingWithoutAwait, "without await"),
+        (CountingOverridingReceive, "override receive_json, not receive"),
+        (CountingOnlyTheCount, "keep the client's fields"),
     ]),
     "check_lobby_consumer": (Lobby, "arrivals announced", [
         (LobbyWithoutGroup, "group_add the channel"),
         (LobbyAnsweringOnlyTheSender, "only the sender got it"),
         (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
+        (LobbyCopyingTheWholeMessage, "Bob's whole message went into the group event"),
+        (LobbyBelievingTheClient, "never from the client's message"),
+        (LobbyWithAsyncToSync, "async_to_sync is for sync code"),  # django/channels#1194
+        (LobbyForgettingAwait, "group_send(...) without await"),
+        (LobbyNeverLeaving, "group_discard in disconnect()"),
+        (LobbyWithTheRawQueryString, "parse it"),
+        (LobbyNotEndingOnDisconnect, "call super().websocket_disconnect(message)"),
     ]),
     "check_announce": (announce, "heard 'tea is ready'", [
-        (announce_to_the_wrong_group, "send to the group 'chamber.' + room"),
-        (announce_with_an_unknown_type, "its 'type' must be 'chamber.message'"),
-        (announce_without_async, "must be an async def"),
+        (announce_without_async_to_sync, "async_to_sync(channel_layer.group_send)(group, event)"),
+        (announce_as_an_async_def, "announce is an async def"),
+        (announce_to_the_wrong_group, "'chamber.' + room"),
+        (announce_with_an_unknown_type, "it must be 'chamber.message'"),  # the "type" routes the event
+        (announce_with_the_handler_name_as_type, "'message': event['message']"),
+        (announce_to_a_channel, "a room is a group, so use group_send"),
+        (announce_to_an_invalid_group_name, "the group name was refused"),  # django/channels#626, #1845
     ]),
     "check_test_catches_bugs": (good_test, "catches all 3 broken ones", [
         (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
+        (palindrome_test, "reads differently backwards"),
+        (unawaited_test, "await each of them"),
+        (class_instead_of_asgi_app_test, "consumer_class.as_asgi(), not the class"),
         (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
         (sync_test, "must be an async def"),
     ]),
     "check_protect": (protect, "are refused", [
         (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
         (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
+        (protect_in_the_wrong_order, "Put AllowedHostsOriginValidator outermost"),
+        (protect_allowing_every_origin, "got in through your origin check"),
         (lambda app: None, "returned None"),
     ]),
     "check_members_only": (MembersOnly, "close code 4401", [
         (MembersOnlyRefusingOutright, "refused outright"),
         (MembersOnlyWithTheWrongCode, "got code 1008"),
         (MembersOnlyClosingEveryone, "a logged-in user got"),
+        (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
+        (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
+        (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
     ]),
     "check_database_free_echo": (FastEcho, "no clean-up hop", [
         (FastEchoCallingSuper, "the clean-up still ran"),
         (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
         (FastEchoForgettingTheHandler, "the echo is broken"),
+        (FastEchoForgettingAwait, "without await"),
+        (FastEchoWithAnAttributeError, "raised AttributeError: raise ValueError"),
+        (FastEchoKeepingTheDots, "get_handler_name(message)"),
     ]),
 }
+
+HINT_WITHIN = 3.0  # seconds: a learner waits no longer for a hint
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -504,6 +913,169 @@ def test_each_check_passes_a_right_answer(name, capsys):
 @pytest.mark.parametrize("name, wrong, hint", [(name, wrong, hint) for name, (_, _, wrongs) in CHECKS.items()
                                                for wrong, hint in wrongs],
                          ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"))
-def test_each_check_hints_at_a_typical_mistake(name, wrong, hint):
+def test_each_check_hints_at_a_typical_mistake_within_three_seconds(name, wrong, hint):
+    started = time.monotonic()
     with pytest.raises(ExerciseHint, match=re.escape(hint)):
         getattr(checks, name)(wrong)
+    assert time.monotonic() - started < HINT_WITHIN, f"the hint took {time.monotonic() - started:.1f} s"
+
+
+def test_every_check_is_tested_against_at_least_four_wrong_answers():
+    assert set(CHECKS) == set(checks.__all__) - {"ExerciseHint"}
+    assert {name: len(wrongs) for name, (_, _, wrongs) in CHECKS.items() if len(wrongs) < 4} == {}
+
+
+# --------------------------------------------------------------------------- other right answers
+
+def greet_with_get(environ, start_response):
+    start_response("200 OK", [("content-type", "text/plain; charset=utf-8")])
+    return [b"Hello, " + environ.get("PATH_INFO", "/")[1:].encode() + b"!\n"]
+
+
+class CountRequests:
+    def __init__(self, app):
+        self.app, self.number = app, 0
+
+    def __call__(self, environ, start_response):
+        self.number += 1
+        number = self.number
+
+        def numbered(status, headers, exc_info=None):
+            return start_response(status, [*headers, ("X-Request-Number", str(number))], exc_info)
+
+        return self.app(environ, numbered)
+
+
+async def shout_with_break(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.disconnect":
+            break
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+            continue
+        count += 1
+        await send({"type": "websocket.send", "text": f"{count}: {event.get('text', '').upper()}"})
+
+
+def _sync_reverse():
+    from channels.generic.websocket import JsonWebsocketConsumer
+
+    class ReverseConsumer(JsonWebsocketConsumer):
+        def receive_json(self, content, **kwargs):
+            self.send_json({"reversed": content["text"][::-1]})
+
+    return ReverseConsumer
+
+
+def router_with_path():
+    from django.urls import path
+
+    return ProtocolTypeRouter({"websocket": URLRouter([path("echo/", Echo.as_asgi()),
+                                                       path("reverse/", _sync_reverse().as_asgi())])})
+
+
+class CountingFromInit(CarefulJsonWebsocketConsumer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count = 0
+
+    async def receive_json(self, content, **kwargs):
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
+class LobbyWithParseQs(Lobby):
+    async def connect(self):
+        from urllib.parse import parse_qs
+
+        self.who = parse_qs(self.scope["query_string"].decode())["name"][0]
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+def announce_with_a_module_level_layer(room, text, _send=None):
+    from asgiref.sync import async_to_sync
+
+    group_send = async_to_sync(_layer().group_send)
+    group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
+
+
+_LAYER_GOT_AT_IMPORT = _layer()  # as a management command module may do
+
+
+def announce_with_a_layer_got_at_import(room, text):
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(_LAYER_GOT_AT_IMPORT.group_send)(f"chamber.{room}", {"type": "chamber.message",
+                                                                      "who": "announcer", "message": {"text": text}})
+
+
+def protect_with_an_explicit_stack(app):
+    from channels.auth import AuthMiddleware
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from channels.sessions import CookieMiddleware, SessionMiddleware
+
+    return AllowedHostsOriginValidator(CookieMiddleware(SessionMiddleware(AuthMiddleware(app))))
+
+
+class MembersOnlyAskingIsAnonymous(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if self.scope["user"].is_anonymous:
+            await self.close(code=4401)
+
+
+class FastEchoWithTheMixin(FastEcho):
+    async def dispatch(self, message):
+        from channels.consumer import get_handler_name
+
+        try:
+            handler = getattr(self, get_handler_name(message))
+        except AttributeError:
+            raise ValueError(f"No handler for message type {message['type']}") from None
+        await handler(message)
+
+
+OTHER_RIGHT_ANSWERS = [
+    ("check_greeting_app", greet_with_get),
+    ("check_request_counter", CountRequests),
+    ("check_shouting_app", shout_with_break),
+    ("check_reverse_routing", router_with_path),
+    ("check_counting_echo", CountingFromInit),
+    ("check_lobby_consumer", LobbyWithParseQs),
+    ("check_announce", announce_with_a_module_level_layer),
+    ("check_announce", announce_with_a_layer_got_at_import),
+    ("check_announce", announce_with_a_layer_got_at_import),  # again: the check leaves the layer in place
+    ("check_protect", protect_with_an_explicit_stack),
+    ("check_members_only", MembersOnlyAskingIsAnonymous),
+    ("check_database_free_echo", FastEchoWithTheMixin),
+]
+
+
+@pytest.mark.parametrize("name, right_answer", OTHER_RIGHT_ANSWERS,
+                         ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"))
+def test_each_check_passes_other_right_answers_people_write(name, right_answer, capsys):
+    getattr(checks, name)(right_answer)
+    assert "\u2713" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the checks' layout
+
+
+def test_checks_live_one_module_per_lesson_and_share_only_public_names():
+    import ast
+
+    package = REPO / "workshop" / "checks"
+    lessons = sorted(p.stem for p in package.glob("lesson*.py"))
+    assert lessons == [f"lesson{n:02d}" for n in range(1, 10)]
+    for module in [package / f"{name}.py" for name in lessons] + [package / "_common.py"]:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:  # a relative import, from inside the kit
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                assert not private, f"{module.name} imports private names {private} from {node.module}"
+                assert node.level == 1 or not (node.module or "").startswith("_"), module.name
+                assert node.level == 2 or node.module == "_common", \
+                    f"{module.name}: a lesson's check imports only the shared helpers, not another lesson"

@@ -1,0 +1,35 @@
+"""The exercises' self-checks: run the learner's code for real, answer in one line.
+
+Each ``check_*`` function runs what the learner wrote (a WSGI call, a server
+started with the kit, a ``WebsocketCommunicator``) and prints one line that
+starts with a check mark when it works. When it does not, it raises
+``ExerciseHint``, whose message names the likely mistake, within three seconds;
+in a notebook it shows as that one message, not as a traceback from deep inside
+a library. One module per lesson; what they share is in ``_common``.
+"""
+
+from ._common import ExerciseHint
+from .lesson01 import check_greeting_app, check_request_counter
+from .lesson02 import check_shouting_app
+from .lesson03 import check_reverse_routing
+from .lesson04 import check_counting_echo
+from .lesson05 import check_lobby_consumer
+from .lesson06 import check_announce
+from .lesson07 import check_test_catches_bugs
+from .lesson08 import check_members_only, check_protect
+from .lesson09 import check_database_free_echo
+
+__all__ = [
+    "ExerciseHint",
+    "check_announce",
+    "check_counting_echo",
+    "check_database_free_echo",
+    "check_greeting_app",
+    "check_lobby_consumer",
+    "check_members_only",
+    "check_protect",
+    "check_request_counter",
+    "check_reverse_routing",
+    "check_shouting_app",
+    "check_test_catches_bugs",
+]
