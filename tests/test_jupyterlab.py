@@ -95,6 +95,7 @@ def test_run_all_then_type_into_the_echo_page_inside_the_notebook(lab, page):
         assert frame.locator("#received li").all_inner_texts() == ["l", "a", "b"]
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-echo.png"))
+        page.locator(".jp-OutputArea-output iframe").screenshot(path=str(ARTIFACTS / "jupyterlab-echo-frame.png"))
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-failed.png"))
