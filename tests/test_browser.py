@@ -172,7 +172,9 @@ def test_the_page_loads_with_no_failed_request_and_has_an_icon(page):
         page.wait_for_selector("#status[data-state='open']")
         page.wait_for_load_state("networkidle")
         assert failed == []
-        assert page.locator("link[rel='icon']").count() == 1
+        icon = page.evaluate("document.querySelector(\"link[rel='icon']\").href")
+        response = page.request.get(icon)
+        assert response.status == 200 and response.headers["content-type"].startswith("image/svg+xml")
 
 
 # --------------------------------------------------------------------------- in a frame
