@@ -2,11 +2,19 @@
 #   make lab         install (once) and open JupyterLab on the lessons
 #   make test        install (once) and run everything CI runs
 #   make check       the preflight: is this laptop ready for the workshop?
+#   make lint        ruff: lint and format check (CI runs it); `make format` rewrites
 #   make exercises   regenerate exercises/ from solutions/
 #   make bench       the benchmark (QUICK=1 for a smoke run, OPTIONS=1 to compare uvicorn's options)
 #   make wheelhouse  every wheel, for offline installs; then `make lab OFFLINE=1` installs with no index
 #   make slides      the lessons as reveal.js slides in slides/, viewable offline
 #   make outputs     re-run notebooks (NB=path ... for some) and store their outputs, as the tests expect
+#   make test-python PYTHON=python3.10 VENV=.venv-3.10   the lessons and the kit's tests on another Python
+#   make test-offline-install   download this machine's wheels anew and install them with no index
+#
+# Installing is `pip install -e .` (pyproject.toml; versions in requirements.txt), the same as
+# Binder, conda or a bare venv do. make first downloads this machine's wheels into .state/wheels
+# (the only step that needs the network) and installs from there with no index; the tests that
+# build fresh environments reuse that folder, so `make test` needs no network.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,8 +27,8 @@ LAB_ARGS ?=
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 PYTEST_ARGS ?=
 OFFLINE ?=
-# OFFLINE=1: install from wheelhouse/ (made by `make wheelhouse`) with the package index switched off.
-PIP_SOURCE := $(if $(OFFLINE),--no-index --find-links $(CURDIR)/wheelhouse)
+# OFFLINE=1: install from wheelhouse/ (made by `make wheelhouse`), downloading nothing.
+WHEELS := $(if $(OFFLINE),$(CURDIR)/wheelhouse,$(CURDIR)/.state/wheels)
 
 # Jupyter, IPython, matplotlib and the kit's logs keep their state inside the
 # repo (ignored by git), so running the workshop writes nothing to your home.
@@ -35,29 +43,47 @@ export MPLCONFIGDIR := $(STATE)/matplotlib
 export WORKSHOP_LOG_DIR := $(STATE)/logs
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test check exercises bench wheelhouse slides outputs setup clean
+.PHONY: lab test test-python test-offline-install lint format check exercises bench wheelhouse slides outputs setup clean
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.
 test: setup
-	XDG_CONFIG_HOME=$(STATE)/config XDG_CACHE_HOME=$(STATE)/cache $(PY) -m pytest $(PYTEST_ARGS)
+	XDG_CONFIG_HOME=$(STATE)/config XDG_CACHE_HOME=$(STATE)/cache WORKSHOP_WHEELS=$(WHEELS) $(PY) -m pytest $(PYTEST_ARGS)
+
+# CI runs this on the oldest and the newest supported Python: the lessons (strict nbval) and the kit's
+# and echo_project's tests; the rest (browser, slides, make, Binder) runs once, on the default Python.
+PYTHON_SUBSET ?= notebooks tests/test_serving.py echo_project
+test-python: setup
+	$(PY) -m pytest $(PYTHON_SUBSET) $(PYTEST_ARGS)
+
+# The one test that needs the network: a fresh download of this machine's wheels, then an install from them.
+test-offline-install: setup
+	$(PY) -m pytest tests/test_offline_install.py --run-download $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 check: setup
 	$(PY) -m workshop.preflight
 
 exercises: setup
-	$(PY) -m workshop.exercises solutions exercises
+	$(PY) -m tools.exercises solutions exercises
 
 bench: setup
 	$(PY) -m workshop.bench $(if $(QUICK),--quick) $(if $(OPTIONS),--server-options)
 
 wheelhouse: setup
-	$(PY) -m workshop.wheelhouse
+	$(PY) -m tools.wheelhouse
 
 slides: setup
-	$(PY) -m workshop.slides build slides
+	$(PY) -m tools.slides build slides
 
 # Each notebook runs top to bottom in a fresh kernel from its own folder, as nbval runs it; then the
 # slide marks and exercises/ are brought in step with what changed.
@@ -65,23 +91,25 @@ NB ?= notebooks/*.ipynb solutions/*.ipynb
 outputs: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
 	  --ExecutePreprocessor.kernel_name=python3 $(NB)
-	$(PY) -m workshop.slides mark
-	$(PY) -m workshop.exercises solutions exercises
+	$(PY) -m tools.slides mark
+	$(PY) -m tools.exercises solutions exercises
 
 setup: $(INSTALLED)
 	@mkdir -p $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(MPLCONFIGDIR) $(WORKSHOP_LOG_DIR)
 
-# Re-installs only when requirements.txt changes (or the venv is new).
-$(INSTALLED): requirements.txt
+# Re-installs only when the requirements or the project's metadata change (or the venv is new).
+$(INSTALLED): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else 1)' || \
 	  { echo "This workshop needs Python 3.10 to 3.13; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
 	    echo "Run it with another one, e.g. make lab PYTHON=python3.12"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# As Python 3.13's venv does: git ignores the venv, whatever its name (.venv-3.10, ...).
+	@echo '*' > $(VENV)/.gitignore
 	$(if $(OFFLINE),,$(PY) -m pip install --quiet --upgrade pip)
-	$(PY) -m pip install --quiet $(PIP_SOURCE) -r requirements.txt
-	@# Puts the kit (workshop/) and echo_project on the venv's path: no build step, works offline.
-	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/echo_project" \
-	  > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/realtime-workshop.pth"
+	$(if $(OFFLINE),,$(PY) -m tools.wheelhouse --here --dest $(WHEELS))
+	$(PY) -m pip install --quiet --no-index --find-links $(WHEELS) -e .
+	@# Venvs made before pyproject.toml put the repo on the path with a .pth file: no longer needed.
+	rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/realtime-workshop.pth"
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (realtime workshop)" > /dev/null
 	touch $@
 

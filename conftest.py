@@ -2,16 +2,11 @@
 
 Notebooks run in kernels of their own (nbval); everything else that needs Django
 in the test process uses echo_project's settings, so tests never disagree about them.
+The kit and echo_project come from the project's install (`pip install -e .`); pytest
+puts this folder on the path, which is how tests import the maintainer `tools`.
 """
 
 import os
-import pathlib
-import sys
-
-REPO = pathlib.Path(__file__).resolve().parent
-for path in (REPO, REPO / "echo_project"):  # as the venv's .pth does, for a bare `pytest`
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_project.settings")
 
@@ -23,6 +18,23 @@ django.setup()
 import pytest  # noqa: E402
 
 from workshop import running_servers, stop_all  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-download",
+        action="store_true",
+        help="also run the tests that download wheels (make test-offline-install)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-download"):
+        return
+    skip = pytest.mark.skip(reason="needs the network: make test-offline-install")
+    for item in items:
+        if "downloads" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

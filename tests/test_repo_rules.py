@@ -1,13 +1,27 @@
 """The workshop's own rules, checked on the tree: pins, CI, notebooks."""
 
+import ast
+import importlib.metadata
 import json
-import pathlib
 import re
+import sys
+import time
 
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+from workshop import (
+    REPO,
+    fetch,
+    serve_asgi,
+    serve_echo_project,
+    serve_process,
+    serve_redis,
+    serve_wsgi,
+)
+from workshop.redis_server import find_redis_server
+
+FIRST_PARTY = {"workshop", "echo_project", "echo", "tools", "tests", "conftest"}
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
 
 
@@ -18,17 +32,79 @@ def requirement_lines():
             yield line
 
 
+def requirement_name(line: str) -> str:
+    return re.split(r"[=<>\[; ]", line)[0].lower().replace("_", "-")
+
+
 def test_every_requirement_is_pinned_exactly():
-    loose = [line for line in requirement_lines() if not re.match(r"^[A-Za-z0-9_.\-\[\]]+==[\w.]+$", line)]
+    pin = r"^[A-Za-z0-9_.\-\[\]]+==[\w.]+(\s*;\s*[a-z_]+\s*[=!<>]=?\s*\"[\w.]+\")?$"  # an optional marker
+    loose = [line for line in requirement_lines() if not re.match(pin, line)]
     assert not loose, f"pin these with ==: {loose}"
+
+
+def code_sources():
+    """(where, Python source) for every module and notebook code cell the workshop runs or tests."""
+    paths = [
+        REPO / "conftest.py",
+        *[p for folder in ("workshop", "echo_project", "tests", "tools") for p in (REPO / folder).rglob("*.py")],
+    ]
+    for path in paths:
+        yield path.relative_to(REPO), path.read_text()
+    for path in NOTEBOOKS:
+        for cell in cells(path):
+            if cell["cell_type"] == "code":
+                lines = "".join(cell["source"]).splitlines()
+                yield (
+                    path.relative_to(REPO),
+                    "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))),
+                )
+
+
+def imported_modules(source: str) -> tuple[set[str], set[str]]:
+    """Top-level modules imported, and those imported only inside `try: ... except ImportError`."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a cell that shows broken code on purpose
+        return set(), set()
+    optional = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in node.handlers
+        ):
+            optional |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    found, optional_names = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            (optional_names if id(node) in optional else found).add(name.split(".")[0])
+    return found, optional_names
+
+
+def test_every_third_party_import_is_pinned():
+    """What the code imports by name is pinned, not left to arrive as someone else's dependency."""
+    pinned = {requirement_name(line) for line in requirement_lines()}
+    distributions = importlib.metadata.packages_distributions()
+    unpinned = {}
+    for where, source in code_sources():
+        required, _optional = imported_modules(source)
+        for module in required - set(sys.stdlib_module_names) - FIRST_PARTY:
+            names = {name.lower().replace("_", "-") for name in distributions.get(module, [module])}
+            if not names & pinned:
+                unpinned.setdefault(module, str(where))
+    assert not unpinned, f"imported but not pinned in requirements.txt (module: first file): {unpinned}"
 
 
 def test_environment_yml_takes_its_python_packages_from_requirements_txt():
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip_parts = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
-    assert pip_parts == [["-r requirements.txt"]], "the pip part must be exactly '-r requirements.txt'"
-    names = {re.split(r"[=<>\[ ]", line)[0].lower().replace("_", "-") for line in requirement_lines()}
+    assert pip_parts == [["-e ."]], "the pip part must be exactly '-e .' (the project, whose deps are requirements.txt)"
+    names = {requirement_name(line) for line in requirement_lines()}
     conda_names = {re.split(r"[=<> ]", d)[0].lower() for d in conda}
     assert not names & conda_names, f"pinned twice, in conda and in pip: {names & conda_names}"
     python = next(d for d in conda if d.startswith("python="))
@@ -42,16 +118,76 @@ def test_tests_run_strict_nbval_and_keep_notebooks_whole():
         assert "--dist loadfile" in ini
 
 
-def test_ci_runs_the_readmes_test_command():
+def test_pyproject_reads_its_dependencies_from_requirements_txt():
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert re.search(r'^dependencies = \{ file = \["requirements.txt"\] \}', pyproject, re.M)
+    assert not re.search(r"^dependencies = \[", pyproject, re.M), "versions live in requirements.txt only"
+
+
+def test_ci_runs_the_readmes_test_command_lint_and_both_pythons():
     assert "make test" in (REPO / "README.md").read_text()
-    assert re.search(r"^make test\s*$", (REPO / ".ci" / "run").read_text(), re.M)
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^make test\s*$", ci, re.M)
+    assert re.search(r"^make lint\s*$", ci, re.M)
+    for version in ("3.10", "3.13"):
+        variable = f"python{version.replace('.', '')}"
+        assert f"{variable}=$(python_for {version})" in ci, f"CI finds Python {version}"
+        assert re.search(rf'^make test-python PYTHON="\${variable}"', ci, re.M), f"CI runs Python {version}"
 
 
-def test_the_kit_does_not_depend_on_nest_asyncio_or_sleep():
+def test_the_kit_does_not_depend_on_nest_asyncio():
     for path in (REPO / "workshop").glob("*.py"):
-        source = path.read_text()
-        assert "import nest_asyncio" not in source, path
-        assert "time.sleep(" not in source, f"{path}: wait for readiness, never sleep"
+        assert "import nest_asyncio" not in path.read_text(), path
+
+
+def _hello_wsgi(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
+
+
+async def _hello_asgi(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+KIT_SERVERS = {  # name: (start, seconds it may take to start and stop, generously)
+    "serve_wsgi": (lambda: serve_wsgi(_hello_wsgi), 5),
+    "serve_asgi": (lambda: serve_asgi(_hello_asgi), 5),
+    "serve_process": (lambda: serve_process([sys.executable, "-m", "http.server", "{port}", "--bind", "{host}"]), 10),
+    "serve_redis": (lambda: serve_redis(), 10),
+    "serve_echo_project": (lambda: serve_echo_project(), 30),
+}
+
+
+@pytest.mark.parametrize("kind", KIT_SERVERS)
+def test_kit_servers_wait_for_readiness_never_sleep(kind, monkeypatch):
+    """Each kind of server is usable the moment it returns, stops promptly, and no time.sleep is involved."""
+    if kind == "serve_redis" and find_redis_server() is None:
+        pytest.skip("no redis-server")
+    start, bound = KIT_SERVERS[kind]
+
+    real_sleep, kit = time.sleep, str(REPO / "workshop")
+
+    def no_sleep_in_the_kit(seconds):  # the standard library's own polling (Popen.wait) may sleep
+        caller = sys._getframe(1).f_code.co_filename
+        assert not caller.startswith(kit), f"time.sleep({seconds}) in {caller}: wait for readiness instead"
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", no_sleep_in_the_kit)
+    began = time.monotonic()
+    server = start()
+    try:
+        if kind == "serve_redis":
+            import redis
+
+            assert redis.Redis.from_url(server.redis_url).ping()
+        else:
+            assert fetch(server.url, timeout=5).status < 500
+    finally:
+        server.stop()
+    took = time.monotonic() - began
+    assert not server.running
+    assert took < bound, f"{kind} took {took:.1f} s to start, answer and stop"
 
 
 def cells(path):
@@ -102,6 +238,12 @@ def test_notebooks_use_the_kit_to_serve(path):
     for cell in cells(path):
         if cell["cell_type"] == "code":
             source = "".join(cell["source"])
-            for reimplemented in ("uvicorn.Server(", "uvicorn.run(", "make_server(", "subprocess.Popen(",
-                                  "threading.Thread(", "nest_asyncio.apply()"):
+            for reimplemented in (
+                "uvicorn.Server(",
+                "uvicorn.run(",
+                "make_server(",
+                "subprocess.Popen(",
+                "threading.Thread(",
+                "nest_asyncio.apply()",
+            ):
                 assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented

@@ -227,7 +227,7 @@ PARENT_OF_SERVER = [
 def test_process_server_starts_ready_and_stops_its_whole_group():
     server = serve_process(PARENT_OF_SERVER)
     assert fetch(server.url).status == 200
-    assert len(live_group_members(server.pid)) == 2
+    assert len(live_group_members(server.pid)) == 3  # the server, its child, and the kit's watchdog
     server.stop()
     assert live_group_members(server.pid) == []
     assert port_is_free(server.port)
@@ -339,3 +339,135 @@ def test_a_terminated_interpreter_stops_its_servers_first(tmp_path):
     assert result.returncode == -signal.SIGTERM
     pid, port = map(int, result.stdout.split())
     assert live_group_members(pid) == [] and port_is_free(port)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def test_a_port_someone_else_serves_is_refused_with_a_clear_error():
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(ServerStartError, match=f"port {port} on 127.0.0.1 is already in use"):
+            serve_process(HTTP_SERVER, port=port)
+        with serve_process(HTTP_SERVER) as other:  # a kit server holds it: refused too
+            with pytest.raises(ServerStartError, match=f"port {other.port} .* already in use"):
+                serve_process(HTTP_SERVER, port=other.port, name="second")
+            assert fetch(other.url).status == 200
+    assert running_servers() == []
+
+
+def test_a_port_bound_but_not_yet_listening_is_refused_too():
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))  # a server between bind() and listen(): connecting is refused
+        port = holder.getsockname()[1]
+        with pytest.raises(ServerStartError, match=f"port {port} .* already in use"):
+            serve_process(HTTP_SERVER, port=port)
+
+
+@linux_only
+def test_a_server_started_from_a_thread_outlives_that_thread():
+    """The bench and the checks start servers from worker threads; the server must not die with them."""
+    started = []
+    thread = threading.Thread(target=lambda: started.append(serve_process(HTTP_SERVER)))
+    thread.start()
+    thread.join()
+    server = started[0]
+    try:
+        assert fetch(server.url).status == 200 and server.process.poll() is None
+    finally:
+        server.stop()
+
+
+def test_a_wsgi_request_stuck_in_the_app_does_not_hang_stop(monkeypatch):
+    import workshop.serving
+
+    monkeypatch.setattr(workshop.serving, "STOP_TIMEOUT", 0.5)
+    release, entered = threading.Event(), threading.Event()
+
+    def stuck(environ, start_response):  # a learner's loop that never ends (until the test says)
+        entered.set()
+        release.wait(30)
+        start_response("200 OK", [])
+        return [b""]
+
+    server = serve_wsgi(stuck)
+    client = threading.Thread(target=lambda: fetch(server.url, timeout=30), daemon=True)
+    client.start()
+    assert entered.wait(10)
+    with pytest.warns(workshop.serving.ServerThreadSurvived, match="thread is still running"):
+        server.stop()
+    assert not server.running and port_is_free(server.port) and running_servers() == []
+    release.set()
+    client.join(10)
+
+
+def test_an_asgi_server_whose_loop_is_blocked_says_its_thread_survived(monkeypatch):
+    import workshop.serving
+
+    monkeypatch.setattr(workshop.serving, "STOP_TIMEOUT", 0.3)
+    release, entered = threading.Event(), threading.Event()
+
+    async def blocks_the_loop(scope, receive, send):  # a sync call in async code: time.sleep and friends
+        entered.set()
+        release.wait(30)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    server = serve_asgi(blocks_the_loop)
+    client = threading.Thread(target=lambda: fetch(server.url, timeout=30), daemon=True)
+    client.start()
+    assert entered.wait(10)
+    with pytest.warns(workshop.serving.ServerThreadSurvived, match="thread is still running"):
+        server.stop()
+    release.set()
+    server._thread.join(10)
+    assert not server._thread.is_alive()
+    client.join(10)
+
+
+@linux_only
+def test_a_hung_up_interpreter_stops_its_servers_first():
+    """SIGHUP (a closed terminal or SSH session) is handled like SIGTERM."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from workshop import serve_process
+        proc = serve_process({HTTP_SERVER!r})
+        print(proc.pid, proc.port, flush=True)
+        os.kill(os.getpid(), signal.SIGHUP)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=os.getcwd())
+    assert result.returncode == -signal.SIGHUP
+    pid, port = map(int, result.stdout.split())
+    assert live_group_members(pid) == [] and port_is_free(port)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX shell script")
+def test_a_relative_program_is_found_where_it_runs(tmp_path):
+    script = tmp_path / "serve.sh"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m http.server --bind 127.0.0.1 \"$1\"\n")
+    script.chmod(0o755)
+    with serve_process(["./serve.sh", "{port}"], cwd=tmp_path) as server:
+        assert fetch(server.url).status == 200
+    with pytest.raises(ServerStartError, match="'./missing.sh' was not found"):
+        serve_process(["./missing.sh", "{port}"], cwd=tmp_path)
+
+
+def test_rerunning_a_server_on_a_fixed_port_replaces_it_without_a_port_error():
+    from workshop import free_port
+
+    port = free_port()
+    first = serve_process(HTTP_SERVER, port=port, name="fixed")
+    fetch(first.url)  # a closed connection leaves TIME_WAIT behind: the new server must still bind
+    second = serve_process(HTTP_SERVER, port=port, name="fixed")
+    assert not first.running and fetch(second.url).status == 200
+    second.stop()

@@ -1,15 +1,15 @@
 """The lessons carry slide metadata, and their slides build and show with no network."""
 
-import pathlib
 import re
 import shutil
 
 import nbformat
 import pytest
 
-from workshop import slides
+from tools import slides
+from workshop import REPO
+from workshop.browser import find_chromium, launch_chromium
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 LESSONS = slides.lessons()
 
 
@@ -18,7 +18,8 @@ def test_every_cell_carries_its_slide_type(path):
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         assert cell.metadata.get("slideshow", {}).get("slide_type") == slides.slide_type(cell), (
-            "run `python -m workshop.slides mark` (then `make exercises`)")
+            "run `python -m tools.slides mark` (then `make exercises`)"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_slides_build_for_every_lesson_with_nothing_from_a_cdn(built):
     for page in written:
         html = page.read_text()
         assert html.count("<section") > 3, f"{page.name} has too few slides"
-        for url in re.findall(r'(?:src|href)="([^"#]+)"', html):
+        for url in re.findall(r'<(?:script|img|iframe|source|link)\b[^>]*?\b(?:src|href)="([^"#]+)"', html):
             if url.startswith(("http://127.0.0.1", "http://localhost", "data:")):
                 continue  # a live server's frame (lesson 04), or inline data
             assert not re.match(r"(https?:)?//", url), f"{page.name} loads {url} from the network"
@@ -43,15 +44,13 @@ def test_slides_build_for_every_lesson_with_nothing_from_a_cdn(built):
 
 
 def test_a_deck_shows_in_chromium_without_any_network_request(built):
-    executable = shutil.which("chromium")
-    if executable is None:
+    if find_chromium() is None:
         pytest.skip("no Chromium")
     from playwright.sync_api import sync_playwright
 
     dest, _ = built
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu",
-                                                                                "--disable-background-networking"])
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         requests = []
         page.on("request", lambda request: requests.append(request.url))

@@ -33,8 +33,9 @@ class Response:
         return f"{self.status} {self.reason}\n{self.text}"
 
 
-def fetch(url: str, *, method: str = "GET", data: bytes | None = None, headers: dict | None = None,
-          timeout: float = 10) -> Response:
+def fetch(
+    url: str, *, method: str = "GET", data: bytes | None = None, headers: dict | None = None, timeout: float = 10
+) -> Response:
     """A plain, blocking HTTP request. Error statuses (404, 500) are returned, not raised."""
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.metadata
+import os
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -167,6 +169,76 @@ def check_kernel() -> Check:
     return check.failed("not found", "make lab (it registers the kernel), then pick it in JupyterLab")
 
 
+OWNER_ENV = "WORKSHOP_SERVER_OWNER"  # workshop.serving marks its children so; not imported: preflight runs when imports fail
+
+
+def find_strays() -> list[tuple[int, str]]:
+    """Workshop servers still running whose owner (kernel, script) is gone: (pid, command line).
+
+    The kit marks each child server with its owner's pid in ``WORKSHOP_SERVER_OWNER``;
+    Linux (WSL too) reads it from /proc, macOS from ``ps -E``. The kit's watchdog normally
+    ends them; strays come from a kit without it, or a watchdog that was killed too.
+    """
+    strays = []
+    for pid, owner, command in _marked_processes():
+        if "_watchdog.py" in command or _alive(owner):
+            continue
+        strays.append((pid, command))
+    return sorted(strays)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _marked_processes():
+    """(pid, owner pid, command line) of every process carrying the kit's mark that we may read."""
+    marker = re.compile(rf"(?:^|\s|\x00){OWNER_ENV}=(\d+)")
+    if pathlib.Path("/proc/self/environ").exists():
+        for entry in pathlib.Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                found = marker.search((entry / "environ").read_bytes().decode(errors="replace"))
+                if found and _state(entry) != "Z":
+                    command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    yield int(entry.name), int(found.group(1)), command.strip()
+            except OSError:  # gone meanwhile, or not ours
+                continue
+        return
+    try:  # macOS and other BSDs: ps -E appends each process's environment to its command line
+        listing = subprocess.run(["ps", "-A", "-E", "-ww", "-o", "pid=,command="], capture_output=True,
+                                 text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    for line in listing.splitlines():
+        pid, _, command = line.strip().partition(" ")
+        found = marker.search(command)
+        if found and pid.isdigit() and int(pid) != os.getpid():
+            yield int(pid), int(found.group(1)), command.split(f" {OWNER_ENV}=")[0][:200]
+
+
+def _state(entry: pathlib.Path) -> str:
+    return (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def check_strays() -> Check:
+    check = Check("no workshop server left running by an earlier session", required=False)
+    strays = find_strays()
+    if not strays:
+        return check.passed()
+    shown = "; ".join(f"{pid} {command[:70]}" for pid, command in strays[:5])
+    more = f" (and {len(strays) - 5} more)" if len(strays) > 5 else ""
+    return check.failed(f"{len(strays)} found: {shown}{more}",
+                        "stop them: kill " + " ".join(str(pid) for pid, _ in strays))
+
+
 def run_checks() -> list[Check]:
     return [
         check_python(),
@@ -175,6 +247,7 @@ def run_checks() -> list[Check]:
         check_channels(),
         check_kernel(),
         check_redis(),
+        check_strays(),
         check_program(
             "Chromium (the browser test only)", CHROMIUM_NAMES,
             "Debian/Ubuntu: sudo apt-get install chromium; any Chrome works for the lessons",

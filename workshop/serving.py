@@ -18,9 +18,12 @@ people reach for, ``nest_asyncio.apply()``, patches asyncio globally and breaks
 ``uvicorn.Server.run()`` on Python 3.12+, which passes a ``loop_factory``.)
 
 Every server is registered under a name. Starting a server under a name that is
-running stops the old one first, so re-running a cell never leaves a server
-behind; the default name is the app's name plus the line that started it.
-``stop_all()`` stops everything, and so does the interpreter's exit.
+running stops the old one first. In a notebook whose front end names its cells
+(JupyterLab sends each cell's id), re-running a cell, edited or not, first stops
+the servers that cell started before; elsewhere the default name is the app's name
+plus the line that started it. ``stop_all()`` stops everything, and so does the
+interpreter's exit, SIGTERM or SIGHUP. A process server also dies when this
+process is killed outright: see ``_watchdog``.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ import concurrent.futures
 import inspect
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import warnings
 import wsgiref.simple_server
 from socketserver import ThreadingMixIn
 
@@ -67,6 +72,17 @@ class ServerStartError(RuntimeError):
     """The server did not become ready; the message says why, with its last log lines."""
 
 
+class ServerThreadSurvived(RuntimeWarning):
+    """``stop()`` gave up waiting: the server's thread is still running (stuck in the app)."""
+
+
+warnings.simplefilter("always", ServerThreadSurvived)  # every stuck server deserves its line
+
+# Children of this process carry it in their environment: `make check` finds the ones
+# whose owner is gone (left behind by a kit that could not stop them).
+OWNER_ENV = "WORKSHOP_SERVER_OWNER"
+
+
 # --------------------------------------------------------------------------- registry
 
 _registry: dict[str, BackgroundServer] = {}
@@ -89,15 +105,14 @@ atexit.register(stop_all)
 
 
 def _stop_all_on_sigterm() -> None:
-    """Stop the servers when this process is told to terminate, then terminate as asked.
+    """Stop the servers when this process is told to terminate or hang up, then do as asked.
 
     atexit does not run on SIGTERM, which is what a Jupyter kernel gets when it does not
-    shut down in time: without this, its child servers would be left running. Installed
-    only where nobody else handles SIGTERM, and only from the main thread.
+    shut down in time, nor on SIGHUP, which a script gets when its terminal or SSH session
+    closes. The watchdog would kill the children anyway; this stops them gracefully first.
+    Installed only where nobody else handles the signal, and only from the main thread.
     """
     if os.name == "nt" or threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return
 
     def stop_then_terminate(signum, frame):
@@ -105,11 +120,74 @@ def _stop_all_on_sigterm() -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
-    signal.signal(signal.SIGTERM, stop_then_terminate)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, stop_then_terminate)
+
+
+def _current_cell() -> tuple[str, str, str] | None:
+    """(cell id, id of this run of it, its source) when a notebook front end names its cells.
+
+    JupyterLab (and Notebook 7) send the cell's id in the metadata of each
+    ``execute_request``; nbclient and nbval do not. Only on the kernel's main thread:
+    a server started from a background thread does not belong to the cell running now.
+    """
+    if "IPython" not in sys.modules or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        parent = sys.modules["IPython"].get_ipython().kernel.get_parent()
+        cell_id = parent["metadata"]["cellId"]
+        run_id = parent["header"]["msg_id"]
+    except Exception:  # not a kernel, or a front end that does not say
+        return None
+    if not cell_id:
+        return None
+    return str(cell_id), str(run_id), str(parent.get("content", {}).get("code", ""))
+
+
+# cell id -> (run id, source, the servers started by that run of the cell)
+_cells: dict[str, tuple[str, str, list]] = {}
+
+
+def _claim_for_cell(label: str | None) -> tuple[str | None, list | None]:
+    """Stop what an earlier run of the current cell started; return a default name and the cell's list.
+
+    Keyed by the cell, not its source: an edited cell replaces its own servers. Said in
+    one line only when the source changed: a plain re-run (Run All again) replaces
+    silently, so a notebook's outputs are the same on every run.
+    """
+    cell = _current_cell()
+    if cell is None:
+        return None, None
+    cell_id, run_id, source = cell
+    with _registry_lock:
+        previous = _cells.get(cell_id)
+        if previous is None or previous[0] != run_id:
+            earlier = [server for server in previous[2] if server.running] if previous else []
+            for server in earlier:
+                server.stop()
+            if earlier and previous[1] != source:
+                names = ", ".join(repr(server.name) for server in earlier)
+                print(f"(this cell changed: stopped the server{'s' * (len(earlier) > 1)} it started before, {names})")
+            _cells[cell_id] = previous = (run_id, source, [])
+        servers = previous[2]
+    if label is None:
+        return None, servers
+    name = f"{label} (cell {cell_id[:8]})"
+    taken = {server.name for server in servers}
+    number = 1
+    while (f"{name} #{number}" if number > 1 else name) in taken:
+        number += 1
+    return (f"{name} #{number}" if number > 1 else name), servers
+
+
+def _default_name(name: str | None, label: str) -> tuple[str, list | None]:
+    cell_name, cell_servers = _claim_for_cell(None if name else label)
+    return name or cell_name or _call_site_name(label), cell_servers
 
 
 def _call_site_name(label: str) -> str:
-    """A name that is the same when the same cell (or test line) runs again."""
+    """A name that is the same when the same line (of a script, a test, a cell's source) runs again."""
     frame = sys._getframe(2)
     while frame and frame.f_globals.get("__name__") == __name__:
         frame = frame.f_back
@@ -179,6 +257,11 @@ class BackgroundServer:
                 old.stop()
             _registry[self.name] = self
 
+    def _thread_survived(self, waited: float, consequence: str) -> None:
+        warnings.warn(f"{self.kind} {self.name!r}: stopped waiting after {waited:.0f} s, its thread is still "
+                      f"running (stuck in the app, in a loop or a blocking call?); {consequence}",
+                      ServerThreadSurvived, stacklevel=4)
+
     def _start_failed(self, why: str, cause: BaseException | None = None):
         self.stop()
         tail = "\n".join("    " + line for line in self.logs[-15:])
@@ -196,6 +279,12 @@ class BackgroundServer:
     def __repr__(self):
         state = f"at {self.url}" if self.running else "stopped"
         return f"<{type(self).__name__} {self.name!r} {state}>"
+
+
+def _started_by_cell(server: BackgroundServer, cell_servers: list | None) -> BackgroundServer:
+    if cell_servers is not None:
+        cell_servers.append(server)
+    return server
 
 
 def _bind_loopback(host: str, port: int) -> socket.socket:
@@ -302,11 +391,25 @@ class ASGIServer(BackgroundServer):
         if not self._thread.is_alive():
             self._socket.close()
             return
+        began = time.monotonic()
         self._server.should_exit = True
-        self._thread.join(STOP_TIMEOUT)
-        if self._thread.is_alive():  # a connection that will not close: stop waiting for it
-            self._server.force_exit = True
+        if self._server.started:  # a graceful shutdown first; startup does not look at should_exit
             self._thread.join(STOP_TIMEOUT)
+        if self._thread.is_alive():  # a connection that will not close, or a startup that waits: end it
+            self._server.force_exit = True
+            loop = getattr(self, "loop", None)
+            try:
+                loop and loop.call_soon_threadsafe(_cancel_all_tasks, loop)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+            self._thread.join(STOP_TIMEOUT)
+        if self._thread.is_alive():  # the loop itself is blocked: nothing more to ask it
+            self._thread_survived(time.monotonic() - began, "its port stays open until the app returns")
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
 
 
 class _ReadyServer(uvicorn.Server):
@@ -385,8 +488,8 @@ def serve_asgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int 
     ServerStartError, caused by the app's own exception, when the app fails to start.
     """
     app = _check_asgi_app(app)
-    name = name or _call_site_name(_label(app))
-    return ASGIServer(app, name, host, port, uvicorn_options).start(ready_timeout)
+    name, cell_servers = _default_name(name, _label(app))
+    return _started_by_cell(ASGIServer(app, name, host, port, uvicorn_options).start(ready_timeout), cell_servers)
 
 
 # --------------------------------------------------------------------------- WSGI
@@ -428,12 +531,21 @@ class WSGIServer(BackgroundServer):
             host, port, app, server_class=server_class, handler_class=_QuietHandler
         )
         self._httpd.log_buffer = self._buffer
+        self._httpd.timeout = 0.05  # handle_request() returns at this pace when idle, to see a stop
         self.port = self._httpd.server_port
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"wsgi:{name}", daemon=True)
 
     def _run(self) -> None:
+        # Not serve_forever(): its shutdown() waits without a timeout for a request that may be
+        # stuck in the app. This loop checks for a stop between requests, and stop() waits a bounded time.
         logs.bind(self._buffer)
-        self._httpd.serve_forever(poll_interval=0.05)
+        try:
+            while not self._stopping.is_set():
+                self._httpd.handle_request()
+        except (OSError, ValueError):  # the socket closed under us: stop() gave up waiting
+            if not self._stopping.is_set():
+                raise
 
     def start(self) -> WSGIServer:
         logs.install()
@@ -446,9 +558,11 @@ class WSGIServer(BackgroundServer):
         return self._buffer.lines
 
     def _shutdown(self) -> None:
+        self._stopping.set()
         if self._thread.is_alive():
-            self._httpd.shutdown()
             self._thread.join(STOP_TIMEOUT)
+            if self._thread.is_alive():
+                self._thread_survived(STOP_TIMEOUT, "its port is closed, the stuck request goes on")
         self._httpd.server_close()
 
 
@@ -462,8 +576,8 @@ def serve_wsgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int 
         raise TypeError(f"serve_wsgi needs a WSGI app (a callable), got {type(app).__name__}")
     if inspect.iscoroutinefunction(app):
         raise TypeError(f"{app.__name__} is an async function: an ASGI app. Serve it with serve_asgi().")
-    name = name or _call_site_name(_label(app))
-    return WSGIServer(app, name, host, port, threads).start()
+    name, cell_servers = _default_name(name, _label(app))
+    return _started_by_cell(WSGIServer(app, name, host, port, threads).start(), cell_servers)
 
 
 # --------------------------------------------------------------------------- processes
@@ -478,7 +592,11 @@ def _log_dir() -> str:
 
 
 class ProcessServer(BackgroundServer):
-    """A server in a child process of its own process group, output to a log file."""
+    """A server in a child process that leads a process group of its own, output to a log file.
+
+    On POSIX the child runs under ``_watchdog``: it dies with this process, however this
+    process dies, and so does everything it spawned.
+    """
 
     kind = "process server"
 
@@ -491,15 +609,17 @@ class ProcessServer(BackgroundServer):
         self.log_path = os.path.join(_log_dir(), f"{slug}-{os.getpid()}-{port}.log")
         # The output goes to a log file: no colour codes in it (Python 3.13 colours tracebacks
         # when the parent, a Jupyter kernel, asks for colour).
-        plain = {"NO_COLOR": "1", "PYTHON_COLORS": "0"}
+        plain = {"NO_COLOR": "1", "PYTHON_COLORS": "0", OWNER_ENV: str(os.getpid())}
         self._env = {**os.environ, **plain, **{k: str(v) for k, v in (env or {}).items()}}
         self._cwd = cwd
+        self._lifeline: int | None = None  # the write end of the watchdog's pipe
         self.process: subprocess.Popen | None = None
 
     def start(self, ready_timeout: float) -> ProcessServer:
         _stop_all_on_sigterm()
         self._register()
         try:
+            self._refuse_a_busy_port()
             self._spawn()
             self._wait_until_ready(ready_timeout)
         except BaseException:
@@ -507,20 +627,51 @@ class ProcessServer(BackgroundServer):
             raise
         return self
 
+    def _refuse_a_busy_port(self) -> None:
+        """Fail now if someone else serves the port: otherwise their server would pass for ours."""
+        busy = self._accepts_connections()
+        if not busy:
+            try:
+                _bind_loopback(self.host, self.port).close()
+            except OSError:
+                busy = True
+        if busy:
+            raise ServerStartError(
+                f"port {self.port} on {self.host} is already in use, by another program or a server "
+                f"started earlier: leave port= out to get a free port, or stop that server "
+                f"(stop_all() for this kernel's, `make check` finds strays)")
+
+    def _check_program(self) -> None:
+        """Say a missing program plainly: behind the watchdog, exec fails in the child, too late to raise."""
+        program = self.argv[0]
+        if os.sep in program:
+            found = os.path.join(self._cwd or os.getcwd(), program)  # relative to where it runs
+        else:
+            found = shutil.which(program, path=self._env.get("PATH"))
+        if not found or not os.access(found, os.X_OK):
+            raise ServerStartError(f"{program!r} was not found: is it installed and on PATH?")
+
     def _spawn(self) -> None:
-        group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {"start_new_session": True}
+        self._check_program()
+        argv = self.argv
+        options = {"stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": self._env, "cwd": self._cwd}
         with open(self.log_path, "wb") as log:
+            if os.name == "nt":
+                self.process = subprocess.Popen(argv, stdout=log, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP,
+                                                **options)
+                return
+            lifeline, self._lifeline = os.pipe()  # not inheritable: only the watchdog gets the read end
             try:
                 self.process = subprocess.Popen(
-                    self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env=self._env, cwd=self._cwd, **group,
-                )
-            except FileNotFoundError as exc:
-                raise ServerStartError(f"{self.argv[0]!r} was not found: is it installed and on PATH?") from exc
+                    [sys.executable, "-I", "-S", _WATCHDOG, str(lifeline), "--", *argv],
+                    stdout=log, pass_fds=(lifeline,), start_new_session=True, **options)
+            finally:
+                os.close(lifeline)
 
     def _wait_until_ready(self, ready_timeout: float) -> None:
+        """Ready when the port accepts and our own child is still alive (it is its listener, not another's)."""
         deadline = time.monotonic() + ready_timeout
-        while not self._accepts_connections():
+        while not (self._accepts_connections() and self.process.poll() is None):
             try:  # waits for the child to exit, up to 50 ms: the pace of this loop
                 code = self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
@@ -538,6 +689,7 @@ class ProcessServer(BackgroundServer):
 
     @property
     def pid(self) -> int | None:
+        """The server's own pid (the leader of its process group)."""
         return self.process.pid if self.process else None
 
     @property
@@ -549,6 +701,14 @@ class ProcessServer(BackgroundServer):
             return []
 
     def _shutdown(self) -> None:
+        try:
+            self._stop_process()
+        finally:
+            if self._lifeline is not None:  # the watchdog is gone by now; if not, this ends the group too
+                os.close(self._lifeline)
+                self._lifeline = None
+
+    def _stop_process(self) -> None:
         if self.process is None:
             return
         if os.name == "nt":
@@ -560,17 +720,37 @@ class ProcessServer(BackgroundServer):
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT)
-        if os.name != "nt":  # children that outlived the leader still hold ports
+        if os.name != "nt":  # children that outlived the leader (and the watchdog) still hold ports
             _signal_group(self.process.pid, signal.SIGKILL)
             _wait_until(lambda: not _group_alive(self.process.pid), STOP_TIMEOUT)
 
 
+_WATCHDOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_watchdog.py")
+
+
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs (a zombie holds no port: it does not count)."""
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
+    if sys.platform.startswith("linux"):  # the watchdog's zombie waits for PID 1, which may be slow to reap
+        return any(state != "Z" for state in _group_states(pgid))
     return True
+
+
+def _group_states(pgid: int):
+    """The state letter of each process in a process group (Linux: read from /proc)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            yield fields[0]
 
 
 def _wait_until(condition, timeout: float, interval: float = 0.01) -> bool:
@@ -605,9 +785,11 @@ def serve_process(
 
     ``argv`` may contain ``{port}`` (a free port is chosen unless given) and
     ``{host}``. ``env`` is added to this process's environment. The child runs
-    in a process group of its own, so ``stop()`` also ends what it spawned.
+    in a process group of its own, so ``stop()`` also ends what it spawned, and
+    dies with this process however it ends. A port someone already serves is
+    refused with ServerStartError; so is a child that exits before it accepts.
     """
     argv = [str(arg) for arg in argv]
     port = port or free_port(host)
-    name = name or _call_site_name(os.path.basename(argv[0]))
-    return ProcessServer(argv, name, port, env, cwd, host).start(ready_timeout)
+    name, cell_servers = _default_name(name, os.path.basename(argv[0]))
+    return _started_by_cell(ProcessServer(argv, name, port, env, cwd, host).start(ready_timeout), cell_servers)

@@ -1,7 +1,7 @@
 """The lessons as slides: metadata in the notebooks, and `make slides` to build them offline.
 
-    python -m workshop.slides mark     # (re)apply the slide metadata to notebooks/ and solutions/
-    python -m workshop.slides build    # slides/NN-topic.slides.html, with reveal.js beside them
+    python -m tools.slides mark     # (re)apply the slide metadata to notebooks/ and solutions/
+    python -m tools.slides build    # slides/NN-topic.slides.html, with reveal.js beside them
 
 Slide breaks follow the headings: a `#` or `##` markdown cell starts a slide, a `###`
 one a sub-slide, everything else continues the current slide. The same metadata lets
@@ -21,7 +21,7 @@ import tarfile
 
 import nbformat
 
-from .paths import REPO, state_dir
+from workshop.paths import REPO, state_dir
 
 REVEAL = "reveal.js@4.6.0"
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "templates" / "offline_slides.html.j2"
@@ -61,18 +61,25 @@ def reveal_js() -> pathlib.Path:
         return folder
     npm = shutil.which("npm")
     if npm is None:
-        raise SystemExit("make slides needs npm once, to fetch reveal.js (install Node.js), or copy "
-                         f"reveal.js's dist/ and plugin/ folders into {folder}")
-    subprocess.run([npm, "pack", REVEAL, "--silent", "--pack-destination", str(folder)], check=True,
-                   stdout=subprocess.DEVNULL)
+        raise SystemExit(
+            "make slides needs npm once, to fetch reveal.js (install Node.js), or copy "
+            f"reveal.js's dist/ and plugin/ folders into {folder}"
+        )
+    subprocess.run(
+        [npm, "pack", REVEAL, "--silent", "--pack-destination", str(folder)], check=True, stdout=subprocess.DEVNULL
+    )
     tarball = next(folder.glob("reveal.js-*.tgz"))
     with tarfile.open(tarball) as archive:
-        members = [m for m in archive.getmembers()
-                   if m.name.startswith(("package/dist/", "package/plugin/notes/")) and m.isfile()]
+        members = [
+            m
+            for m in archive.getmembers()
+            if m.name.startswith(("package/dist/", "package/plugin/notes/")) and m.isfile()
+        ]
         for member in members:
             member.name = member.name.removeprefix("package/")
-            archive.extract(member, folder, filter="data") if sys.version_info >= (3, 12) else \
-                archive.extract(member, folder)
+            archive.extract(member, folder, filter="data") if sys.version_info >= (3, 12) else archive.extract(
+                member, folder
+            )
     tarball.unlink()
     return folder
 

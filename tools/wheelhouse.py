@@ -1,8 +1,15 @@
 """`make wheelhouse`: every wheel of the pinned set, for offline installs at the workshop.
 
-    python -m workshop.wheelhouse                # Python 3.10-3.13 on Linux, macOS and Windows
-    python -m workshop.wheelhouse --here         # only this machine's Python and platform
+    python -m tools.wheelhouse                # Python 3.10-3.13 on Linux, macOS and Windows
+    python -m tools.wheelhouse --here         # only this machine's Python and platform
     make lab OFFLINE=1                           # then installs from wheelhouse/ with no index
+
+`make setup` runs the `--here` form into .state/wheels and installs from there with no
+index, so the same folder serves the tests that build fresh environments (the Binder
+test) without the network.
+
+The build backend pyproject.toml names (setuptools) is downloaded too: `pip install -e .`
+with no index builds the project in an isolated environment made from these wheels.
 
 Which packages a platform needs depends on environment markers (`uvloop` not on
 Windows, `pywinpty` only there), and `pip download --platform` evaluates markers for
@@ -23,24 +30,55 @@ import re
 import subprocess
 import sys
 
-from .paths import REPO
+from . import REPO
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # name: (uv's --python-platform, pip's --platform tags that target accepts)
 PLATFORMS = {
-    "linux-x86_64": ("x86_64-manylinux_2_28", ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64",
-                                               "manylinux2014_x86_64", "manylinux_2_5_x86_64", "manylinux1_x86_64"]),
-    "linux-aarch64": ("aarch64-manylinux_2_28", ["manylinux_2_28_aarch64", "manylinux_2_17_aarch64",
-                                                 "manylinux2014_aarch64"]),
-    "macos-arm64": ("aarch64-apple-darwin", ["macosx_26_0_arm64", "macosx_15_0_arm64", "macosx_14_0_arm64",
-                                             "macosx_13_0_arm64", "macosx_12_0_arm64",
-                                             "macosx_11_0_arm64", "macosx_10_9_universal2",
-                                             "macosx_10_13_universal2", "macosx_11_0_universal2"]),
-    "macos-x86_64": ("x86_64-apple-darwin", ["macosx_15_0_x86_64", "macosx_14_0_x86_64", "macosx_13_0_x86_64",
-                                             "macosx_12_0_x86_64", "macosx_11_0_x86_64",
-                                             "macosx_10_15_x86_64", "macosx_10_13_x86_64", "macosx_10_12_x86_64",
-                                             "macosx_10_9_x86_64", "macosx_10_9_universal2",
-                                             "macosx_10_13_universal2"]),
+    "linux-x86_64": (
+        "x86_64-manylinux_2_28",
+        [
+            "manylinux_2_28_x86_64",
+            "manylinux_2_17_x86_64",
+            "manylinux2014_x86_64",
+            "manylinux_2_5_x86_64",
+            "manylinux1_x86_64",
+        ],
+    ),
+    "linux-aarch64": (
+        "aarch64-manylinux_2_28",
+        ["manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"],
+    ),
+    "macos-arm64": (
+        "aarch64-apple-darwin",
+        [
+            "macosx_26_0_arm64",
+            "macosx_15_0_arm64",
+            "macosx_14_0_arm64",
+            "macosx_13_0_arm64",
+            "macosx_12_0_arm64",
+            "macosx_11_0_arm64",
+            "macosx_10_9_universal2",
+            "macosx_10_13_universal2",
+            "macosx_11_0_universal2",
+        ],
+    ),
+    "macos-x86_64": (
+        "x86_64-apple-darwin",
+        [
+            "macosx_15_0_x86_64",
+            "macosx_14_0_x86_64",
+            "macosx_13_0_x86_64",
+            "macosx_12_0_x86_64",
+            "macosx_11_0_x86_64",
+            "macosx_10_15_x86_64",
+            "macosx_10_13_x86_64",
+            "macosx_10_12_x86_64",
+            "macosx_10_9_x86_64",
+            "macosx_10_9_universal2",
+            "macosx_10_13_universal2",
+        ],
+    ),
     "windows-amd64": ("x86_64-pc-windows-msvc", ["win_amd64"]),
 }
 UV = "uv==0.13.9"
@@ -50,10 +88,30 @@ def run(argv: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True)
 
 
+def build_requirements(pyproject: pathlib.Path = REPO / "pyproject.toml") -> list[str]:
+    """The `[build-system] requires` list (read with a regex: tomllib is Python 3.11+)."""
+    section = re.search(r"^\[build-system\](.*?)(?=^\[)", pyproject.read_text(), re.S | re.M)
+    listed = re.search(r"^requires\s*=\s*\[(.*?)\]", section.group(1), re.S | re.M) if section else None
+    return re.findall(r'"([^"]+)"', listed.group(1)) if listed else []
+
+
 def download_here(requirements: pathlib.Path, dest: pathlib.Path) -> bool:
     """This interpreter, this platform: what `make lab OFFLINE=1` needs on this machine."""
-    result = run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-                  "-r", str(requirements), "-d", str(dest)])
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "-r",
+            str(requirements),
+            *build_requirements(),
+            "-d",
+            str(dest),
+        ]
+    )
     if result.returncode:
         print(result.stderr.strip()[-2000:], file=sys.stderr)
     return result.returncode == 0
@@ -65,20 +123,54 @@ def download_target(requirements: pathlib.Path, dest: pathlib.Path, python: str,
     locks = dest / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     lock = locks / f"{platform}-py{python}.txt"
-    resolved = run([sys.executable, "-m", "uv", "pip", "compile", str(requirements), "--quiet", "--no-header",
-                    "--no-annotate", "--python-platform", uv_platform, "--python-version", python,
-                    "-o", str(lock)])
+    resolved = run(
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "compile",
+            str(requirements),
+            "--quiet",
+            "--no-header",
+            "--no-annotate",
+            "--python-platform",
+            uv_platform,
+            "--python-version",
+            python,
+            "-o",
+            str(lock),
+        ]
+    )
     if resolved.returncode:
         return resolved.stderr.strip().splitlines()[-1] if resolved.stderr.strip() else "uv failed"
     platform_args = [arg for tag in tags for arg in ("--platform", tag)]
     pins = [line.strip() for line in lock.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    pins += build_requirements()  # pure-Python wheels: the same for every target
     no_wheel = []
     for _ in range(10):  # each round sets aside one package that has no wheel for this target
         pinned = lock.with_suffix(".wheels.txt")
         pinned.write_text("\n".join(pin for pin in pins if pin.split(";")[0].strip() not in no_wheel) + "\n")
-        downloaded = run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                          "--implementation", "cp", "--python-version", python, *platform_args,
-                          "-r", str(pinned), "-d", str(dest)])
+        downloaded = run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                python,
+                *platform_args,
+                "-r",
+                str(pinned),
+                "-d",
+                str(dest),
+            ]
+        )
         if downloaded.returncode == 0:
             break
         missing = re.search(r"satisfies the requirement (\S+==\S+)", downloaded.stderr)
