@@ -21,8 +21,9 @@ LESSON = "04-echo-chamber.ipynb"
 if find_chromium() is None:
     if os.environ.get("CI"):
         pytest.fail("CI must run the JupyterLab test: install Debian's chromium (.ci/run does)", pytrace=False)
-    pytest.skip("no Chromium found: sudo apt-get install chromium (the lessons do not need it)",
-                allow_module_level=True)
+    pytest.skip(
+        "no Chromium found: sudo apt-get install chromium (the lessons do not need it)", allow_module_level=True
+    )
 
 
 @pytest.fixture
@@ -44,9 +45,18 @@ def lab(tmp_path):
     notifications.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     token = secrets.token_hex(16)
     argv = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip={host}", "--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip={host}",
+        "--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI run as root
