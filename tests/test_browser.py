@@ -2,21 +2,16 @@
 
 import os
 import pathlib
-import shutil
 
 import pytest
 
-from workshop import serve_asgi
+from workshop import serve_asgi, serve_echo_project, serve_wsgi
+from workshop.browser import find_chromium, launch_chromium
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome")
-                 if (path := shutil.which(name))), None)
-# Flags for a sandboxed machine with no network: no first-run work, no calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-if CHROMIUM is None:
+if find_chromium() is None:
     if os.environ.get("CI"):
         pytest.fail("CI must run the browser test: install Debian's chromium (.ci/run does)", pytrace=False)
     pytest.skip("no Chromium found: sudo apt-get install chromium (the lessons do not need it)",
@@ -28,7 +23,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
@@ -74,7 +69,6 @@ def test_the_page_reconnects_when_the_server_comes_back(page):
         server.stop()
 
 
-
 def test_two_pages_in_one_room_see_each_others_letters(browser):
     with serve_asgi("echo_project.asgi:application") as server:
         ada, bob = browser.new_page(), browser.new_page()
@@ -115,3 +109,121 @@ def test_the_page_switches_between_the_echo_and_a_room(page):
         page.check("input[value='echo']")
         page.click("button[type='submit']")
         page.wait_for_selector("#status:has-text('connected to the echo')")
+
+
+# --------------------------------------------------------------------------- the page's own faults
+
+
+def test_the_radio_buttons_sit_on_the_line_of_their_labels(page):
+    with serve_asgi("echo_project.asgi:application") as server:
+        page.goto(server.url)
+        for value in ("echo", "room"):
+            radio = page.locator(f"input[value='{value}']")
+            text = radio.evaluate("""radio => {
+                const range = document.createRange();
+                range.selectNodeContents(radio.nextSibling);  // the label's words after the button
+                return range.getBoundingClientRect().toJSON();
+            }""")
+            box = radio.bounding_box()
+            assert box["width"] < 40, f"the {value} radio button is {box['width']} px wide"
+            assert box["x"] + box["width"] <= text["x"], f"the {value} radio button is not left of its words"
+            assert box["y"] < text["y"] + text["height"] and text["y"] < box["y"] + box["height"], \
+                f"the {value} radio button is not on the line of its words"
+
+
+def test_list_numbers_from_10_up_are_not_clipped(page):
+    """Each entry's number fits between the list's visible left edge and the entry's text."""
+    with serve_asgi("echo_project.asgi:application") as server:
+        page.goto(server.url)
+        page.wait_for_selector("#status[data-state='open']")
+        page.locator("#typing").press_sequentially("abcdefghijkl", delay=10)
+        twelfth = page.locator("#received li").nth(11)
+        twelfth.wait_for()
+        room, needed = twelfth.evaluate("""item => {
+            const list = item.parentElement;
+            const range = document.createRange();
+            range.selectNodeContents(item);
+            const canvas = document.createElement("canvas").getContext("2d");
+            canvas.font = getComputedStyle(item).font;
+            return [range.getBoundingClientRect().left - list.getBoundingClientRect().left,
+                    canvas.measureText("12. ").width];
+        }""")
+        assert room >= needed, f"{room:.0f} px left of the text for a {needed:.0f} px number"
+
+
+def test_the_room_pattern_is_a_valid_expression_and_rejects_bad_names(page):
+    """Browsers compile ``pattern`` with the ``v`` flag; an invalid one silently turns validation off."""
+    with serve_asgi("echo_project.asgi:application") as server:
+        page.goto(server.url)
+        room = page.locator("#room")
+        pattern = room.get_attribute("pattern")
+        assert page.evaluate("p => { try { new RegExp(p, 'v'); return true } catch { return false } }", pattern)
+        for name, mismatch in (("lobby", False), ("room-2_b", False), ("no spaces!", True), ("a/b", True)):
+            room.fill(name)
+            assert room.evaluate("input => input.validity.patternMismatch") is mismatch, name
+
+
+def test_the_page_loads_with_no_failed_request_and_has_an_icon(page):
+    failed = []
+    page.on("response", lambda response: response.status >= 400 and failed.append(response.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    with serve_asgi("echo_project.asgi:application") as server:
+        page.goto(server.url)
+        page.wait_for_selector("#status[data-state='open']")
+        page.wait_for_load_state("networkidle")
+        assert failed == []
+        icon = page.evaluate("document.querySelector(\"link[rel='icon']\").href")
+        response = page.request.get(icon)
+        assert response.status == 200 and response.headers["content-type"].startswith("image/svg+xml")
+
+
+# --------------------------------------------------------------------------- in a frame
+
+
+def _framing_page(src):
+    """A WSGI app whose page frames ``src``: a JupyterLab, or any other site, would do the same."""
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [f'<iframe src="{src}" width="800" height="400"></iframe>'.encode()]
+    return app
+
+
+def _framed_status(page):
+    """The echo page's status inside the frame, or None when the browser refused to show it.
+
+    A refused frame holds Chromium's error page ("127.0.0.1 is blocked"), whose root is
+    ``#main-frame-error``; wait for whichever of the two comes.
+    """
+    frame = page.frame_locator("iframe")
+    status = frame.locator("#status[data-state='open']")
+    status.or_(frame.locator("#main-frame-error")).wait_for(state="attached", timeout=10_000)
+    return status.inner_text() if status.count() else None
+
+
+def test_in_development_a_local_page_on_another_port_may_frame_the_page(page):
+    with serve_asgi("echo_project.asgi:application") as server, \
+            serve_wsgi(_framing_page(server.url), name="lab") as lab:
+        page.goto(lab.url)
+        assert _framed_status(page) == "connected to the echo"
+        page.frame_locator("iframe").locator("#typing").press_sequentially("ok", delay=20)
+        page.frame_locator("iframe").locator("#received li").nth(1).wait_for()
+
+
+def test_in_development_another_host_may_not_frame_the_page(page):
+    with serve_asgi("echo_project.asgi:application") as server:
+        try:  # another host on this machine: all of 127/8 is loopback on Linux, not on macOS
+            elsewhere = serve_wsgi(_framing_page(server.url), name="elsewhere", host="127.0.0.2")
+        except OSError as error:
+            pytest.skip(f"127.0.0.2 is not usable here: {error}")
+        with elsewhere:
+            page.goto(elsewhere.url)
+            assert _framed_status(page) is None
+
+
+def test_in_production_nobody_may_frame_the_page(page):
+    with serve_echo_project({"DEBUG": "0", "SECRET_KEY": "test-only"}) as server, \
+            serve_wsgi(_framing_page(server.url), name="lab") as lab:
+        assert "frame-ancestors" not in str(page.request.get(server.url).headers)
+        assert page.request.get(server.url).headers["x-frame-options"] == "DENY"
+        page.goto(lab.url)
+        assert _framed_status(page) is None

@@ -109,6 +109,17 @@ ECHO_MAX_ROOM_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_ROOM_MESSAGE_BYTES", 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"
 # --- end of the echo chamber's block ---
 
+# --- Framing: who may show the page inside a frame (lesson 04 shows it inside JupyterLab) ---------
+# XFrameOptionsMiddleware sends "X-Frame-Options: DENY": no site may frame the page (clickjacking).
+# With DEBUG on, the page instead names who may frame it, in a Content-Security-Policy
+# frame-ancestors directive, which browsers obey in place of X-Frame-Options: itself and any port
+# of this machine, where the learner's JupyterLab runs. ECHO_FRAME_ANCESTORS (CSP sources,
+# space-separated) replaces that list; empty, or DEBUG off without it, keeps DENY.
+ECHO_FRAME_ANCESTORS = os.environ.get(
+    "ECHO_FRAME_ANCESTORS", "'self' http://127.0.0.1:* http://localhost:*" if DEBUG else ""
+).split()
+# --- end of framing ---
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
