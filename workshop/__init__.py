@@ -7,7 +7,7 @@ server, one way to connect to it, and one way to check an answer.
 from .clients import connect_ws, fetch
 from .django_setup import configure_django
 from .paths import REPO
-from .project import ECHO_PROJECT, echo_project_command, serve_echo_project
+from .project import ECHO_PROJECT, echo_project_command, serve_echo_project, serve_echo_worker
 from .redis_server import serve_redis
 from .serving import (
     ServerStartError,
@@ -32,6 +32,7 @@ __all__ = [
     "running_servers",
     "serve_asgi",
     "serve_echo_project",
+    "serve_echo_worker",
     "serve_process",
     "serve_redis",
     "serve_wsgi",

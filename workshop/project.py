@@ -2,6 +2,7 @@
 
     server = serve_echo_project()                          # uvicorn, in-memory layer
     server = serve_echo_project({"REDIS_URL": redis.redis_url}, name="worker 1")
+    worker = serve_echo_worker("room-summary", env={"REDIS_URL": redis.redis_url})
 
 The command line itself comes from ``echo_project_command``, the one place where
 echo_project's uvicorn options live; ``readme_command()`` is the same command as the
@@ -57,6 +58,19 @@ def serve_echo_project(env: dict | None = None, *, name: str | None = None, read
     ``ECHO_CONSUMERS``, ``ECHO_MAX_MESSAGE_BYTES``...).
     """
     return serve_process(echo_project_command(env=env), name=name or "echo_project", env=env, cwd=ECHO_PROJECT,
+                         ready_timeout=ready_timeout)
+
+
+def serve_echo_worker(*channels: str, env: dict | None = None, name: str | None = None,
+                      ready_timeout: float = 30.0):
+    """Start ``manage.py runworker CHANNEL ...`` for echo_project in a child process; return once it listens.
+
+    A worker takes jobs sent to named channels (echo/workers.py); it needs a layer shared
+    between processes, so ``env`` gives it ``REDIS_URL``. It serves no port: it is ready
+    when its log says which channels it serves.
+    """
+    return serve_process([sys.executable, "manage.py", "runworker", *channels], name=name or "echo_project worker",
+                         env=env, cwd=ECHO_PROJECT, ready_line="Running worker for channels",
                          ready_timeout=ready_timeout)
 
 

@@ -609,7 +609,8 @@ class ProcessServer(BackgroundServer):
         self.log_path = os.path.join(_log_dir(), f"{slug}-{os.getpid()}-{port}.log")
         # The output goes to a log file: no colour codes in it (Python 3.13 colours tracebacks
         # when the parent, a Jupyter kernel, asks for colour).
-        plain = {"NO_COLOR": "1", "PYTHON_COLORS": "0", OWNER_ENV: str(os.getpid())}
+        # PYTHONUNBUFFERED: what a Python child prints reaches its log at once (a log file is block-buffered).
+        plain = {"NO_COLOR": "1", "PYTHON_COLORS": "0", "PYTHONUNBUFFERED": "1", OWNER_ENV: str(os.getpid())}
         self._env = {**os.environ, **plain, **{k: str(v) for k, v in (env or {}).items()}}
         self._cwd = cwd
         self._lifeline: int | None = None  # the write end of the watchdog's pipe

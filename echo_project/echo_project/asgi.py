@@ -13,14 +13,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_project.settings")
 django_http = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousOperation  # noqa: E402
 from django.http import Http404  # noqa: E402
 
 import echo.routing  # noqa: E402
-
+import echo.workers  # noqa: E402
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):
@@ -43,5 +43,7 @@ application = ProtocolTypeRouter(
         # workshop needs no web server in front. In production, serve static/ with a proxy.
         "http": StaticFilesHandler(django_http),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(echo.routing.websocket_urlpatterns))),
+        # Jobs sent to named channels, for `manage.py runworker room-summary` (echo/workers.py).
+        "channel": ChannelNameRouter({echo.workers.SUMMARY: echo.workers.RoomSummaryConsumer.as_asgi()}),
     }
 )

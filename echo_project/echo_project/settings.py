@@ -14,6 +14,7 @@
     ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
                    reaches into Channels' internals; the in-memory layer sweeps less often too)
     DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
+    ECHO_FRAME_ANCESTORS   who may show the page in a frame while DEBUG is on (see "Framing" below)
 """
 
 import os
@@ -127,3 +128,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# `manage.py runworker` says which channels it serves (at INFO, which Django's default logging
+# shows only while DEBUG is on): a worker's log says it is ready in production too.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.channels.worker": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+}

@@ -41,8 +41,10 @@ def run(coroutine):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
-    return in_a_plain_thread(asyncio.run, coroutine)
+        in_a_loop = False  # asyncio.run outside this except block: no exception context leaks into the run
+    else:
+        in_a_loop = True
+    return in_a_plain_thread(asyncio.run, coroutine) if in_a_loop else asyncio.run(coroutine)
 
 
 def in_a_plain_thread(function, *args):

@@ -16,7 +16,7 @@ import time
 import psycopg
 import pytest
 
-from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_redis
+from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_echo_worker, serve_redis
 from workshop.postgres_server import find_postgres_bin, serve_postgres
 
 
@@ -184,4 +184,30 @@ async def test_a_management_command_announces_to_a_room_across_processes(tmp_pat
             refused = subprocess.run([sys.executable, "manage.py", "announce", "no room!", "x"], cwd=ECHO_PROJECT,
                                      env={**os.environ, **env}, capture_output=True, text=True)
             assert refused.returncode != 0 and "not a room name" in refused.stderr
+            await ada.close(), await bob.close()
+
+
+async def test_a_worker_summarizes_a_room_off_the_consumers(tmp_path):
+    """`manage.py runworker room-summary` takes a job from a named channel and reports to the room."""
+    from channels_redis.core import RedisChannelLayer
+
+    database = SQLiteFile(tmp_path)
+    env = {"DATABASE_URL": database.url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
+                   env={**os.environ, **env})
+    with serve_redis(name="history: redis") as redis:
+        env["REDIS_URL"] = redis.redis_url
+        with serve_echo_project(env, name="history: chamber") as server, \
+                serve_echo_worker("room-summary", env=env, name="history: worker"):
+            ada, bob = await join(server, "garden"), await join(server, "garden")
+            for speaker, text in [(ada, "one"), (ada, "two"), (bob, "three")]:
+                await speaker.send(json.dumps(text))
+                for member in (ada, bob):  # both hear it
+                    assert (await next_message(member))["message"] == text
+            deadline = time.monotonic() + 5  # each message is stored just after the room has it
+            while len(database.stored()) < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            layer = RedisChannelLayer(hosts=[redis.redis_url])
+            await layer.send("room-summary", {"type": "room.summary", "room": "garden"})
+            assert await next_message(ada) == {"who": "summary", "message": {"messages": 3, "members": 2}}
             await ada.close(), await bob.close()

@@ -1,0 +1,28 @@
+"""Work done off the consumers: jobs sent to a named channel, run by `manage.py runworker`.
+
+A consumer that answers a client should not also do slow work: it would hold that
+client's events back. It can send a job to a channel instead, and a worker process
+(``python manage.py runworker room-summary``) takes it, does it, and reports to the
+room through the channel layer. This needs a layer shared between processes (Redis):
+the in-memory one cannot reach a worker. Delivery is at most once (Channels docs,
+"Worker and Background Tasks"): for work that must not be lost, use a task queue.
+"""
+
+from asgiref.sync import async_to_sync
+from channels.consumer import SyncConsumer
+from django.db.models import Count
+
+from .models import Message
+
+SUMMARY = "room-summary"  # the channel the worker listens on
+
+
+class RoomSummaryConsumer(SyncConsumer):
+    """Counts what a room said, by whom, and tells the room: ``{"type": "room.summary", "room": ...}``."""
+
+    def room_summary(self, event):
+        room = event["room"]
+        by_member = dict(Message.objects.filter(room=room).values_list("who").annotate(said=Count("id")))
+        summary = {"messages": sum(by_member.values()), "members": len(by_member)}
+        async_to_sync(self.channel_layer.group_send)(
+            f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary})
