@@ -84,12 +84,35 @@ def test_two_pages_in_one_room_see_each_others_letters(browser):
             bob_name = bob.locator("#status").inner_text().rsplit(" ", 1)[1]
             expected = [f"{ada_name}: h", f"{ada_name}: i", f"{bob_name}: y", f"{bob_name}: o"]
             for page in (ada, bob):
-                letters = [t for t in page.locator("#received li").all_inner_texts() if ": " in t]
+                letters = [t for t in page.locator("#received li:not(.history)").all_inner_texts() if ": " in t]
                 assert letters == expected
         except Exception:
             ARTIFACTS.mkdir(exist_ok=True)
             ada.screenshot(path=str(ARTIFACTS / "room-ada.png"))
             bob.screenshot(path=str(ARTIFACTS / "room-bob.png"))
+            raise
+        finally:
+            ada.close()
+            bob.close()
+
+
+def test_a_page_that_joins_a_room_shows_what_was_said_before(browser):
+    with serve_asgi("echo_project.asgi:application") as server:
+        ada, bob = browser.new_page(), browser.new_page()
+        try:
+            ada.goto(server.url + "?room=remembers")
+            ada.wait_for_selector("#status:has-text('connected to room remembers as guest-')")
+            ada.locator("#typing").press_sequentially("tea", delay=20)
+            ada.locator("#received li", has_text=": a").wait_for(timeout=10_000)
+            ada_name = ada.locator("#status").inner_text().rsplit(" ", 1)[1]
+            bob.goto(server.url + "?room=remembers")
+            bob.locator("#received li.history", has_text=": a").wait_for(timeout=10_000)
+            earlier = bob.locator("#received li.history").all_inner_texts()
+            assert earlier[-3:] == [f"{ada_name}: t", f"{ada_name}: e", f"{ada_name}: a"]
+            assert "earlier in this room" in bob.locator("#received li").first.inner_text()
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            bob.screenshot(path=str(ARTIFACTS / "history-bob.png"))
             raise
         finally:
             ada.close()

@@ -42,9 +42,18 @@
   function show(data) {
     if (data.error) log(receivedLog, `error: ${data.error}`, "error");
     else if (data.you) setStatus("open", `connected to room ${data.room} as ${data.you}`);
+    else if (data.history) showHistory(data.history);
     else if (data.event) log(receivedLog, `${data.who} ${data.event}`, "presence");
     else if (data.who) log(receivedLog, `${data.who}: ${text(data.message)}`);
     else log(receivedLog, text(data));
+  }
+
+  // On joining, a room sends what it said last (its history, oldest first), before anything new.
+  function showHistory(messages) {
+    if (!messages.length) return;
+    log(receivedLog, `earlier in this room (${messages.length}):`, "presence");
+    for (const item of messages) log(receivedLog, `${item.who}: ${text(item.message)}`, "history");
+    log(receivedLog, "now:", "presence");
   }
 
   function text(content) {
