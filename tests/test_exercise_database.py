@@ -151,7 +151,7 @@ def test_the_history_check(answer, hint, capsys):
     (right_receiver, "passed"),
     (before_commit, "rolled back"),
     (without_async_to_sync, "async_to_sync"),
-    (wrong_group, "'chamber.garden'"),
+    (wrong_group, "'chamber.ex07-garden'"),
     (wrong_type, "chamber.message"),
     (on_every_save, "edited"),
 ], ids=lambda value: getattr(value, "__name__", None))

@@ -47,12 +47,12 @@ def _run(coroutine):
 def _fill_rooms():
     from echo.models import Message
 
-    Message.objects.filter(room__in=["garden", "cellar"]).delete()
-    Message.objects.bulk_create([Message(room="garden", who="ada", message={"n": n}) for n in range(25)])
-    Message.objects.bulk_create([Message(room="cellar", who="eve", message="secret") for _ in range(3)])
+    Message.objects.filter(room__in=["ex07-garden", "ex07-cellar"]).delete()
+    Message.objects.bulk_create([Message(room="ex07-garden", who="ada", message={"n": n}) for n in range(25)])
+    Message.objects.bulk_create([Message(room="ex07-cellar", who="eve", message="secret") for _ in range(3)])
 
 
-async def _first_message(consumer_class, room="garden"):
+async def _first_message(consumer_class, room="ex07-garden"):
     from asgiref.sync import sync_to_async
     from channels.routing import URLRouter
     from channels.testing import WebsocketCommunicator
@@ -116,7 +116,7 @@ def check_room_history(consumer_class) -> None:
     if not isinstance(history, list) or not all(isinstance(item, dict) for item in history):
         raise ExerciseHint(f"history must be a list of {{'who': ..., 'message': ...}} dicts, got {history!r:.80}")
     if any(item.get("who") == "eve" for item in history):
-        raise ExerciseHint("the history of 'garden' holds the cellar's messages: filter by the room in the URL, "
+        raise ExerciseHint("the history of 'ex07-garden' holds another room's messages: filter by the room in the URL, "
                            "self.scope['url_route']['kwargs']['room']")
     if history == expected:
         _passed("HistoryRoom works: the last 20 messages of the room, oldest first, and nothing from other rooms")
@@ -176,7 +176,7 @@ async def _listen_while(save_steps, receiver):
     layer = get_channel_layer()
     recorded = _Recorded(layer)
     post_save.connect(receiver, sender=Message, dispatch_uid="exercise: tell the room")
-    member = WebsocketCommunicator(URLRouter(echo.routing.websocket_urlpatterns), "/chamber/garden/",
+    member = WebsocketCommunicator(URLRouter(echo.routing.websocket_urlpatterns), "/chamber/ex07-garden/",
                                    headers=[(b"origin", b"http://127.0.0.1")])
     heard = []
     try:
@@ -206,7 +206,7 @@ def _rolled_back():
 
     try:
         with transaction.atomic():
-            Message.objects.create(room="garden", who="a view", message="free cake")
+            Message.objects.create(room="ex07-garden", who="a view", message="free cake")
             raise ValueError("payment declined")
     except ValueError:
         pass
@@ -215,13 +215,13 @@ def _rolled_back():
 def _committed():
     from echo.models import Message
 
-    Message.objects.create(room="garden", who="a view", message="cake at four")
+    Message.objects.create(room="ex07-garden", who="a view", message="cake at four")
 
 
 def _updated():
     from echo.models import Message
 
-    message = Message.objects.filter(message="cake at four").last()
+    message = Message.objects.filter(room="ex07-garden", message="cake at four").last()
     message.who = "an editor"
     message.save()
 
@@ -245,9 +245,9 @@ def check_tell_the_room(receiver) -> None:
     if calls and not any(call["awaited"] for call in calls):
         raise ExerciseHint("group_send was called but never run: it is a coroutine function; sync code (a signal "
                            "receiver) calls it as async_to_sync(channel_layer.group_send)(group, event)")
-    if calls and all(call["group"] != "chamber.garden" for call in calls):
-        raise ExerciseHint(f"the event went to the group {calls[0]['group']!r}: the room 'garden' is the group "
-                           "'chamber.garden' (f'chamber.{instance.room}')")
+    if calls and all(call["group"] != "chamber.ex07-garden" for call in calls):
+        raise ExerciseHint(f"the event went to the group {calls[0]['group']!r}: the room 'ex07-garden' is the group "
+                           "'chamber.ex07-garden' (f'chamber.{instance.room}')")
     if rolled_back is not None:
         raise ExerciseHint("the room heard a message that was rolled back: send only after commit, with "
                            "transaction.on_commit(lambda: ...)")

@@ -167,7 +167,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     what a member sends goes to the group as ``{"who": name, "message": content}``;
     members are told when someone joins or leaves. The room remembers: on joining, after
     ``{"you": ..., "room": ...}``, a member receives ``{"history": [...]}``, the room's last
-    20 messages, oldest first (``echo/history.py``, which stores them off the event loop and
+    ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which stores them off the event loop and
     off the thread Channels shares). A message larger than ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES``
     is neither passed on nor kept: its sender gets ``{"error": ...}``.
 
@@ -193,7 +193,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
                                                          "event": "joined"})
         # After "joined": a member whose connection drops while the history is read still gets its "left".
-        await self.deliver({"history": await history.recent(self.room)})
+        keeps = settings.ECHO_HISTORY_LENGTH
+        await self.deliver({"history": await history.recent(self.room, keeps) if keeps else []})
 
     async def receive_json(self, content, **kwargs):
         size = len((await self.encode_json(content)).encode("utf-8"))
@@ -206,6 +207,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # Stored in the background, after the room has it: while a slow database writes, this member
         # keeps receiving. One write in flight per member: whoever sends faster than the database
         # stores waits for the previous write, so a flood queues nothing.
+        if not settings.ECHO_HISTORY_LENGTH:
+            return
         if self.storing is not None:
             await self.storing
         self.storing = asyncio.ensure_future(history.remember(self.room, self.name, content))

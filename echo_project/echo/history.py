@@ -21,8 +21,6 @@ from .models import Message
 
 logger = logging.getLogger(__name__)
 
-HISTORY_LENGTH = 20  # how many messages a member receives on joining
-
 # One thread: writes happen in the order they were said, and SQLite sees one writer.
 _history_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="echo-history")
 
@@ -49,7 +47,7 @@ def remember(room: str, who: str, message) -> bool:
 
 
 @_on_history_thread
-def recent(room: str, limit: int = HISTORY_LENGTH) -> list[dict]:
+def recent(room: str, limit: int) -> list[dict]:
     """The room's last ``limit`` messages, oldest first, as ``{"who": ..., "message": ...}``.
 
     An empty list (and a warning in the log) if the database cannot be read.

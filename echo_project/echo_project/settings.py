@@ -14,6 +14,8 @@
     ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
                    reaches into Channels' internals; the in-memory layer sweeps less often too)
     DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
+    ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
+                   are kept)
     ECHO_FRAME_ANCESTORS   who may show the page in a frame while DEBUG is on (see "Framing" below)
 """
 
@@ -105,6 +107,8 @@ ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))
 # A room sends what a member says to every member and keeps the last 20 messages for newcomers:
 # a smaller limit than the echo's keeps both small (20 x 4 KiB of history on joining, not 20 x 64).
 ECHO_MAX_ROOM_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_ROOM_MESSAGE_BYTES", 4 * 1024))
+# How many of a room's last messages a newcomer receives; 0: rooms keep nothing (and store nothing).
+ECHO_HISTORY_LENGTH = int(os.environ.get("ECHO_HISTORY_LENGTH", 20))
 
 # Error reports (the DEBUG page included) mask credentials in URLs: REDIS_URL, the layer's hosts.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"
