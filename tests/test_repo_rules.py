@@ -98,10 +98,34 @@ def test_notebook_follows_the_house_style(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebooks_use_the_kit_to_serve(path):
-    """One helper for one job: servers start through workshop.serving, nowhere else."""
-    for cell in cells(path):
-        if cell["cell_type"] == "code":
-            source = "".join(cell["source"])
-            for reimplemented in ("uvicorn.Server(", "uvicorn.run(", "make_server(", "subprocess.Popen(",
-                                  "threading.Thread(", "nest_asyncio.apply()"):
-                assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented
+    """One helper for one job: servers start through workshop.serving, nowhere else.
+
+    Except once, on purpose: lesson 02 starts uvicorn by hand (Config, Server, a thread) to
+    show what serve_asgi does. That cell is tagged ``shows-the-machinery``, the markdown before
+    it says so, and it stops its server itself. Every other cell keeps the rule.
+    """
+    all_cells = cells(path)
+    for index, cell in enumerate(all_cells):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        if SHOWS_THE_MACHINERY in tags(cell):
+            assert path.name == "02-asgi.ipynb", f"only lesson 02 may start a server by hand (cell {index})"
+            before = "".join(all_cells[index - 1]["source"])
+            assert SHOWS_THE_MACHINERY in before, f"the markdown before cell {index} must say why it is tagged"
+            after = "".join(all_cells[index + 1]["source"]) if all_cells[index + 1]["cell_type"] == "code" else ""
+            assert re.search(r"\.should_exit = True", source + after), (
+                f"cell {index} starts uvicorn by hand: stop it in the same cell or the next one")
+            continue
+        for reimplemented in ("uvicorn.Server(", "uvicorn.run(", "make_server(", "subprocess.Popen(",
+                              "threading.Thread(", "nest_asyncio.apply()"):
+            assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented
+
+
+SHOWS_THE_MACHINERY = "shows-the-machinery"
+
+
+def test_exactly_one_cell_shows_the_machinery():
+    tagged = [(path.name, index) for path in NOTEBOOKS for index, cell in enumerate(cells(path))
+              if SHOWS_THE_MACHINERY in tags(cell)]
+    assert [name for name, _ in tagged] == ["02-asgi.ipynb"], tagged
