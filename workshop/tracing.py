@@ -343,6 +343,8 @@ def _on_the_wire(message: dict) -> str | None:
         return "403 Forbidden"
     if kind in ("websocket.receive", "websocket.send"):
         return "text frame" if message.get("text") is not None else "binary frame"
+    if kind == "websocket.disconnect" and message.get("code") == 1006:
+        return "gone, no close frame (1006)"  # RFC 6455, 7.1.5: closed abnormally
     if kind in ("websocket.disconnect", "websocket.close"):
         return f"close frame {message.get('code', 1000)}"
     if kind == "http.request":
