@@ -195,9 +195,9 @@ def test_flows_saved_by_two_processes_merge_by_tick(tmp_path):
     receiver.save(tmp_path / "b.jsonl")
     merged = load_flows(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
     assert merged.text().splitlines() == [
-        "[worker A] consumer 1 -> channel layer: group_send 'room' room.key",
+        "[worker A] consumer 1 (worker A) -> channel layer: group_send 'room' room.key",
         "[worker B] client -> server (worker B): text frame",
-        "[worker B] channel layer -> consumer 2: room.key",
+        "[worker B] channel layer -> consumer 2 (worker B): room.key",
     ]
 
 

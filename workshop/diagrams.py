@@ -27,11 +27,28 @@ class SequenceDiagram:
     def __init__(self, hops, title: str = ""):
         self.hops = list(hops)
         self.title = title
-        self.participants: list[str] = []
+        self.participants = self._columns()
+
+    def _columns(self) -> list[str]:
+        """Participants left to right, in order of appearance; across processes, grouped by
+        process: the first process's clients, server and layers, then what they share (the
+        channel layer), then each other process mirrored (layers, server, clients)."""
+        seen: dict[str, set] = {}
         for hop in self.hops:
             for name in (hop.source, hop.target):
-                if name not in self.participants:
-                    self.participants.append(name)
+                seen.setdefault(name, set()).add(hop.process)
+        processes = list(dict.fromkeys(hop.process for hop in self.hops))
+        if len(processes) < 2:
+            return list(seen)
+
+        def place(name):
+            kind = 0 if name.startswith("client") else 1 if name.startswith("server") else 2
+            if len(seen[name]) > 1:
+                return (1, 0)
+            index = processes.index(next(iter(seen[name])))
+            return (0, kind) if index == 0 else (1 + index, 2 - kind)
+
+        return sorted(seen, key=place)  # stable: same place, order of appearance
 
     def text(self) -> str:
         lines = [self.title] if self.title else []

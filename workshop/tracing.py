@@ -36,7 +36,8 @@ import contextvars
 import json
 import threading
 
-__all__ = ["Connection", "Flow", "Hop", "Trace", "load_flows", "record_flow", "trace", "trace_channel_layer"]
+__all__ = ["Connection", "Flow", "Hop", "Trace", "flow_log_lengths", "load_flows", "record_flow", "trace",
+           "trace_channel_layer"]
 
 
 def _summary(message: dict) -> str:
@@ -223,9 +224,10 @@ class Flow:
     draws them.
     """
 
-    def __init__(self, process: str = ""):
+    def __init__(self, process: str = "", log=None):
         self.process = process
         self.hops: list[Hop] = []
+        self._log = log  # a text file: each hop is written as a JSON line when it happens
         self._lock = threading.Lock()
         self._clock = 0
         self._lanes = 0
@@ -244,8 +246,12 @@ class Flow:
             if lane is not None:
                 lane.clock = clock
             self._clock = max(self._clock, clock)
-            self.hops.append(Hop(clock, source, target, text, source_lane=source_lane,
-                                 target_lane=target_lane, process=self.process))
+            hop = Hop(clock, source, target, text, source_lane=source_lane, target_lane=target_lane,
+                      process=self.process)
+            self.hops.append(hop)
+            if self._log is not None:  # a server in a child process: its parent reads this file
+                self._log.write(json.dumps(hop.as_dict()) + "\n")
+                self._log.flush()
             return clock
 
     def ordered(self) -> list[Hop]:
@@ -257,12 +263,16 @@ class Flow:
                 if lane != SHARED and (hop.process, lane) not in lanes.setdefault(name, []):
                     lanes[name].append((hop.process, lane))
 
+        processes = {hop.process for hop in hops}
+
         def display(name, lane, process):
+            where = f" ({process})" if len(processes) > 1 else ""
             if lane == SHARED:
-                return f"{name} ({process})" if process and name == "server" else name
+                return f"{name}{where}" if name == "server" else name
+            where = "" if name == "client" else where  # clients are numbered across processes
             if len(lanes[name]) == 1:
-                return name
-            return f"{name} {lanes[name].index((process, lane)) + 1}"
+                return f"{name}{where}"
+            return f"{name} {lanes[name].index((process, lane)) + 1}{where}"
 
         return [Hop(hop.clock, display(hop.source, hop.source_lane, hop.process),
                     display(hop.target, hop.target_lane, hop.process), hop.text,
@@ -308,12 +318,13 @@ def _active_flows() -> list[Flow]:
 
 
 @contextlib.contextmanager
-def record_flow(process: str = ""):
+def record_flow(process: str = "", log=None):
     """Record the hops of labelled traces and traced channel layers, from any thread.
 
-    ``process`` names the process the hops happen in, for flows merged across processes.
+    ``process`` names the process the hops happen in, for flows merged across processes;
+    ``log``, an open text file, receives each hop as a JSON line as it happens (``load_flows``).
     """
-    flow = Flow(process)
+    flow = Flow(process, log)
     with _flows_lock:
         _flows.append(flow)
     try:
@@ -323,13 +334,27 @@ def record_flow(process: str = ""):
             _flows.remove(flow)
 
 
-def load_flows(*paths) -> Flow:
-    """One flow made of the flows other processes saved (``Flow.save``), in tick order."""
+def load_flows(*paths, skip: dict | None = None) -> Flow:
+    """One flow made of the hops other processes wrote (``Flow.save``, or ``record_flow(log=...)``).
+
+    ``skip`` maps a path to how many of its first hops to leave out: what happened before
+    the part you want to draw (``flow_log_lengths`` gives those numbers).
+    """
     merged = Flow()
     for path in paths:
         with open(path, encoding="utf-8") as file:
-            merged.hops.extend(Hop(**json.loads(line)) for line in file if line.strip())
+            lines = [line for line in file if line.endswith("\n")][(skip or {}).get(path, 0):]
+        merged.hops.extend(Hop(**json.loads(line)) for line in lines)
     return merged
+
+
+def flow_log_lengths(*paths) -> dict:
+    """How many hops each log holds now: pass it to ``load_flows(skip=...)`` to draw what comes next."""
+    lengths = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as file:
+            lengths[path] = sum(1 for line in file if line.endswith("\n"))
+    return lengths
 
 
 def _on_the_wire(message: dict) -> str | None:
