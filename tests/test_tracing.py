@@ -1,6 +1,5 @@
 """The tracer and its diagrams: what they record comes from a real server, in a stable order."""
 
-import asyncio
 import json
 import xml.etree.ElementTree as ElementTree
 
@@ -8,7 +7,7 @@ import pytest
 
 from workshop import configure_django, connect_ws, load_flows, record_flow, serve_asgi, trace, trace_channel_layer
 from workshop.diagrams import SequenceDiagram
-from workshop.tracing import Flow, Hop
+from workshop.tracing import Flow, Hop, flow_log_lengths
 
 configure_django()
 
@@ -212,3 +211,39 @@ def test_the_svg_is_well_formed_themed_and_escaped():
     assert colours <= {"currentColor", "none"}, colours
     assert "var(--jp-content-font-color1" in diagram._repr_html_()
     assert repr(diagram) == 't\nclient -> server: GET <&> "x"\nnote over server: note'
+
+
+async def test_a_flow_log_is_written_as_it_happens_and_read_from_a_mark(tmp_path):
+    log_path = tmp_path / "worker.jsonl"
+    traced = trace(echo, label="app")
+    server = serve_asgi(traced)
+    with open(log_path, "w", encoding="utf-8") as log, record_flow("worker A", log=log):
+        async with connect_ws(server.ws_url("/")) as websocket:
+            await websocket.send("one")
+            await websocket.recv()
+            mark = flow_log_lengths(log_path)
+            assert mark[log_path] == 8  # written already, while the connection is still open
+            await websocket.send("two")
+            await websocket.recv()
+        traced.last().wait()
+    server.stop()
+    assert load_flows(log_path, skip=mark).text().splitlines() == [
+        "[worker A] client -> server: text frame",
+        "[worker A] server -> app: websocket.receive text='two'",
+        "[worker A] app -> server: websocket.send text='two'",
+        "[worker A] server -> client: text frame",
+        "[worker A] client -> server: close frame 1000",
+        "[worker A] server -> app: websocket.disconnect code=1000 reason=''",
+    ]
+
+
+def test_a_traced_layer_as_a_context_manager_puts_the_plain_layer_back():
+    plain = InMemoryChannelLayer()
+    old = channel_layers.set("default", plain)
+    try:
+        with trace_channel_layer() as traced:
+            assert channel_layers["default"] is traced and traced.layer is plain
+            assert trace_channel_layer() is traced  # wrapping twice would draw every hop twice
+        assert channel_layers["default"] is plain
+    finally:
+        channel_layers.set("default", old)

@@ -249,7 +249,7 @@ class Flow:
             hop = Hop(clock, source, target, text, source_lane=source_lane, target_lane=target_lane,
                       process=self.process)
             self.hops.append(hop)
-            if self._log is not None:  # a server in a child process: its parent reads this file
+            if self._log is not None and not self._log.closed:  # a child server's: its parent reads it
                 self._log.write(json.dumps(hop.as_dict()) + "\n")
                 self._log.flush()
             return clock
@@ -438,11 +438,23 @@ class _LayerInFlow:
 class _TracedChannelLayer:
     """A channel layer that draws its sends, group sends and deliveries in the active flows."""
 
-    def __init__(self, layer, label: str, outside: str):
-        self.layer, self.label, self.outside = layer, label, outside
+    def __init__(self, layer, label: str, outside: str, alias: str):
+        self.layer, self.label, self.outside, self.alias = layer, label, outside, alias
 
     def __getattr__(self, name):  # new_channel, flush, capacity, ...: the layer's own
         return getattr(self.layer, name)
+
+    def restore(self) -> None:
+        """Put the wrapped layer back; consumers that connect from now on get it, untraced."""
+        from channels.layers import channel_layers
+
+        channel_layers.set(self.alias, self.layer)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.restore()
 
     def _record(self, to_layer: bool, text: str, after: int = 0) -> int:
         lane = _current_lane.get()
@@ -484,12 +496,13 @@ def trace_channel_layer(alias: str = "default", *, label: str = "channel layer",
     A consumer looks its layer up when its connection starts, so call this before
     clients connect. ``outside`` names the sender when no traced connection sends (a
     notebook cell, a management command). Returns the wrapper; every other method is
-    the wrapped layer's. Calling it again returns the same wrapper.
+    the wrapped layer's. Calling it again returns the same wrapper. Used as a context
+    manager (``with trace_channel_layer():``), it puts the plain layer back at the end.
     """
     from channels.layers import channel_layers
 
     layer = channel_layers[alias]
     if not isinstance(layer, _TracedChannelLayer):
-        layer = _TracedChannelLayer(layer, label, outside)
+        layer = _TracedChannelLayer(layer, label, outside, alias)
         channel_layers.set(alias, layer)
     return layer
