@@ -18,7 +18,7 @@ __all__ = ["SequenceDiagram"]
 _COLUMN = 160  # px between lifelines
 _ROW = 26  # px between arrows
 _TOP = 44  # px above the first arrow: the participants' boxes
-_CHAR = 6.6  # px per character at 12px monospace, to size boxes and the canvas
+_CHAR = 7.2  # px per character at 12px monospace (a wide font's), to size boxes and the canvas
 
 
 class SequenceDiagram:
@@ -28,6 +28,8 @@ class SequenceDiagram:
         self.hops = list(hops)
         self.title = title
         self.participants = self._columns()
+        # Wide enough that the participants' boxes never touch.
+        self.column = max([_COLUMN] + [len(name) * _CHAR + 28 for name in self.participants])
 
     def _columns(self) -> list[str]:
         """Participants left to right, in order of appearance; across processes, grouped by
@@ -63,10 +65,10 @@ class SequenceDiagram:
         return self.text()
 
     def _x(self, name: str) -> float:
-        return _COLUMN / 2 + self.participants.index(name) * _COLUMN
+        return self.column / 2 + self.participants.index(name) * self.column
 
     def svg(self) -> str:
-        width = max(len(self.participants) * _COLUMN, 200)
+        width = max(len(self.participants) * self.column, 200)
         longest = max((len(hop.text) for hop in self.hops), default=0) * _CHAR
         width = int(max(width, self._x(self.participants[-1]) + longest / 2 + 20) if self.participants else width)
         height = _TOP + (len(self.hops) + 1) * _ROW
