@@ -234,16 +234,68 @@ def test_notebook_follows_the_house_style(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebooks_use_the_kit_to_serve(path):
-    """One helper for one job: servers start through workshop.serving, nowhere else."""
+    """One helper for one job: servers start through workshop.serving, nowhere else.
+
+    Except once, on purpose: lesson 02 starts uvicorn by hand (Config, Server, a thread) to
+    show what serve_asgi does. That cell is tagged ``shows-the-machinery``, the markdown before
+    it says so, and it stops its server itself. Every other cell keeps the rule.
+    """
+    all_cells = cells(path)
+    for index, cell in enumerate(all_cells):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        if SHOWS_THE_MACHINERY in tags(cell):
+            assert path.name == "02-asgi.ipynb", f"only lesson 02 may start a server by hand (cell {index})"
+            before = "".join(all_cells[index - 1]["source"])
+            assert SHOWS_THE_MACHINERY in before, f"the markdown before cell {index} must say why it is tagged"
+            after = "".join(all_cells[index + 1]["source"]) if all_cells[index + 1]["cell_type"] == "code" else ""
+            assert re.search(r"\.should_exit = True", source + after), (
+                f"cell {index} starts uvicorn by hand: stop it in the same cell or the next one")
+            continue
+        for reimplemented in ("uvicorn.Server(", "uvicorn.run(", "make_server(", "subprocess.Popen(",
+                              "threading.Thread(", "nest_asyncio.apply()"):
+            assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented
+
+
+SHOWS_THE_MACHINERY = "shows-the-machinery"
+
+
+def test_exactly_one_cell_shows_the_machinery():
+    tagged = [(path.name, index) for path in NOTEBOOKS for index, cell in enumerate(cells(path))
+              if SHOWS_THE_MACHINERY in tags(cell)]
+    assert [name for name, _ in tagged] == ["02-asgi.ipynb"], tagged
+
+
+LESSONS = sorted((REPO / "notebooks").glob("*.ipynb"))
+SECTIONS_WITHOUT_A_TURN = {"Key points", "Read more"}
+# Lessons 04 and 09 are being reworked elsewhere (issue 17): they get their "your turn" cells there.
+# strict=True: once they have them, this marker fails and must go.
+NOT_YET = {"04-echo-chamber.ipynb", "09-performance.ipynb"}
+
+
+def sections(path):
+    """{'## title': the markdown of that section} for every '## ' heading outside code fences."""
+    found, title, fence = {}, None, False
     for cell in cells(path):
-        if cell["cell_type"] == "code":
-            source = "".join(cell["source"])
-            for reimplemented in (
-                "uvicorn.Server(",
-                "uvicorn.run(",
-                "make_server(",
-                "subprocess.Popen(",
-                "threading.Thread(",
-                "nest_asyncio.apply()",
-            ):
-                assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented
+        if cell["cell_type"] != "markdown":
+            continue
+        for line in "".join(cell["source"]).split("\n"):
+            if line.startswith("```"):
+                fence = not fence
+            if not fence and line.startswith("## "):
+                title = line[3:].strip()
+                found[title] = ""
+            elif title is not None:
+                found[title] += line + "\n"
+    return found
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="reworked elsewhere")) if p.name in NOT_YET else p
+    for p in LESSONS], ids=lambda p: p.name)
+def test_every_section_of_every_lesson_has_a_your_turn(path):
+    """Learners do something in every section: change one thing, predict, then see (issue 17)."""
+    missing = [title for title, text in sections(path).items()
+               if title not in SECTIONS_WITHOUT_A_TURN and "your turn" not in text.lower()]
+    assert not missing, f"sections without a 'Your turn': {missing}"

@@ -19,6 +19,7 @@ from .serving import (
     stop_all,
 )
 from .tracing import trace
+from .tracing import load_flows, record_flow, trace_channel_layer
 
 __all__ = [
     "ECHO_PROJECT",
@@ -28,6 +29,8 @@ __all__ = [
     "connect_ws",
     "echo_project_command",
     "fetch",
+    "load_flows",
+    "record_flow",
     "free_port",
     "running_servers",
     "serve_asgi",
@@ -38,4 +41,5 @@ __all__ = [
     "serve_wsgi",
     "stop_all",
     "trace",
+    "trace_channel_layer",
 ]
