@@ -91,8 +91,7 @@ slides: setup
 # slide marks and exercises/ are brought in step with what changed.
 NB ?= notebooks/*.ipynb solutions/*.ipynb
 outputs: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
-	  --ExecutePreprocessor.kernel_name=python3 $(NB)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False $(NB)
 	$(PY) -m tools.slides mark
 	$(PY) -m tools.exercises solutions exercises
 

@@ -34,14 +34,26 @@ def main():
         "serve_asgi (uvicorn, thread)": lambda: serve_asgi(hello_and_echo, name="timing"),
         "serve_wsgi (wsgiref, thread)": lambda: serve_wsgi(hello_wsgi, name="timing"),
         "serve_process (uvicorn, process)": lambda: serve_process(
-            [sys.executable, "-m", "uvicorn", "workshop.examples:hello_and_echo", "--port", "{port}",
-             "--log-level", "warning"], name="timing"),
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "workshop.examples:hello_and_echo",
+                "--port",
+                "{port}",
+                "--log-level",
+                "warning",
+            ],
+            name="timing",
+        ),
     }
     print(f"{'server':34} {'ready median':>13} {'ready max':>10} {'stop median':>12} {'stop max':>9}")
     for name, start in cases.items():
         ready, stopped = timed(start)
-        print(f"{name:34} {statistics.median(ready):12.3f}s {max(ready):9.3f}s "
-              f"{statistics.median(stopped):11.3f}s {max(stopped):8.3f}s")
+        print(
+            f"{name:34} {statistics.median(ready):12.3f}s {max(ready):9.3f}s "
+            f"{statistics.median(stopped):11.3f}s {max(stopped):8.3f}s"
+        )
 
 
 if __name__ == "__main__":

@@ -28,9 +28,13 @@ PING = bytes([0x89, 0x80 | 125]) + b"\x00\x00\x00\x00" + b"p" * 125  # masked (z
 def flood(host: str, port: int, until: float) -> None:
     sock = socket.create_connection((host, port), timeout=5)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /echo/ HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Origin: http://{host}:{port}\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET /echo/ HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: http://{host}:{port}\r\n\r\n"
+        ).encode()
+    )
     sock.recv(4096)
     sock.settimeout(1)
     burst = PING * 64

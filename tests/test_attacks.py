@@ -34,8 +34,10 @@ def rss_mib(server) -> float:
 
 def strict_json(text):
     """json.loads that refuses what is not JSON (Python's accepts NaN and Infinity)."""
+
     def refuse(name):
         raise ValueError(f"{name} is not JSON")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -54,8 +56,9 @@ async def bystander_is_served(server, room=None):
 
 @pytest.fixture(params=["stock", "tuned"])
 def server(request):
-    with serve_echo_project({"ECHO_CONSUMERS": request.param, "REDIS_URL": ""},
-                            name=f"attacked ({request.param})") as server:
+    with serve_echo_project(
+        {"ECHO_CONSUMERS": request.param, "REDIS_URL": ""}, name=f"attacked ({request.param})"
+    ) as server:
         yield server
 
 
@@ -64,8 +67,10 @@ def test_a_member_that_sends_big_messages_and_never_reads_grows_the_server_a_bou
     big = json.dumps({"ch": "x" * 60_000})
 
     async def attack(seconds=3.0):
-        async with connect_ws(server.ws_url("chamber/flood/")) as reader, \
-                connect_ws(server.ws_url("chamber/flood/"), max_queue=1) as flooder:
+        async with (
+            connect_ws(server.ws_url("chamber/flood/")) as reader,
+            connect_ws(server.ws_url("chamber/flood/"), max_queue=1) as flooder,
+        ):
             received = 0
 
             async def read_all_along():
@@ -95,8 +100,10 @@ def test_a_member_that_sends_big_messages_and_never_reads_grows_the_server_a_bou
 
 def test_bad_input_closes_nothing_but_answers_an_error(server):
     async def attack():
-        async with connect_ws(server.ws_url("chamber/bad/")) as other, \
-                connect_ws(server.ws_url("chamber/bad/")) as attacker:
+        async with (
+            connect_ws(server.ws_url("chamber/bad/")) as other,
+            connect_ws(server.ws_url("chamber/bad/")) as attacker,
+        ):
             for client in (other, attacker):
                 await client.recv()  # {"you": ...}
             replies = []
@@ -112,8 +119,13 @@ def test_bad_input_closes_nothing_but_answers_an_error(server):
             return replies, seen
 
     replies, seen = run(attack())
-    assert ["nested" in replies[0], "NaN" in replies[1], "Infinity" in replies[2], "range" in replies[3],
-            "invalid JSON" in replies[4]] == [True] * 5, replies
+    assert [
+        "nested" in replies[0],
+        "NaN" in replies[1],
+        "Infinity" in replies[2],
+        "range" in replies[3],
+        "invalid JSON" in replies[4],
+    ] == [True] * 5, replies
     assert all(event.get("event") != "left" for event in seen), "the attacker was never disconnected"
     assert not [line for line in server.logs if "Traceback" in line]
     assert run(bystander_is_served(server))
@@ -123,9 +135,13 @@ def raw_websocket(server, path="/echo/") -> socket.socket:
     """A socket that has done the opening handshake by hand: for frames no client library would send."""
     sock = socket.create_connection((server.host, server.port), timeout=5)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Origin: http://{server.host}:{server.port}\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: http://{server.host}:{server.port}\r\n\r\n"
+        ).encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(4096)
@@ -170,10 +186,13 @@ def test_ws_max_size_refuses_a_big_message_before_buffering_it(server):
 
 def test_churn_leaves_no_ghost_members(server):
     """Joins and leaves with messages in flight: clean closes, drops, and closes while the server sends."""
+
     async def churn(guests=240, batch=20):
         joined, left = [], []
-        async with connect_ws(server.ws_url("chamber/churn/")) as watcher, \
-                connect_ws(server.ws_url("chamber/churn/")) as talker:
+        async with (
+            connect_ws(server.ws_url("chamber/churn/")) as watcher,
+            connect_ws(server.ws_url("chamber/churn/")) as talker,
+        ):
             regulars = {strict_json(await client.recv())["you"] for client in (watcher, talker)}
 
             async def watch():
@@ -196,8 +215,9 @@ def test_churn_leaves_no_ghost_members(server):
 
             watching = asyncio.create_task(watch())
             for start in range(0, guests, batch):
-                await asyncio.gather(*(guest(n) for n in range(start, start + batch)),
-                                     talker.send(json.dumps({"batch": start})))
+                await asyncio.gather(
+                    *(guest(n) for n in range(start, start + batch)), talker.send(json.dumps({"batch": start}))
+                )
                 for _ in range(1000):  # the watcher keeps up, so the layer's capacity drops nothing
                     if len(left) >= start + batch:
                         break
@@ -209,7 +229,7 @@ def test_churn_leaves_no_ghost_members(server):
     assert len(set(joined)) == 240, "every guest joined, with a name of its own"
     assert sorted(joined) == sorted(left), "every guest that joined has left"
     tracebacks = [n for n, line in enumerate(server.logs) if "Traceback" in line]
-    assert not tracebacks, "\n".join(server.logs[tracebacks[0]:tracebacks[0] + 40]) if tracebacks else ""
+    assert not tracebacks, "\n".join(server.logs[tracebacks[0] : tracebacks[0] + 40]) if tracebacks else ""
     assert run(bystander_is_served(server, "churn"))
 
 
@@ -224,8 +244,10 @@ def test_a_spoofed_host_shows_no_secret_and_static_dot_dot_is_a_404():
 
         logged = len(server.logs)  # Django logs the DisallowedHost above (django.security), as documented
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
-            sock.sendall(f"GET /static/../echo_project/settings.py HTTP/1.1\r\nHost: {server.host}\r\n"
-                         "Connection: close\r\n\r\n".encode())
+            sock.sendall(
+                f"GET /static/../echo_project/settings.py HTTP/1.1\r\nHost: {server.host}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
             status_line = sock.makefile("rb").readline()
         assert status_line.split()[1] in (b"400", b"404"), status_line
         assert not [line for line in server.logs[logged:] if "Traceback" in line]

@@ -9,16 +9,26 @@ from workshop.bench import BASELINE, targets
 
 def test_quick_bench_prints_the_ratio_table_and_writes_json(tmp_path):
     output = tmp_path / "results.json"
-    result = subprocess.run([sys.executable, "-m", "workshop.bench", "--quick", "--output", str(output)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "workshop.bench", "--quick", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0]
     assert "p50 ×base" in header and "msg/s ×base" in header
-    for name in [target.name for target in targets()] + ["websockets.broadcast", "chamber (tuned), Redis layer, 2 processes"]:
+    for name in [target.name for target in targets()] + [
+        "websockets.broadcast",
+        "chamber (tuned), Redis layer, 2 processes",
+    ]:
         assert name in result.stdout
     record = json.loads(output.read_text())
     assert record["command"] == "make bench QUICK=1"
     assert record["results"][BASELINE]["samples"] > 0
     for consumers in ("stock", "tuned"):
-        assert record["fanout"][f"chamber ({consumers}), in-memory layer, 1 process"]["rounds"] == 2
+        for history in ("on", "off"):  # what storing the rooms' history costs the fan-out
+            assert (
+                record["fanout"][f"chamber ({consumers}), in-memory layer, 1 process, history {history}"]["rounds"] == 2
+            )
     assert "[bench] round 1/2 done" in result.stderr, "shows progress"

@@ -14,8 +14,9 @@ ARTIFACTS = REPO / "test-artifacts"
 if find_chromium() is None:
     if os.environ.get("CI"):
         pytest.fail("CI must run the browser test: install Debian's chromium (.ci/run does)", pytrace=False)
-    pytest.skip("no Chromium found: sudo apt-get install chromium (the lessons do not need it)",
-                allow_module_level=True)
+    pytest.skip(
+        "no Chromium found: sudo apt-get install chromium (the lessons do not need it)", allow_module_level=True
+    )
 
 
 @pytest.fixture
@@ -150,8 +151,9 @@ def test_the_radio_buttons_sit_on_the_line_of_their_labels(page):
             box = radio.bounding_box()
             assert box["width"] < 40, f"the {value} radio button is {box['width']} px wide"
             assert box["x"] + box["width"] <= text["x"], f"the {value} radio button is not left of its words"
-            assert box["y"] < text["y"] + text["height"] and text["y"] < box["y"] + box["height"], \
+            assert box["y"] < text["y"] + text["height"] and text["y"] < box["y"] + box["height"], (
                 f"the {value} radio button is not on the line of its words"
+            )
 
 
 def test_list_numbers_from_10_up_are_not_clipped(page):
@@ -205,9 +207,11 @@ def test_the_page_loads_with_no_failed_request_and_has_an_icon(page):
 
 def _framing_page(src):
     """A WSGI app whose page frames ``src``: a JupyterLab, or any other site, would do the same."""
+
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/html")])
         return [f'<iframe src="{src}" width="800" height="400"></iframe>'.encode()]
+
     return app
 
 
@@ -224,8 +228,10 @@ def _framed_status(page):
 
 
 def test_in_development_a_local_page_on_another_port_may_frame_the_page(page):
-    with serve_asgi("echo_project.asgi:application") as server, \
-            serve_wsgi(_framing_page(server.url), name="lab") as lab:
+    with (
+        serve_asgi("echo_project.asgi:application") as server,
+        serve_wsgi(_framing_page(server.url), name="lab") as lab,
+    ):
         page.goto(lab.url)
         assert _framed_status(page) == "connected to the echo"
         page.frame_locator("iframe").locator("#typing").press_sequentially("ok", delay=20)
@@ -244,8 +250,10 @@ def test_in_development_another_host_may_not_frame_the_page(page):
 
 
 def test_in_production_nobody_may_frame_the_page(page):
-    with serve_echo_project({"DEBUG": "0", "SECRET_KEY": "test-only"}) as server, \
-            serve_wsgi(_framing_page(server.url), name="lab") as lab:
+    with (
+        serve_echo_project({"DEBUG": "0", "SECRET_KEY": "test-only"}) as server,
+        serve_wsgi(_framing_page(server.url), name="lab") as lab,
+    ):
         assert "frame-ancestors" not in str(page.request.get(server.url).headers)
         assert page.request.get(server.url).headers["x-frame-options"] == "DENY"
         page.goto(lab.url)

@@ -30,15 +30,32 @@ def lab(tmp_path):
     root = tmp_path
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     settings = root / "settings"
-    env = {"JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_DATA_DIR": str(root / "data"),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"), "IPYTHONDIR": str(root / "ipython")}
+    env = {
+        "JUPYTER_CONFIG_DIR": str(root / "config"),
+        "JUPYTER_DATA_DIR": str(root / "data"),
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
+        "IPYTHONDIR": str(root / "ipython"),
+    }
     server = serve_process(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip={host}", "--port={port}",
-         "--IdentityProvider.token=", "--allow-root", "--LabApp.extension_manager=readonly",
-         f"--ServerApp.root_dir={root / 'notebooks'}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],  # no network
-        env=env, name="jupyter lab (diagrams)", ready_timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip={host}",
+            "--port={port}",
+            "--IdentityProvider.token=",
+            "--allow-root",
+            "--LabApp.extension_manager=readonly",
+            f"--ServerApp.root_dir={root / 'notebooks'}",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],  # no network
+        env=env,
+        name="jupyter lab (diagrams)",
+        ready_timeout=60,
+    )
     server.settings = settings
     yield server
     server.stop()
@@ -62,7 +79,7 @@ def browser():
 
 def luminance(css_colour: str) -> float:
     """0 (black) to 1 (white), from a computed 'rgb(r, g, b)'."""
-    red, green, blue = (int(part) for part in css_colour[css_colour.index("(") + 1:].rstrip(")").split(",")[:3])
+    red, green, blue = (int(part) for part in css_colour[css_colour.index("(") + 1 :].rstrip(")").split(",")[:3])
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
@@ -78,17 +95,20 @@ def run_all_and_find_the_diagram(page, lab, notebook: str, title: str):
     idle.wait_for(timeout=90_000)
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
-    diagram = page.locator(f"svg.workshop-sequence[aria-label=\"{title}\"]")
+    diagram = page.locator(f'svg.workshop-sequence[aria-label="{title}"]')
     diagram.wait_for(state="attached", timeout=180_000)
     diagram.scroll_into_view_if_needed()
     diagram.wait_for(state="visible", timeout=10_000)
     return diagram
 
 
-@pytest.mark.parametrize("notebook, title, theme, arrows", [
-    ("02-asgi.ipynb", "one WebSocket's life", "JupyterLab Light", 10),
-    ("06-scaling-with-redis.ipynb", "one group_send, two processes, one Redis", "JupyterLab Dark", 12),
-])
+@pytest.mark.parametrize(
+    "notebook, title, theme, arrows",
+    [
+        ("02-asgi.ipynb", "one WebSocket's life", "JupyterLab Light", 10),
+        ("06-scaling-with-redis.ipynb", "one group_send, two processes, one Redis", "JupyterLab Dark", 12),
+    ],
+)
 def test_the_diagram_is_drawn_and_readable_in_jupyterlab(lab, browser, notebook, title, theme, arrows):
     set_theme(lab, theme)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -100,7 +120,8 @@ def test_the_diagram_is_drawn_and_readable_in_jupyterlab(lab, browser, notebook,
         assert diagram.locator("line[marker-end]").count() == arrows
         colour = diagram.evaluate("svg => getComputedStyle(svg).color")
         background = page.evaluate(
-            "() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
+            "() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()"
+        )
         light_theme = theme == "JupyterLab Light"
         assert (luminance(colour) < 0.4) if light_theme else (luminance(colour) > 0.6), (theme, colour, background)
     finally:

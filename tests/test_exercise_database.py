@@ -10,8 +10,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from echo.models import Message
-from workshop.checks import ExerciseHint
-from workshop.checks_database import check_room_history, check_tell_the_room
+from workshop.checks import ExerciseHint, check_room_history, check_tell_the_room
 
 
 def room_of(consumer):
@@ -130,31 +129,39 @@ def checked(check, answer):
     return "passed", time.monotonic() - started
 
 
-@pytest.mark.parametrize("answer, hint", [
-    (Right, "passed"),
-    (NewestFirst, "newest first"),
-    (EveryRoom, "filter by the room"),
-    (FirstTwenty, "*first* 20"),
-    (AllOfThem, "only the last 20"),
-    (SyncOrmInAsync, "async ORM"),
-    (ModelInstances, "not JSON serializable"),
-    (ForgotAwait, "await"),
-    (NeverAccepts, "accept"),
-], ids=lambda value: getattr(value, "__name__", None))
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (Right, "passed"),
+        (NewestFirst, "newest first"),
+        (EveryRoom, "filter by the room"),
+        (FirstTwenty, "*first* 20"),
+        (AllOfThem, "only the last 20"),
+        (SyncOrmInAsync, "async ORM"),
+        (ModelInstances, "not JSON serializable"),
+        (ForgotAwait, "await"),
+        (NeverAccepts, "accept"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
 def test_the_history_check(answer, hint, capsys):
     said, took = checked(check_room_history, answer)
     assert hint in said, said
     assert took < 3
 
 
-@pytest.mark.parametrize("answer, hint", [
-    (right_receiver, "passed"),
-    (before_commit, "rolled back"),
-    (without_async_to_sync, "async_to_sync"),
-    (wrong_group, "'chamber.ex07-garden'"),
-    (wrong_type, "chamber.message"),
-    (on_every_save, "edited"),
-], ids=lambda value: getattr(value, "__name__", None))
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (right_receiver, "passed"),
+        (before_commit, "rolled back"),
+        (without_async_to_sync, "async_to_sync"),
+        (wrong_group, "'chamber.ex07-garden'"),
+        (wrong_type, "chamber.message"),
+        (on_every_save, "edited"),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
 def test_the_receiver_check(answer, hint, capsys):
     said, took = checked(check_tell_the_room, answer)
     assert hint in said, said

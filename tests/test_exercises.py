@@ -12,9 +12,9 @@ import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import re_path
-from echo.consumers import CarefulJsonWebsocketConsumer
 from nbclient import NotebookClient
 
+from echo.consumers import CarefulJsonWebsocketConsumer
 from workshop import checks, exercises
 from workshop.checks import ExerciseHint
 
@@ -46,8 +46,14 @@ def test_a_solution_region_becomes_a_stub_with_the_task():
     )
 
 
-@pytest.mark.parametrize("source", ["### BEGIN SOLUTION\nx = 1", "x = 1\n### END SOLUTION",
-                                    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "### BEGIN SOLUTION\nx = 1",
+        "x = 1\n### END SOLUTION",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+    ],
+)
 def test_broken_markers_are_reported(source):
     with pytest.raises(exercises.MarkerError):
         exercises.stub_source(source)
@@ -68,8 +74,13 @@ def test_exercises_keep_no_answer_and_no_output():
 @pytest.mark.parametrize("path", sorted((REPO / "exercises").glob("*.ipynb")), ids=lambda p: p.name)
 def test_an_unchanged_exercise_reaches_every_check_and_each_gives_its_hint(path):
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     check_cells = [c for c in notebook.cells if c.cell_type == "code" and re.match(r"check_\w+\(", c.source)]
     assert check_cells, "every exercise ends with a check"
     for cell in notebook.cells:
@@ -140,6 +151,7 @@ def count_requests(app):
 def count_requests_with_an_int(app):
     def counted(environ, start_response):
         return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", 1)], e))
+
     return counted
 
 
@@ -147,6 +159,7 @@ def count_requests_resetting(app):
     def counted(environ, start_response):
         number = 1
         return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))], e))
+
     return counted
 
 
@@ -158,6 +171,7 @@ def count_requests_returning_nothing(app):
 def count_requests_calling_the_inner_function(app):
     def counted(environ, start_response):
         return app(environ, start_response)
+
     return counted()
 
 
@@ -169,6 +183,7 @@ def count_requests_starting_the_response_itself(app):
         number += 1
         start_response("200 OK", [("X-Request-Number", str(number))])
         return app(environ, start_response)
+
     return counted
 
 
@@ -180,6 +195,7 @@ def count_requests_replacing_the_body(app):
         number += 1
         app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))], e))
         return [f"request {number}\n".encode()]
+
     return counted
 
 
@@ -203,7 +219,7 @@ async def shout_without_accepting(scope, receive, send):
 
 
 async def shout_before_accepting(scope, receive, send):
-    while (event := await receive())["type"] != "websocket.disconnect":
+    while (await receive())["type"] != "websocket.disconnect":
         await send({"type": "websocket.send", "text": "1: HELLO"})
 
 
@@ -343,28 +359,44 @@ def bare_url_router():
 
 
 def router_without_as_asgi():
-    return ProtocolTypeRouter({"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
-                                                       re_path(r"^reverse/$", Reverse)])})
+    return ProtocolTypeRouter(
+        {"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", Reverse)])}
+    )
 
 
 def router_under_http():
-    return ProtocolTypeRouter({"http": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
-                                                  re_path(r"^reverse/$", Reverse.as_asgi())])})
+    return ProtocolTypeRouter(
+        {"http": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", Reverse.as_asgi())])}
+    )
 
 
 def router_with_a_leading_slash():
-    return ProtocolTypeRouter({"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()),
-                                                       re_path(r"^/reverse/$", Reverse.as_asgi())])})
+    return ProtocolTypeRouter(
+        {"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^/reverse/$", Reverse.as_asgi())])}
+    )
 
 
 def router_to_a_sync_consumer_with_async_methods():
-    return ProtocolTypeRouter({"websocket": URLRouter([
-        re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _async_methods_on_a_sync_consumer().as_asgi())])})
+    return ProtocolTypeRouter(
+        {
+            "websocket": URLRouter(
+                [
+                    re_path(r"^echo/$", Echo.as_asgi()),
+                    re_path(r"^reverse/$", _async_methods_on_a_sync_consumer().as_asgi()),
+                ]
+            )
+        }
+    )
 
 
 def router_to_a_plain_consumer():
-    return ProtocolTypeRouter({"websocket": URLRouter([
-        re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _reverse_on_a_plain_consumer().as_asgi())])})
+    return ProtocolTypeRouter(
+        {
+            "websocket": URLRouter(
+                [re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _reverse_on_a_plain_consumer().as_asgi())]
+            )
+        }
+    )
 
 
 # --------------------------------------------------------------------------- 04 echo_project
@@ -489,16 +521,18 @@ class LobbyCopyingTheWholeMessage(Lobby):
 
 class LobbyBelievingTheClient(Lobby):
     async def receive_json(self, content, **kwargs):
-        await self.channel_layer.group_send("lobby", {"type": "lobby.say", "who": content.get("who", self.who),
-                                                      "text": content["text"]})
+        await self.channel_layer.group_send(
+            "lobby", {"type": "lobby.say", "who": content.get("who", self.who), "text": content["text"]}
+        )
 
 
 class LobbyWithAsyncToSync(Lobby):
     async def receive_json(self, content, **kwargs):
         from asgiref.sync import async_to_sync
 
-        async_to_sync(self.channel_layer.group_send)("lobby", {"type": "lobby.say", "who": self.who,
-                                                               "text": content["text"]})
+        async_to_sync(self.channel_layer.group_send)(
+            "lobby", {"type": "lobby.say", "who": self.who, "text": content["text"]}
+        )
 
 
 class LobbyForgettingAwait(Lobby):
@@ -536,8 +570,9 @@ def _layer():
 def announce(room, text):
     from asgiref.sync import async_to_sync
 
-    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
-                                                           "message": {"text": text}})
+    async_to_sync(_layer().group_send)(
+        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
+    )
 
 
 def announce_without_async_to_sync(room, text):
@@ -545,8 +580,9 @@ def announce_without_async_to_sync(room, text):
 
 
 async def announce_as_an_async_def(room, text):
-    await _layer().group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
-                                                  "message": {"text": text}})
+    await _layer().group_send(
+        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
+    )
 
 
 def announce_to_the_wrong_group(room, text):
@@ -564,25 +600,26 @@ def announce_with_an_unknown_type(room, text):
 def announce_with_the_handler_name_as_type(room, text):
     from asgiref.sync import async_to_sync
 
-    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
-                                                           "text": text})
+    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "text": text})
 
 
 def announce_to_a_channel(room, text):
     from asgiref.sync import async_to_sync
 
-    async_to_sync(_layer().send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer",
-                                                     "message": {"text": text}})
+    async_to_sync(_layer().send)(
+        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
+    )
 
 
 def announce_to_an_invalid_group_name(room, text):
     from asgiref.sync import async_to_sync
 
-    async_to_sync(_layer().group_send)(f"chamber {room}", {"type": "chamber.message", "who": "announcer",
-                                                           "message": {"text": text}})
+    async_to_sync(_layer().group_send)(
+        f"chamber {room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
+    )
 
 
-# --------------------------------------------------------------------------- 07 testing
+# --------------------------------------------------------------------------- 08 testing
 
 
 async def good_test(consumer_class):
@@ -641,7 +678,7 @@ def sync_test(consumer_class):
     pass
 
 
-# --------------------------------------------------------------------------- 08 security
+# --------------------------------------------------------------------------- 09 security
 
 
 def protect(app):
@@ -728,7 +765,7 @@ class MembersOnlyNeverAnsweringAnonymous(MembersOnly):
             await self.accept()
 
 
-# --------------------------------------------------------------------------- 09 performance
+# --------------------------------------------------------------------------- 10 performance
 
 
 class FastEcho(AsyncJsonWebsocketConsumer):
@@ -793,111 +830,158 @@ class FastEchoKeepingTheDots(FastEcho):
 # check: (a right answer, what its success line says, [(a wrong answer, the hint it must get), ...])
 # The wrong answers are mistakes learners make; where Channels' tracker shows people making them, it is cited.
 CHECKS = {
-    "check_greeting_app": (greet, "greet works", [
-        (greet_returning_str, "return a list of bytes"),
-        (greet_forgetting_start_response, "never called start_response"),
-        (greet_with_the_slash, "strip the leading '/'"),
-        (greet_hard_coded, "the name is hard-coded"),
-        (greet_with_a_number_status, "not the number 200"),
-        (greet_with_a_dict_of_headers, "not a dict"),
-        (greet_as_html, "add ('Content-Type', 'text/plain')"),
-    ]),
-    "check_request_counter": (count_requests, "numbered 1, 2, 3", [
-        (count_requests_with_an_int, "must be a str"),
-        (count_requests_resetting, "keep the count outside the inner function"),
-        (count_requests_returning_nothing, "return the inner function"),
-        (count_requests_calling_the_inner_function, "do not call it"),
-        (count_requests_starting_the_response_itself, "start_response was called twice"),
-        (count_requests_replacing_the_body, "unchanged"),
-    ]),
-    "check_shouting_app": (shout, "1: HELLO", [
-        (shout_without_accepting, "accept first"),
-        (shout_before_accepting, "before accepting"),
-        (shout_in_bytes, "not 'bytes'"),
-        (shout_without_counting, "count the messages"),
-        (shout_silently, "send a websocket.send for every websocket.receive"),
-        (shout_ignoring_disconnect, "return when event['type'] == 'websocket.disconnect'"),
-        (shout_treating_disconnect_as_a_message, "only websocket.receive carries 'text'"),
-        (shout_once, "keep receiving events in a loop"),
-        (shout_counting_globally, "not in a global"),
-    ]),
-    "check_reverse_routing": (router((r"^echo/$", Echo), (r"^reverse/$", Reverse)), "slennahc", [
-        (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
-        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
-        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
-        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseNeverAccepting)), "must call await self.accept()"),
-        (router((r"^echo/$", Echo), (r"^reverse/$", ReverseForgettingAwait)), "without await"),
-        (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
-        (bare_url_router, "bare URLRouter"),
-        (router_without_as_asgi, "route Reverse.as_asgi()"),  # django/channels#1552, #1588
-        (router_under_http, "no 'websocket' entry"),
-        (router_with_a_leading_slash, "without its leading '/'"),
-        (router_to_a_plain_consumer, "inherit from AsyncJsonWebsocketConsumer"),
-        (router_to_a_sync_consumer_with_async_methods, "ReverseConsumer.receive_json is an async def"),
-    ]),
-    "check_counting_echo": (CountingEcho, "starts at 1", [
-        (CountingOnTheClass, "not on the class"),
-        (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
-        (NotCounting, "add the message's number"),
-        (CountingWithoutAccepting, "must end with await self.accept()"),
-        (CountingAfterSending, "the count starts at 1"),
-        (CountingWithoutStarting, "Set self.count = 0 in connect()"),
-        (CountingWithoutAwait, "without await"),
-        (CountingOverridingReceive, "override receive_json, not receive"),
-        (CountingOnlyTheCount, "keep the client's fields"),
-    ]),
-    "check_lobby_consumer": (Lobby, "arrivals announced", [
-        (LobbyWithoutGroup, "group_add the channel"),
-        (LobbyAnsweringOnlyTheSender, "only the sender got it"),
-        (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
-        (LobbyCopyingTheWholeMessage, "Bob's whole message went into the group event"),
-        (LobbyBelievingTheClient, "never from the client's message"),
-        (LobbyWithAsyncToSync, "async_to_sync is for sync code"),  # django/channels#1194
-        (LobbyForgettingAwait, "group_send(...) without await"),
-        (LobbyNeverLeaving, "group_discard in disconnect()"),
-        (LobbyWithTheRawQueryString, "parse it"),
-        (LobbyNotEndingOnDisconnect, "call super().websocket_disconnect(message)"),
-    ]),
-    "check_announce": (announce, "heard 'tea is ready'", [
-        (announce_without_async_to_sync, "async_to_sync(channel_layer.group_send)(group, event)"),
-        (announce_as_an_async_def, "announce is an async def"),
-        (announce_to_the_wrong_group, "'chamber.' + room"),
-        (announce_with_an_unknown_type, "it must be 'chamber.message'"),  # the "type" routes the event
-        (announce_with_the_handler_name_as_type, "'message': event['message']"),
-        (announce_to_a_channel, "a room is a group, so use group_send"),
-        (announce_to_an_invalid_group_name, "the group name was refused"),  # django/channels#626, #1845
-    ]),
-    "check_test_catches_bugs": (good_test, "catches all 3 broken ones", [
-        (weak_test_checking_only_that_a_reply_arrives, "your test passed a consumer that echoes the text unchanged"),
-        (palindrome_test, "reads differently backwards"),
-        (unawaited_test, "await each of them"),
-        (class_instead_of_asgi_app_test, "consumer_class.as_asgi(), not the class"),
-        (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
-        (sync_test, "must be an async def"),
-    ]),
-    "check_protect": (protect, "are refused", [
-        (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
-        (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
-        (protect_in_the_wrong_order, "Put AllowedHostsOriginValidator outermost"),
-        (protect_allowing_every_origin, "got in through your origin check"),
-        (lambda app: None, "returned None"),
-    ]),
-    "check_members_only": (MembersOnly, "close code 4401", [
-        (MembersOnlyRefusingOutright, "refused outright"),
-        (MembersOnlyWithTheWrongCode, "got code 1008"),
-        (MembersOnlyClosingEveryone, "a logged-in user got"),
-        (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
-        (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
-        (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
-    ]),
-    "check_database_free_echo": (FastEcho, "no clean-up hop", [
-        (FastEchoCallingSuper, "the clean-up still ran"),
-        (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
-        (FastEchoForgettingTheHandler, "the echo is broken"),
-        (FastEchoForgettingAwait, "without await"),
-        (FastEchoWithAnAttributeError, "raised AttributeError: raise ValueError"),
-        (FastEchoKeepingTheDots, "get_handler_name(message)"),
-    ]),
+    "check_greeting_app": (
+        greet,
+        "greet works",
+        [
+            (greet_returning_str, "return a list of bytes"),
+            (greet_forgetting_start_response, "never called start_response"),
+            (greet_with_the_slash, "strip the leading '/'"),
+            (greet_hard_coded, "the name is hard-coded"),
+            (greet_with_a_number_status, "not the number 200"),
+            (greet_with_a_dict_of_headers, "not a dict"),
+            (greet_as_html, "add ('Content-Type', 'text/plain')"),
+        ],
+    ),
+    "check_request_counter": (
+        count_requests,
+        "numbered 1, 2, 3",
+        [
+            (count_requests_with_an_int, "must be a str"),
+            (count_requests_resetting, "keep the count outside the inner function"),
+            (count_requests_returning_nothing, "return the inner function"),
+            (count_requests_calling_the_inner_function, "do not call it"),
+            (count_requests_starting_the_response_itself, "start_response was called twice"),
+            (count_requests_replacing_the_body, "unchanged"),
+        ],
+    ),
+    "check_shouting_app": (
+        shout,
+        "1: HELLO",
+        [
+            (shout_without_accepting, "accept first"),
+            (shout_before_accepting, "before accepting"),
+            (shout_in_bytes, "not 'bytes'"),
+            (shout_without_counting, "count the messages"),
+            (shout_silently, "send a websocket.send for every websocket.receive"),
+            (shout_ignoring_disconnect, "return when event['type'] == 'websocket.disconnect'"),
+            (shout_treating_disconnect_as_a_message, "only websocket.receive carries 'text'"),
+            (shout_once, "keep receiving events in a loop"),
+            (shout_counting_globally, "not in a global"),
+        ],
+    ),
+    "check_reverse_routing": (
+        router((r"^echo/$", Echo), (r"^reverse/$", Reverse)),
+        "slennahc",
+        [
+            (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
+            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
+            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
+            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseNeverAccepting)), "must call await self.accept()"),
+            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseForgettingAwait)), "without await"),
+            (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
+            (bare_url_router, "bare URLRouter"),
+            (router_without_as_asgi, "route Reverse.as_asgi()"),  # django/channels#1552, #1588
+            (router_under_http, "no 'websocket' entry"),
+            (router_with_a_leading_slash, "without its leading '/'"),
+            (router_to_a_plain_consumer, "inherit from AsyncJsonWebsocketConsumer"),
+            (router_to_a_sync_consumer_with_async_methods, "ReverseConsumer.receive_json is an async def"),
+        ],
+    ),
+    "check_counting_echo": (
+        CountingEcho,
+        "starts at 1",
+        [
+            (CountingOnTheClass, "not on the class"),
+            (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
+            (NotCounting, "add the message's number"),
+            (CountingWithoutAccepting, "must end with await self.accept()"),
+            (CountingAfterSending, "the count starts at 1"),
+            (CountingWithoutStarting, "Set self.count = 0 in connect()"),
+            (CountingWithoutAwait, "without await"),
+            (CountingOverridingReceive, "override receive_json, not receive"),
+            (CountingOnlyTheCount, "keep the client's fields"),
+        ],
+    ),
+    "check_lobby_consumer": (
+        Lobby,
+        "arrivals announced",
+        [
+            (LobbyWithoutGroup, "group_add the channel"),
+            (LobbyAnsweringOnlyTheSender, "only the sender got it"),
+            (LobbyWithAnUnhandledType, "needs a method named lobby_message(self, event)"),
+            (LobbyCopyingTheWholeMessage, "Bob's whole message went into the group event"),
+            (LobbyBelievingTheClient, "never from the client's message"),
+            (LobbyWithAsyncToSync, "async_to_sync is for sync code"),  # django/channels#1194
+            (LobbyForgettingAwait, "group_send(...) without await"),
+            (LobbyNeverLeaving, "group_discard in disconnect()"),
+            (LobbyWithTheRawQueryString, "parse it"),
+            (LobbyNotEndingOnDisconnect, "call super().websocket_disconnect(message)"),
+        ],
+    ),
+    "check_announce": (
+        announce,
+        "heard 'tea is ready'",
+        [
+            (announce_without_async_to_sync, "async_to_sync(channel_layer.group_send)(group, event)"),
+            (announce_as_an_async_def, "announce is an async def"),
+            (announce_to_the_wrong_group, "'chamber.' + room"),
+            (announce_with_an_unknown_type, "it must be 'chamber.message'"),  # the "type" routes the event
+            (announce_with_the_handler_name_as_type, "'message': event['message']"),
+            (announce_to_a_channel, "a room is a group, so use group_send"),
+            (announce_to_an_invalid_group_name, "the group name was refused"),  # django/channels#626, #1845
+        ],
+    ),
+    "check_test_catches_bugs": (
+        good_test,
+        "catches all 3 broken ones",
+        [
+            (
+                weak_test_checking_only_that_a_reply_arrives,
+                "your test passed a consumer that echoes the text unchanged",
+            ),
+            (palindrome_test, "reads differently backwards"),
+            (unawaited_test, "await each of them"),
+            (class_instead_of_asgi_app_test, "consumer_class.as_asgi(), not the class"),
+            (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
+            (sync_test, "must be an async def"),
+        ],
+    ),
+    "check_protect": (
+        protect,
+        "are refused",
+        [
+            (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
+            (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
+            (protect_in_the_wrong_order, "Put AllowedHostsOriginValidator outermost"),
+            (protect_allowing_every_origin, "got in through your origin check"),
+            (lambda app: None, "returned None"),
+        ],
+    ),
+    "check_members_only": (
+        MembersOnly,
+        "close code 4401",
+        [
+            (MembersOnlyRefusingOutright, "refused outright"),
+            (MembersOnlyWithTheWrongCode, "got code 1008"),
+            (MembersOnlyClosingEveryone, "a logged-in user got"),
+            (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
+            (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
+            (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
+        ],
+    ),
+    "check_database_free_echo": (
+        FastEcho,
+        "no clean-up hop",
+        [
+            (FastEchoCallingSuper, "the clean-up still ran"),
+            (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
+            (FastEchoForgettingTheHandler, "the echo is broken"),
+            (FastEchoForgettingAwait, "without await"),
+            (FastEchoWithAnAttributeError, "raised AttributeError: raise ValueError"),
+            (FastEchoKeepingTheDots, "get_handler_name(message)"),
+        ],
+    ),
 }
 
 HINT_WITHIN = 3.0  # seconds: a learner waits no longer for a hint
@@ -910,9 +994,11 @@ def test_each_check_passes_a_right_answer(name, capsys):
     assert success in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name, wrong, hint", [(name, wrong, hint) for name, (_, _, wrongs) in CHECKS.items()
-                                               for wrong, hint in wrongs],
-                         ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"))
+@pytest.mark.parametrize(
+    "name, wrong, hint",
+    [(name, wrong, hint) for name, (_, _, wrongs) in CHECKS.items() for wrong, hint in wrongs],
+    ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"),
+)
 def test_each_check_hints_at_a_typical_mistake_within_three_seconds(name, wrong, hint):
     started = time.monotonic()
     with pytest.raises(ExerciseHint, match=re.escape(hint)):
@@ -926,6 +1012,7 @@ def test_every_check_is_tested_against_at_least_four_wrong_answers():
 
 
 # --------------------------------------------------------------------------- other right answers
+
 
 def greet_with_get(environ, start_response):
     start_response("200 OK", [("content-type", "text/plain; charset=utf-8")])
@@ -972,8 +1059,9 @@ def _sync_reverse():
 def router_with_path():
     from django.urls import path
 
-    return ProtocolTypeRouter({"websocket": URLRouter([path("echo/", Echo.as_asgi()),
-                                                       path("reverse/", _sync_reverse().as_asgi())])})
+    return ProtocolTypeRouter(
+        {"websocket": URLRouter([path("echo/", Echo.as_asgi()), path("reverse/", _sync_reverse().as_asgi())])}
+    )
 
 
 class CountingFromInit(CarefulJsonWebsocketConsumer):
@@ -1009,8 +1097,9 @@ _LAYER_GOT_AT_IMPORT = _layer()  # as a management command module may do
 def announce_with_a_layer_got_at_import(room, text):
     from asgiref.sync import async_to_sync
 
-    async_to_sync(_LAYER_GOT_AT_IMPORT.group_send)(f"chamber.{room}", {"type": "chamber.message",
-                                                                      "who": "announcer", "message": {"text": text}})
+    async_to_sync(_LAYER_GOT_AT_IMPORT.group_send)(
+        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
+    )
 
 
 def protect_with_an_explicit_stack(app):
@@ -1055,8 +1144,11 @@ OTHER_RIGHT_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("name, right_answer", OTHER_RIGHT_ANSWERS,
-                         ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"))
+@pytest.mark.parametrize(
+    "name, right_answer",
+    OTHER_RIGHT_ANSWERS,
+    ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"),
+)
 def test_each_check_passes_other_right_answers_people_write(name, right_answer, capsys):
     getattr(checks, name)(right_answer)
     assert "\u2713" in capsys.readouterr().out
@@ -1070,12 +1162,13 @@ def test_checks_live_one_module_per_lesson_and_share_only_public_names():
 
     package = REPO / "workshop" / "checks"
     lessons = sorted(p.stem for p in package.glob("lesson*.py"))
-    assert lessons == [f"lesson{n:02d}" for n in range(1, 10)]
+    assert lessons == [f"lesson{n:02d}" for n in range(1, 11)]
     for module in [package / f"{name}.py" for name in lessons] + [package / "_common.py"]:
         for node in ast.walk(ast.parse(module.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level:  # a relative import, from inside the kit
                 private = [alias.name for alias in node.names if alias.name.startswith("_")]
                 assert not private, f"{module.name} imports private names {private} from {node.module}"
                 assert node.level == 1 or not (node.module or "").startswith("_"), module.name
-                assert node.level == 2 or node.module == "_common", \
+                assert node.level == 2 or node.module == "_common", (
                     f"{module.name}: a lesson's check imports only the shared helpers, not another lesson"
+                )

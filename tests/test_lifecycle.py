@@ -13,8 +13,8 @@ import time
 
 import pytest
 from jupyter_client import KernelManager
-from tests.helpers import linux_only, live_group_members, port_is_free
 
+from tests.helpers import linux_only, live_group_members, port_is_free
 from workshop.redis_server import find_redis_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,8 +36,14 @@ pytestmark = [linux_only, needs_redis]
 
 def run_cell(client, code: str, cell_id: str | None = None, timeout: float = 60) -> str:
     """Execute code as a front end does (JupyterLab sends the cell's id); return what it printed."""
-    content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-               "allow_stdin": False, "stop_on_error": True}
+    content = {
+        "code": code,
+        "silent": False,
+        "store_history": True,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
     message = client.session.msg("execute_request", content, metadata={"cellId": cell_id} if cell_id else {})
     client.shell_channel.send(message)
     msg_id = message["header"]["msg_id"]
@@ -160,9 +166,11 @@ def test_a_script_killed_or_hung_up_leaves_no_server(signum):
 
 
 def test_a_server_that_ignores_sigterm_is_killed_after_the_grace():
-    stubborn = ("import signal, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                "sys.argv[1:] = ['--bind', '127.0.0.1', sys.argv[1]]; import runpy; "
-                "runpy.run_module('http.server', run_name='__main__')")
+    stubborn = (
+        "import signal, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "sys.argv[1:] = ['--bind', '127.0.0.1', sys.argv[1]]; import runpy; "
+        "runpy.run_module('http.server', run_name='__main__')"
+    )
     script = textwrap.dedent(
         f"""
         import sys, threading

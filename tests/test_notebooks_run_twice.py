@@ -38,13 +38,14 @@ def comparable(outputs):
 def test_run_all_twice_in_one_kernel(path):
     stored = nbformat.read(path, as_version=4)
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=180, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     with client.setup_kernel():
         for _ in range(2):
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)  # raises unless the cell is tagged raises-exception
-    for index, (cell, before) in enumerate(zip(notebook.cells, stored.cells)):
+    for index, (cell, before) in enumerate(zip(notebook.cells, stored.cells, strict=True)):
         if cell.cell_type != "code" or "nbval-ignore-output" in cell.metadata.get("tags", []):
             continue
         assert comparable(cell.outputs) == comparable(before.outputs), f"cell {index} changed on the second run"

@@ -29,10 +29,14 @@ def test_servers_whose_owner_is_gone_are_found_with_the_command_that_stops_them(
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # its pid now names nobody: the owner of a stray
-    stray = subprocess.Popen([sys.executable, "-c", "import threading; threading.Event().wait()"],
-                             env={**os.environ, preflight.OWNER_ENV: str(gone.pid)})
-    owned = subprocess.Popen([sys.executable, "-c", "import threading; threading.Event().wait()"],
-                             env={**os.environ, preflight.OWNER_ENV: str(os.getpid())})
+    stray = subprocess.Popen(
+        [sys.executable, "-c", "import threading; threading.Event().wait()"],
+        env={**os.environ, preflight.OWNER_ENV: str(gone.pid)},
+    )
+    owned = subprocess.Popen(
+        [sys.executable, "-c", "import threading; threading.Event().wait()"],
+        env={**os.environ, preflight.OWNER_ENV: str(os.getpid())},
+    )
     try:
         strays = [pid for pid, _ in preflight.find_strays()]
         assert stray.pid in strays and owned.pid not in strays

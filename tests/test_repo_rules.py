@@ -251,10 +251,17 @@ def test_notebooks_use_the_kit_to_serve(path):
             assert SHOWS_THE_MACHINERY in before, f"the markdown before cell {index} must say why it is tagged"
             after = "".join(all_cells[index + 1]["source"]) if all_cells[index + 1]["cell_type"] == "code" else ""
             assert re.search(r"\.should_exit = True", source + after), (
-                f"cell {index} starts uvicorn by hand: stop it in the same cell or the next one")
+                f"cell {index} starts uvicorn by hand: stop it in the same cell or the next one"
+            )
             continue
-        for reimplemented in ("uvicorn.Server(", "uvicorn.run(", "make_server(", "subprocess.Popen(",
-                              "threading.Thread(", "nest_asyncio.apply()"):
+        for reimplemented in (
+            "uvicorn.Server(",
+            "uvicorn.run(",
+            "make_server(",
+            "subprocess.Popen(",
+            "threading.Thread(",
+            "nest_asyncio.apply()",
+        ):
             assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented
 
 
@@ -262,16 +269,18 @@ SHOWS_THE_MACHINERY = "shows-the-machinery"
 
 
 def test_exactly_one_cell_shows_the_machinery():
-    tagged = [(path.name, index) for path in NOTEBOOKS for index, cell in enumerate(cells(path))
-              if SHOWS_THE_MACHINERY in tags(cell)]
+    tagged = [
+        (path.name, index)
+        for path in NOTEBOOKS
+        for index, cell in enumerate(cells(path))
+        if SHOWS_THE_MACHINERY in tags(cell)
+    ]
     assert [name for name, _ in tagged] == ["02-asgi.ipynb"], tagged
 
 
 LESSONS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SECTIONS_WITHOUT_A_TURN = {"Key points", "Read more"}
-# Lessons 04 and 09 are being reworked elsewhere (issue 17): they get their "your turn" cells there.
-# strict=True: once they have them, this marker fails and must go.
-NOT_YET = {"04-echo-chamber.ipynb", "09-performance.ipynb"}
+NOT_YET: set[str] = set()  # lessons still without a "your turn" in every section (xfail, strict)
 
 
 def sections(path):
@@ -291,11 +300,30 @@ def sections(path):
     return found
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="reworked elsewhere")) if p.name in NOT_YET else p
-    for p in LESSONS], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="reworked elsewhere")) if p.name in NOT_YET else p
+        for p in LESSONS
+    ],
+    ids=lambda p: p.name,
+)
 def test_every_section_of_every_lesson_has_a_your_turn(path):
     """Learners do something in every section: change one thing, predict, then see (issue 17)."""
-    missing = [title for title, text in sections(path).items()
-               if title not in SECTIONS_WITHOUT_A_TURN and "your turn" not in text.lower()]
+    missing = [
+        title
+        for title, text in sections(path).items()
+        if title not in SECTIONS_WITHOUT_A_TURN and "your turn" not in text.lower()
+    ]
     assert not missing, f"sections without a 'Your turn': {missing}"
+
+
+KERNEL_NAME, KERNEL_DISPLAY_NAME = "realtime-workshop", "Python (realtime workshop)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebooks_name_the_kernel_the_readme_tells_learners_to_pick(path):
+    spec = json.loads(path.read_text())["metadata"]["kernelspec"]
+    assert (spec["name"], spec["display_name"]) == (KERNEL_NAME, KERNEL_DISPLAY_NAME)
+    assert KERNEL_DISPLAY_NAME in (REPO / "README.md").read_text()
+    assert f"--name {KERNEL_NAME}" in (REPO / "postBuild").read_text()

@@ -11,8 +11,8 @@ import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from tests.helpers import linux_only, live_group_members, open_sockets, port_is_free
 
+from tests.helpers import linux_only, live_group_members, open_sockets, port_is_free
 from workshop import ServerStartError, connect_ws, fetch, running_servers, serve_asgi, serve_process, serve_wsgi
 
 
@@ -217,7 +217,8 @@ def test_wsgi_threads_option_serves_concurrently():
 HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "{port}"]
 # A parent that starts the real server as its own child, as `make lab` or daphne's autoreloader do.
 PARENT_OF_SERVER = [
-    sys.executable, "-c",
+    sys.executable,
+    "-c",
     "import subprocess, sys; subprocess.run([sys.executable, '-m', 'http.server', '--bind', '127.0.0.1', sys.argv[1]])",
     "{port}",
 ]
@@ -279,8 +280,7 @@ def test_interpreter_exit_stops_servers_left_running(tmp_path):
         raise RuntimeError("a cell failed")  # and nobody called stop()
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            cwd=os.getcwd())
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=os.getcwd())
     assert "a cell failed" in result.stderr
     pid, process_port, asgi_port = map(int, result.stdout.split())
     assert live_group_members(pid) == []
@@ -314,8 +314,11 @@ def test_process_logs_go_to_a_log_folder_that_does_not_exist_yet(tmp_path, monke
 
 def test_process_logs_carry_no_colour_codes(monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "1")  # as a Jupyter kernel's environment may say
-    crashing = [sys.executable, "-c", "import os; print(os.environ['NO_COLOR'], os.environ['PYTHON_COLORS']); "
-                "raise SystemExit(1)"]
+    crashing = [
+        sys.executable,
+        "-c",
+        "import os; print(os.environ['NO_COLOR'], os.environ['PYTHON_COLORS']); raise SystemExit(1)",
+    ]
     with pytest.raises(ServerStartError) as caught:
         serve_process(crashing)
     assert "1 0" in str(caught.value)
@@ -334,8 +337,7 @@ def test_a_terminated_interpreter_stops_its_servers_first(tmp_path):
         os.kill(os.getpid(), signal.SIGTERM)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            cwd=os.getcwd())
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=os.getcwd())
     assert result.returncode == -signal.SIGTERM
     pid, port = map(int, result.stdout.split())
     assert live_group_members(pid) == [] and port_is_free(port)
@@ -444,8 +446,7 @@ def test_a_hung_up_interpreter_stops_its_servers_first():
         os.kill(os.getpid(), signal.SIGHUP)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            cwd=os.getcwd())
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=os.getcwd())
     assert result.returncode == -signal.SIGHUP
     pid, port = map(int, result.stdout.split())
     assert live_group_members(pid) == [] and port_is_free(port)
@@ -454,7 +455,7 @@ def test_a_hung_up_interpreter_stops_its_servers_first():
 @pytest.mark.skipif(os.name == "nt", reason="a POSIX shell script")
 def test_a_relative_program_is_found_where_it_runs(tmp_path):
     script = tmp_path / "serve.sh"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m http.server --bind 127.0.0.1 \"$1\"\n")
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m http.server --bind 127.0.0.1 "$1"\n')
     script.chmod(0o755)
     with serve_process(["./serve.sh", "{port}"], cwd=tmp_path) as server:
         assert fetch(server.url).status == 200
@@ -482,5 +483,9 @@ def test_a_process_that_serves_no_port_is_ready_when_its_log_says_so():
     finally:
         worker.stop()
     with pytest.raises(ServerStartError, match="never said 'never printed'"):
-        serve_process([sys.executable, "-c", "import signal; signal.pause()"], name="silent worker",
-                      ready_line="never printed", ready_timeout=0.5)
+        serve_process(
+            [sys.executable, "-c", "import signal; signal.pause()"],
+            name="silent worker",
+            ready_line="never printed",
+            ready_timeout=0.5,
+        )

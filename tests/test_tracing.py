@@ -186,10 +186,11 @@ async def test_a_cell_sending_to_a_group_is_drawn_as_the_cell(fresh_layer):
 
 def test_flows_saved_by_two_processes_merge_by_tick(tmp_path):
     sender, receiver = Flow("worker A"), Flow("worker B")
-    sender.hops = [Hop(1, "consumer", "channel layer", "group_send 'room' room.key", source_lane=1,
-                       process="worker A")]
-    receiver.hops = [Hop(2, "channel layer", "consumer", "room.key", target_lane=1, process="worker B"),
-                     Hop(1, "client", "server", "text frame", source_lane=1, process="worker B")]
+    sender.hops = [Hop(1, "consumer", "channel layer", "group_send 'room' room.key", source_lane=1, process="worker A")]
+    receiver.hops = [
+        Hop(2, "channel layer", "consumer", "room.key", target_lane=1, process="worker B"),
+        Hop(1, "client", "server", "text frame", source_lane=1, process="worker B"),
+    ]
     sender.save(tmp_path / "a.jsonl")
     receiver.save(tmp_path / "b.jsonl")
     merged = load_flows(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
@@ -201,7 +202,7 @@ def test_flows_saved_by_two_processes_merge_by_tick(tmp_path):
 
 
 def test_the_svg_is_well_formed_themed_and_escaped():
-    hops = [Hop(1, "client", "server", "GET <&> \"x\""), Hop(2, "server", "server", "note")]
+    hops = [Hop(1, "client", "server", 'GET <&> "x"'), Hop(2, "server", "server", "note")]
     diagram = SequenceDiagram(hops, title="t")
     root = ElementTree.fromstring(diagram.svg())
     assert root.tag.endswith("svg")

@@ -18,8 +18,7 @@ from .serving import (
     serve_wsgi,
     stop_all,
 )
-from .tracing import trace
-from .tracing import load_flows, record_flow, trace_channel_layer
+from .tracing import load_flows, record_flow, trace, trace_channel_layer
 
 __all__ = [
     "ECHO_PROJECT",

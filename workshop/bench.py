@@ -15,14 +15,16 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import pathlib
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
 from .clients import connect_ws
-from .paths import REPO
+from .paths import REPO, state_dir
 from .project import echo_project_command
 from .serving import serve_process, stop_all
 
@@ -53,17 +55,39 @@ CONSUMERS = ("stock", "tuned")  # ECHO_CONSUMERS: both are measured
 
 def targets() -> list[Target]:
     python, project = sys.executable, REPO / "echo_project"
-    uvicorn = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
-               "--no-access-log"]
+    uvicorn = [
+        python,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     return [
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
         Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
-        *(Target(f"echo consumer ({consumers}), uvicorn", echo_project_argv(), "echo/", project,
-                 env={"ECHO_CONSUMERS": consumers}) for consumers in CONSUMERS),
-        Target("echo consumer (stock), daphne", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v",
-                                                 "0", "echo_project.asgi:application"], "echo/", project,
-               env={"ECHO_CONSUMERS": "stock"}),
+        *(
+            Target(
+                f"echo consumer ({consumers}), uvicorn",
+                echo_project_argv(),
+                "echo/",
+                project,
+                env={"ECHO_CONSUMERS": consumers},
+            )
+            for consumers in CONSUMERS
+        ),
+        Target(
+            "echo consumer (stock), daphne",
+            [python, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "echo_project.asgi:application"],
+            "echo/",
+            project,
+            env={"ECHO_CONSUMERS": "stock"},
+        ),
     ]
 
 
@@ -78,8 +102,9 @@ class Client:
             host, port = self.url.split("//")[1].rstrip("/").split(":")
             self.reader, self.writer = await asyncio.open_connection(host, int(port))
         else:
-            self.connection = await connect_ws(self.url, compression=self.target.compression, ping_interval=None,
-                                               max_queue=None)
+            self.connection = await connect_ws(
+                self.url, compression=self.target.compression, ping_interval=None, max_queue=None
+            )
         return self
 
     async def __aexit__(self, *exc):
@@ -129,12 +154,15 @@ class FanoutTarget:
     urls: list[str]
 
     async def connect(self, clients: int) -> list:
-        return [await connect_ws(self.urls[n % len(self.urls)], compression=None, ping_interval=None,
-                                 max_queue=None) for n in range(clients)]
+        return [
+            await connect_ws(self.urls[n % len(self.urls)], compression=None, ping_interval=None, max_queue=None)
+            for n in range(clients)
+        ]
 
 
 async def fanout_once(connections: list, marker: str) -> float:
     """Seconds from one client's send until the last of all clients has the message."""
+
     async def arrival(connection):
         while marker not in await connection.recv():  # skip others' traffic (joins, leaves)
             pass
@@ -159,18 +187,24 @@ async def measure_fanout(targets: list[FanoutTarget], args, progress) -> dict:
             progress(f"fan-out round {round_number}/{args.fanout_rounds} done")
     for connections in rooms.values():
         await asyncio.gather(*(connection.close() for connection in connections))
-    return {name: {"fanout_ms": statistics.median(times) * 1e3, "rounds": len(times)}
-            for name, times in results.items()}
+    return {
+        name: {"fanout_ms": statistics.median(times) * 1e3, "rounds": len(times)} for name, times in results.items()
+    }
 
 
 def fanout_table(summary: dict) -> str:
     base = summary[FANOUT_BASELINE]["fanout_ms"]
     rows = [("one message to every client", "median ms", "×base")]
-    rows += [(name, f"{figures['fanout_ms']:.2f}", f"{figures['fanout_ms'] / base:.2f}")
-             for name, figures in summary.items()]
+    rows += [
+        (name, f"{figures['fanout_ms']:.2f}", f"{figures['fanout_ms'] / base:.2f}") for name, figures in summary.items()
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False))
+        )
+        for row in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -178,8 +212,19 @@ def fanout_table(summary: dict) -> str:
 def option_targets() -> list[Target]:
     """echo_project's echo under uvicorn with each server option changed, one at a time."""
     python, project = sys.executable, REPO / "echo_project"
-    base = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
-            "--no-access-log", "echo_project.asgi:application"]
+    base = [
+        python,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "echo_project.asgi:application",
+    ]
     variants = {
         "uvicorn defaults (uvloop, httptools, ws auto)": [],
         "--loop asyncio": ["--loop", "asyncio"],
@@ -191,34 +236,91 @@ def option_targets() -> list[Target]:
     targets += [Target(name, base + extra, "echo/", project) for name, extra in variants.items()]
     # The README's command (transport limits, --ws websockets), and with the implementation uvicorn picks itself
     tuned = {"ECHO_CONSUMERS": "tuned"}
-    targets += [Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned),
-                Target("README's command, tuned, --ws websockets-sansio",
-                       [*echo_project_argv(), "--ws", "websockets-sansio"], "echo/", project, env=tuned)]
+    targets += [
+        Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned),
+        Target(
+            "README's command, tuned, --ws websockets-sansio",
+            [*echo_project_argv(), "--ws", "websockets-sansio"],
+            "echo/",
+            project,
+            env=tuned,
+        ),
+    ]
     # Browsers offer permessage-deflate and uvicorn accepts it by default: measured with a client that offers it.
-    targets += [Target("deflate offered, server default (on)", base, "echo/", project, compression="deflate"),
-                Target("deflate offered, --ws-per-message-deflate false",
-                       base + ["--ws-per-message-deflate", "false"], "echo/", project, compression="deflate")]
+    targets += [
+        Target("deflate offered, server default (on)", base, "echo/", project, compression="deflate"),
+        Target(
+            "deflate offered, --ws-per-message-deflate false",
+            base + ["--ws-per-message-deflate", "false"],
+            "echo/",
+            project,
+            compression="deflate",
+        ),
+    ]
     return targets
 
 
+def bench_database() -> str:
+    """A SQLite file of the bench's own, migrated: the rooms store what is said, never in the learner's database."""
+    path = state_dir("bench") / "echo-bench.sqlite3"
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=REPO / "echo_project",
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+    )
+    return url
+
+
 def start_fanout_servers(progress) -> list[FanoutTarget]:
-    """The raw broadcast baseline, and echo_project's chamber on each channel layer."""
+    """The raw broadcast baseline, and echo_project's chamber on each channel layer, with and without history.
+
+    A room stores every message it passes on (its history, ``ECHO_HISTORY_LENGTH``); the
+    "history off" servers show what that storing costs the fan-out.
+    """
     from .redis_server import serve_redis
 
     python, project = sys.executable, REPO / "echo_project"
     progress("starting the fan-out servers")
-    broadcast = serve_process([python, "-m", "workshop.bench_servers", "broadcast", "{port}"],
-                              name="bench: broadcast")
-    in_memory = {consumers: serve_process(echo_project_argv(), name=f"bench: chamber ({consumers}), in-memory",
-                                          env={"REDIS_URL": "", "ECHO_CONSUMERS": consumers}, cwd=project)
-                 for consumers in CONSUMERS}
+    database = bench_database()
+    broadcast = serve_process([python, "-m", "workshop.bench_servers", "broadcast", "{port}"], name="bench: broadcast")
+    in_memory = {
+        (consumers, history): serve_process(
+            echo_project_argv(),
+            name=f"bench: chamber ({consumers}), in-memory, history {history}",
+            env={
+                "REDIS_URL": "",
+                "ECHO_CONSUMERS": consumers,
+                "DATABASE_URL": database,
+                "ECHO_HISTORY_LENGTH": "20" if history == "on" else "0",
+            },
+            cwd=project,
+        )
+        for consumers in CONSUMERS
+        for history in ("on", "off")
+    }
     redis = serve_redis(name="bench: redis")
-    workers = [serve_process(echo_project_argv(), name=f"bench: chamber, redis {n}", cwd=project, ready_timeout=30,
-                             env={"REDIS_URL": redis.redis_url, "ECHO_CONSUMERS": "tuned"}) for n in (1, 2)]
+    workers = [
+        serve_process(
+            echo_project_argv(),
+            name=f"bench: chamber, redis {n}",
+            cwd=project,
+            ready_timeout=30,
+            env={"REDIS_URL": redis.redis_url, "ECHO_CONSUMERS": "tuned", "DATABASE_URL": database},
+        )
+        for n in (1, 2)
+    ]
     return [
         FanoutTarget(FANOUT_BASELINE, [broadcast.ws_url()]),
-        *(FanoutTarget(f"chamber ({consumers}), in-memory layer, 1 process", [server.ws_url("chamber/bench/")])
-          for consumers, server in in_memory.items()),
+        *(
+            FanoutTarget(
+                f"chamber ({consumers}), in-memory layer, 1 process, history {history}",
+                [server.ws_url("chamber/bench/")],
+            )
+            for (consumers, history), server in in_memory.items()
+        ),
         FanoutTarget("chamber (tuned), Redis layer, 1 process", [workers[0].ws_url("chamber/one/")]),
         FanoutTarget("chamber (tuned), Redis layer, 2 processes", [w.ws_url("chamber/two/") for w in workers]),
     ]
@@ -264,20 +366,29 @@ def summarize(results: dict) -> dict:
 
 def table(summary: dict) -> str:
     base = summary[BASELINE]
-    rows = [("server", "p50 µs", "p99 µs", "msg/s", "KiB/conn", "p50 ×base", "p99 ×base", "msg/s ×base",
-             "KiB ×base")]
+    rows = [("server", "p50 µs", "p99 µs", "msg/s", "KiB/conn", "p50 ×base", "p99 ×base", "msg/s ×base", "KiB ×base")]
     for name, figures in summary.items():
         kib, base_kib = figures["kib_per_idle_connection"], base["kib_per_idle_connection"]
-        rows.append((
-            name, f"{figures['p50_us']:.0f}", f"{figures['p99_us']:.0f}", f"{figures['throughput_msg_s']:.0f}",
-            "n/a" if kib is None else f"{kib:.1f}",
-            f"{figures['p50_us'] / base['p50_us']:.2f}", f"{figures['p99_us'] / base['p99_us']:.2f}",
-            f"{figures['throughput_msg_s'] / base['throughput_msg_s']:.2f}",
-            "n/a" if kib is None or not base_kib else f"{kib / base_kib:.2f}",
-        ))
+        rows.append(
+            (
+                name,
+                f"{figures['p50_us']:.0f}",
+                f"{figures['p99_us']:.0f}",
+                f"{figures['throughput_msg_s']:.0f}",
+                "n/a" if kib is None else f"{kib:.1f}",
+                f"{figures['p50_us'] / base['p50_us']:.2f}",
+                f"{figures['p99_us'] / base['p99_us']:.2f}",
+                f"{figures['throughput_msg_s'] / base['throughput_msg_s']:.2f}",
+                "n/a" if kib is None or not base_kib else f"{kib / base_kib:.2f}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False))
+        )
+        for row in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -286,8 +397,9 @@ def start(target_list: list[Target], progress) -> dict[str, tuple[Target, str]]:
     servers = {}
     for target in target_list:
         progress(f"starting {target.name}")
-        server = serve_process(target.argv, name=f"bench: {target.name}", cwd=target.cwd, env=target.env,
-                               ready_timeout=30)
+        server = serve_process(
+            target.argv, name=f"bench: {target.name}", cwd=target.cwd, env=target.env, ready_timeout=30
+        )
         scheme = "tcp" if target.protocol == "tcp" else "ws"
         target.pid = server.pid
         servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")
@@ -313,7 +425,7 @@ async def memory_per_connection(target: Target, url: str, connections: int) -> f
         return None
     clients = [Client(target, url) for _ in range(connections)]
     for batch in range(0, connections, 100):  # open them in batches, as a crowd arrives
-        await asyncio.gather(*(client.__aenter__() for client in clients[batch:batch + 100]))
+        await asyncio.gather(*(client.__aenter__() for client in clients[batch : batch + 100]))
     await clients[-1].round_trip()  # the server has taken every connection in by now
     after = resident_kib(target.pid)
     await asyncio.gather(*(client.__aexit__() for client in clients))
@@ -332,14 +444,36 @@ def compare_server_options(args, progress) -> int:
 def parse(argv: list[str]):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--server-options", action="store_true",
-                        help="compare uvicorn's options for the echo consumer instead (make bench OPTIONS=1)")
+    parser.add_argument(
+        "--server-options",
+        action="store_true",
+        help="compare uvicorn's options for the echo consumer instead (make bench OPTIONS=1)",
+    )
     parser.add_argument("--output", type=pathlib.Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args(argv)
-    sizes = dict(rounds=2, round_trips=50, warmup=20, connections=10, messages=5, fanout_clients=10,
-                 idle_connections=100, fanout_rounds=2) \
-        if args.quick else dict(rounds=6, round_trips=1000, warmup=200, connections=100, messages=50,
-                                fanout_clients=100, idle_connections=1000, fanout_rounds=30)
+    sizes = (
+        dict(
+            rounds=2,
+            round_trips=50,
+            warmup=20,
+            connections=10,
+            messages=5,
+            fanout_clients=10,
+            idle_connections=100,
+            fanout_rounds=2,
+        )
+        if args.quick
+        else dict(
+            rounds=6,
+            round_trips=1000,
+            warmup=200,
+            connections=100,
+            messages=50,
+            fanout_clients=100,
+            idle_connections=1000,
+            fanout_rounds=30,
+        )
+    )
     for key, value in sizes.items():
         setattr(args, key, value)
     return args
@@ -366,18 +500,33 @@ def main(argv: list[str] | None = None) -> int:
     print(fanout_table(fanout))
     record = {
         "command": "make bench" + (" QUICK=1" if args.quick else ""),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
-        "sizes": {k: getattr(args, k) for k in ("rounds", "round_trips", "connections", "messages",
-                                                "fanout_clients", "fanout_rounds", "idle_connections")},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "sizes": {
+            k: getattr(args, k)
+            for k in (
+                "rounds",
+                "round_trips",
+                "connections",
+                "messages",
+                "fanout_clients",
+                "fanout_rounds",
+                "idle_connections",
+            )
+        },
         "seconds": round(time.perf_counter() - started, 1),
         "results": summary,
         "fanout": fanout,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2))
-    progress(f"wrote {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}"
-             f" in {record['seconds']} s")
+    progress(
+        f"wrote {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}"
+        f" in {record['seconds']} s"
+    )
     return 0
 
 

@@ -1,9 +1,9 @@
 """The baselines `make bench` compares the echo chamber against, each run in a process of its own.
 
-    python -m workshop.bench_servers tcp PORT          # a TCP echo: the floor
-    python -m workshop.bench_servers websockets PORT   # a raw `websockets` echo server
-    python -m workshop.bench_servers broadcast PORT    # what one client sends, `websockets.broadcast` to all
-    uvicorn workshop.bench_servers:asgi_echo           # a raw ASGI echo, no framework
+python -m workshop.bench_servers tcp PORT          # a TCP echo: the floor
+python -m workshop.bench_servers websockets PORT   # a raw `websockets` echo server
+python -m workshop.bench_servers broadcast PORT    # what one client sends, `websockets.broadcast` to all
+uvicorn workshop.bench_servers:asgi_echo           # a raw ASGI echo, no framework
 """
 
 from __future__ import annotations

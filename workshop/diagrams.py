@@ -74,39 +74,50 @@ class SequenceDiagram:
         height = _TOP + (len(self.hops) + 1) * _ROW
         out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" class="workshop-sequence" width="{width}" '
-            f'height="{height}" style="max-width: 100%; height: auto" viewBox="0 0 {width} {height}" font-family="monospace" font-size="12" '
+            f'height="{height}" style="max-width: 100%; height: auto" viewBox="0 0 {width} {height}" '
+            f'font-family="monospace" font-size="12" '
             f'role="img" aria-label="{escape(self.title or "sequence diagram")}">',
             '<defs><marker id="workshop-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
             'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="currentColor"/>'
-            '</marker></defs>',
+            "</marker></defs>",
         ]
         for name in self.participants:
             x = self._x(name)
             box = max(len(name) * _CHAR + 16, 80)
-            out.append(f'<rect x="{x - box / 2:.0f}" y="6" width="{box:.0f}" height="24" rx="4" '
-                       'fill="none" stroke="currentColor"/>')
+            out.append(
+                f'<rect x="{x - box / 2:.0f}" y="6" width="{box:.0f}" height="24" rx="4" '
+                'fill="none" stroke="currentColor"/>'
+            )
             out.append(f'<text x="{x:.0f}" y="22" text-anchor="middle" fill="currentColor">{escape(name)}</text>')
-            out.append(f'<line x1="{x:.0f}" y1="30" x2="{x:.0f}" y2="{height - 6}" stroke="currentColor" '
-                       'stroke-opacity="0.35" stroke-dasharray="4 4"/>')
+            out.append(
+                f'<line x1="{x:.0f}" y1="30" x2="{x:.0f}" y2="{height - 6}" stroke="currentColor" '
+                'stroke-opacity="0.35" stroke-dasharray="4 4"/>'
+            )
         for row, hop in enumerate(self.hops):
             y = _TOP + (row + 1) * _ROW
             x1, x2 = self._x(hop.source), self._x(hop.target)
             if hop.is_note:
                 box = len(hop.text) * _CHAR + 12
-                out.append(f'<rect x="{x1 - box / 2:.0f}" y="{y - 15}" width="{box:.0f}" height="20" '
-                           'fill="currentColor" fill-opacity="0.08" stroke="currentColor" stroke-opacity="0.5"/>')
-                out.append(f'<text x="{x1:.0f}" y="{y - 1}" text-anchor="middle" fill="currentColor" '
-                           f'font-style="italic">{escape(hop.text)}</text>')
+                out.append(
+                    f'<rect x="{x1 - box / 2:.0f}" y="{y - 15}" width="{box:.0f}" height="20" '
+                    'fill="currentColor" fill-opacity="0.08" stroke="currentColor" stroke-opacity="0.5"/>'
+                )
+                out.append(
+                    f'<text x="{x1:.0f}" y="{y - 1}" text-anchor="middle" fill="currentColor" '
+                    f'font-style="italic">{escape(hop.text)}</text>'
+                )
                 continue
-            out.append(f'<line x1="{x1:.0f}" y1="{y}" x2="{x2:.0f}" y2="{y}" stroke="currentColor" '
-                       'marker-end="url(#workshop-arrow)"/>')
+            out.append(
+                f'<line x1="{x1:.0f}" y1="{y}" x2="{x2:.0f}" y2="{y}" stroke="currentColor" '
+                'marker-end="url(#workshop-arrow)"/>'
+            )
             middle = (x1 + x2) / 2
-            out.append(f'<text x="{middle:.0f}" y="{y - 5}" text-anchor="middle" fill="currentColor">'
-                       f'{escape(hop.text)}</text>')
+            out.append(
+                f'<text x="{middle:.0f}" y="{y - 5}" text-anchor="middle" fill="currentColor">{escape(hop.text)}</text>'
+            )
         out.append("</svg>")
         return "\n".join(out)
 
     def _repr_html_(self) -> str:
         # JupyterLab's theme variable (light or dark), with a fallback outside JupyterLab.
-        return (f'<div style="color: var(--jp-content-font-color1, #1f1f1f); overflow-x: auto">'
-                f'{self.svg()}</div>')
+        return f'<div style="color: var(--jp-content-font-color1, #1f1f1f); overflow-x: auto">{self.svg()}</div>'

@@ -26,16 +26,25 @@ def serve_flow_worker(redis_url: str, process: str, log_path, *, name: str | Non
 
     open(log_path, "w").close()  # a fresh log: the diagram starts with this server
     env = {"REDIS_URL": redis_url, "WORKSHOP_FLOW_PROCESS": process, "WORKSHOP_FLOW_LOG": str(log_path)}
-    return serve_process([sys.executable, "-m", "uvicorn", "workshop.flow_worker:application",
-                          "--host", "{host}", "--port", "{port}"], env=env, name=name or process)
+    return serve_process(
+        [sys.executable, "-m", "uvicorn", "workshop.flow_worker:application", "--host", "{host}", "--port", "{port}"],
+        env=env,
+        name=name or process,
+    )
 
 
 def _application():
     from .django_setup import configure_django
     from .tracing import record_flow, trace, trace_channel_layer
 
-    configure_django(CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                                 "CONFIG": {"hosts": [os.environ["REDIS_URL"]]}}})
+    configure_django(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+            }
+        }
+    )
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
     class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -47,8 +56,9 @@ def _application():
             await self.accept()
 
         async def receive_json(self, content):
-            await self.channel_layer.group_send("room.lobby", {"type": "room.key", "who": self.who,
-                                                               "ch": content["ch"]})
+            await self.channel_layer.group_send(
+                "room.lobby", {"type": "room.key", "who": self.who, "ch": content["ch"]}
+            )
 
         async def room_key(self, event):
             await self.send_json({"who": event["who"], "ch": event["ch"]})

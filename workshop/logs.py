@@ -53,9 +53,7 @@ class LogBuffer:
         return "\n".join(self.lines[-count:])
 
 
-_current: contextvars.ContextVar[LogBuffer | None] = contextvars.ContextVar(
-    "workshop_server_log", default=None
-)
+_current: contextvars.ContextVar[LogBuffer | None] = contextvars.ContextVar("workshop_server_log", default=None)
 
 
 def current_buffer() -> LogBuffer | None:

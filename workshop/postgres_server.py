@@ -18,8 +18,10 @@ import tempfile
 
 from .serving import ServerStartError, serve_process
 
-INSTALL_HINT = ("PostgreSQL was not found. Install it: Debian/Ubuntu `sudo apt-get install postgresql`, "
-                "macOS `brew install postgresql`, conda `conda install -c conda-forge postgresql`.")
+INSTALL_HINT = (
+    "PostgreSQL was not found. Install it: Debian/Ubuntu `sudo apt-get install postgresql`, "
+    "macOS `brew install postgresql`, conda `conda install -c conda-forge postgresql`."
+)
 
 
 def find_postgres_bin() -> str | None:
@@ -54,8 +56,9 @@ def _fresh_cluster(bin_dir: str) -> str:
     template = tempfile.mkdtemp(prefix="workshop-postgres-template-")
     atexit.register(shutil.rmtree, template, ignore_errors=True)
     _give_to_postgres_user(template)
-    initdb = _as_postgres_user([os.path.join(bin_dir, "initdb"), "-D", template, "-U", "postgres", "--auth=trust",
-                                "-E", "UTF8", "--no-sync"])
+    initdb = _as_postgres_user(
+        [os.path.join(bin_dir, "initdb"), "-D", template, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    )
     done = subprocess.run(initdb, capture_output=True, text=True)
     if done.returncode != 0:
         raise ServerStartError(f"initdb failed: {(done.stderr or done.stdout).strip()[-500:]}")
@@ -76,8 +79,9 @@ def serve_postgres(*, name: str = "postgres", **options):
     shutil.copytree(_fresh_cluster(bin_dir), data, symlinks=True)  # faster than an initdb per server
     _give_to_postgres_user(data)
     # -F: no fsync (a throwaway cluster); -k: the Unix socket in the data folder, not /var/run.
-    argv = _as_postgres_user([os.path.join(bin_dir, "postgres"), "-D", data, "-h", "{host}", "-p", "{port}",
-                              "-k", data, "-F"])
+    argv = _as_postgres_user(
+        [os.path.join(bin_dir, "postgres"), "-D", data, "-h", "{host}", "-p", "{port}", "-k", data, "-F"]
+    )
     try:
         server = serve_process(argv, name=name, **options)
     except BaseException:

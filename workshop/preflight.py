@@ -20,11 +20,22 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SUPPORTED_PYTHON = ((3, 10), (3, 13))
 MODULES = {  # requirement name -> module to import
-    "Django": "django", "channels": "channels", "daphne": "daphne", "uvicorn": "uvicorn",
-    "websockets": "websockets", "asgiref": "asgiref", "channels-redis": "channels_redis",
-    "redis": "redis", "jupyterlab": "jupyterlab", "ipykernel": "ipykernel",
-    "nest-asyncio": "nest_asyncio", "nbformat": "nbformat", "nbclient": "nbclient",
-    "pytest": "pytest", "nbval": "nbval", "playwright": "playwright",
+    "Django": "django",
+    "channels": "channels",
+    "daphne": "daphne",
+    "uvicorn": "uvicorn",
+    "websockets": "websockets",
+    "asgiref": "asgiref",
+    "channels-redis": "channels_redis",
+    "redis": "redis",
+    "jupyterlab": "jupyterlab",
+    "ipykernel": "ipykernel",
+    "nest-asyncio": "nest_asyncio",
+    "nbformat": "nbformat",
+    "nbclient": "nbclient",
+    "pytest": "pytest",
+    "nbval": "nbval",
+    "playwright": "playwright",
 }
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -106,8 +117,10 @@ def check_round_trip() -> Check:
             return check.failed(f"got {status} and {reply!r}", "see README, Troubleshooting")
         return check.passed("HTTP 200, echo 'ping'")
     except Exception as error:
-        return check.failed(f"{type(error).__name__}: {error}",
-                            "is something blocking 127.0.0.1 (a firewall, a proxy)? See README, Troubleshooting")
+        return check.failed(
+            f"{type(error).__name__}: {error}",
+            "is something blocking 127.0.0.1 (a firewall, a proxy)? See README, Troubleshooting",
+        )
 
 
 def check_channels() -> Check:
@@ -169,7 +182,9 @@ def check_kernel() -> Check:
     return check.failed("not found", "make lab (it registers the kernel), then pick it in JupyterLab")
 
 
-OWNER_ENV = "WORKSHOP_SERVER_OWNER"  # workshop.serving marks its children so; not imported: preflight runs when imports fail
+OWNER_ENV = (
+    "WORKSHOP_SERVER_OWNER"  # workshop.serving marks its children so; not imported: preflight runs when imports fail
+)
 
 
 def find_strays() -> list[tuple[int, str]]:
@@ -213,8 +228,9 @@ def _marked_processes():
                 continue
         return
     try:  # macOS and other BSDs: ps -E appends each process's environment to its command line
-        listing = subprocess.run(["ps", "-A", "-E", "-ww", "-o", "pid=,command="], capture_output=True,
-                                 text=True, timeout=10).stdout
+        listing = subprocess.run(
+            ["ps", "-A", "-E", "-ww", "-o", "pid=,command="], capture_output=True, text=True, timeout=10
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return
     for line in listing.splitlines():
@@ -235,8 +251,9 @@ def check_strays() -> Check:
         return check.passed()
     shown = "; ".join(f"{pid} {command[:70]}" for pid, command in strays[:5])
     more = f" (and {len(strays) - 5} more)" if len(strays) > 5 else ""
-    return check.failed(f"{len(strays)} found: {shown}{more}",
-                        "stop them: kill " + " ".join(str(pid) for pid, _ in strays))
+    return check.failed(
+        f"{len(strays)} found: {shown}{more}", "stop them: kill " + " ".join(str(pid) for pid, _ in strays)
+    )
 
 
 def run_checks() -> list[Check]:
@@ -249,7 +266,8 @@ def run_checks() -> list[Check]:
         check_redis(),
         check_strays(),
         check_program(
-            "Chromium (the browser test only)", CHROMIUM_NAMES,
+            "Chromium (the browser test only)",
+            CHROMIUM_NAMES,
             "Debian/Ubuntu: sudo apt-get install chromium; any Chrome works for the lessons",
         ),
     ]

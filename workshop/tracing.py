@@ -36,8 +36,17 @@ import contextvars
 import json
 import threading
 
-__all__ = ["Connection", "Flow", "Hop", "Trace", "flow_log_lengths", "load_flows", "record_flow", "trace",
-           "trace_channel_layer"]
+__all__ = [
+    "Connection",
+    "Flow",
+    "Hop",
+    "Trace",
+    "flow_log_lengths",
+    "load_flows",
+    "record_flow",
+    "trace",
+    "trace_channel_layer",
+]
 
 
 def _summary(message: dict) -> str:
@@ -94,8 +103,10 @@ class Connection:
             arrow = "app <- server" if direction == "receive" else "app -> server"
             rows.append((str(index), arrow, message["type"], _summary(message)))
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3]
-                 for row in rows]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+            for row in rows
+        ]
         if self.error is not None:
             lines.append(f"(the app raised {type(self.error).__name__}: {self.error})")
         return "\n".join(line.rstrip() for line in lines)
@@ -143,6 +154,7 @@ class Trace:
 
     def last(self, scope_type: str | None = None, timeout: float = 10) -> Connection:
         """The latest connection (of this scope type), once it is over."""
+
         def latest():
             matching = [c for c in self.connections if scope_type in (None, c.scope["type"])]
             return matching[-1] if matching else None
@@ -189,8 +201,17 @@ class Hop:
     be told apart in the diagram as "consumer 1", "consumer 2", "consumer 3".
     """
 
-    def __init__(self, clock: int, source: str, target: str, text: str, *,
-                 source_lane: int = SHARED, target_lane: int = SHARED, process: str = ""):
+    def __init__(
+        self,
+        clock: int,
+        source: str,
+        target: str,
+        text: str,
+        *,
+        source_lane: int = SHARED,
+        target_lane: int = SHARED,
+        process: str = "",
+    ):
         self.clock, self.source, self.target, self.text = clock, source, target, text
         self.source_lane, self.target_lane, self.process = source_lane, target_lane, process
 
@@ -237,8 +258,18 @@ class Flow:
             self._lanes += 1
             return _Lane(self._lanes, self._clock)
 
-    def _add(self, lane: _Lane | None, source: str, target: str, text: str, *, source_lane=SHARED,
-             target_lane=SHARED, after: int = 0, starts: bool = False) -> int:
+    def _add(
+        self,
+        lane: _Lane | None,
+        source: str,
+        target: str,
+        text: str,
+        *,
+        source_lane=SHARED,
+        target_lane=SHARED,
+        after: int = 0,
+        starts: bool = False,
+    ) -> int:
         """Record a hop; ``starts``: it begins a new step (the client acts), after all so far."""
         with self._lock:
             base = self._clock if lane is None or starts else lane.clock
@@ -246,8 +277,9 @@ class Flow:
             if lane is not None:
                 lane.clock = clock
             self._clock = max(self._clock, clock)
-            hop = Hop(clock, source, target, text, source_lane=source_lane, target_lane=target_lane,
-                      process=self.process)
+            hop = Hop(
+                clock, source, target, text, source_lane=source_lane, target_lane=target_lane, process=self.process
+            )
             self.hops.append(hop)
             if self._log is not None and not self._log.closed:  # a child server's: its parent reads it
                 self._log.write(json.dumps(hop.as_dict()) + "\n")
@@ -274,10 +306,18 @@ class Flow:
                 return f"{name}{where}"
             return f"{name} {lanes[name].index((process, lane)) + 1}{where}"
 
-        return [Hop(hop.clock, display(hop.source, hop.source_lane, hop.process),
-                    display(hop.target, hop.target_lane, hop.process), hop.text,
-                    source_lane=hop.source_lane, target_lane=hop.target_lane, process=hop.process)
-                for hop in hops]
+        return [
+            Hop(
+                hop.clock,
+                display(hop.source, hop.source_lane, hop.process),
+                display(hop.target, hop.target_lane, hop.process),
+                hop.text,
+                source_lane=hop.source_lane,
+                target_lane=hop.target_lane,
+                process=hop.process,
+            )
+            for hop in hops
+        ]
 
     def text(self) -> str:
         """One line per hop, ``source -> target: text``: a stable summary to read or compare."""
@@ -343,7 +383,7 @@ def load_flows(*paths, skip: dict | None = None) -> Flow:
     merged = Flow()
     for path in paths:
         with open(path, encoding="utf-8") as file:
-            lines = [line for line in file if line.endswith("\n")][(skip or {}).get(path, 0):]
+            lines = [line for line in file if line.endswith("\n")][(skip or {}).get(path, 0) :]
         merged.hops.extend(Hop(**json.loads(line)) for line in lines)
     return merged
 
@@ -427,8 +467,9 @@ class _LayerInFlow:
         n = self.lane.number
         if message["type"] == "websocket.accept":
             self.accepted = True
-        self._add(self.label, self.parent, _hop_text(message), source_lane=n,
-                  target_lane=SHARED if self.outermost else n)
+        self._add(
+            self.label, self.parent, _hop_text(message), source_lane=n, target_lane=SHARED if self.outermost else n
+        )
         if self.outermost:
             wire = _on_the_wire({**message, "_before_accept": not self.accepted})
             if wire:

@@ -167,9 +167,10 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     what a member sends goes to the group as ``{"who": name, "message": content}``;
     members are told when someone joins or leaves. The room remembers: on joining, after
     ``{"you": ..., "room": ...}``, a member receives ``{"history": [...]}``, the room's last
-    ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which stores them off the event loop and
-    off the thread Channels shares). A message larger than ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES``
-    is neither passed on nor kept: its sender gets ``{"error": ...}``.
+    ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which
+    stores them off the event loop and off the thread Channels shares). A message larger than
+    ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES`` is neither passed on nor kept: its sender gets
+    ``{"error": ...}``.
 
     A member leaves the group, and the room is told, however its connection ends:
     ``disconnect`` runs on a close or a drop (also after a crash in a handler, which
@@ -190,8 +191,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
         await self.accept()
         await self.send_json({"you": self.name, "room": self.room})
-        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
-                                                         "event": "joined"})
+        await self.channel_layer.group_send(
+            self.group, {"type": "chamber.presence", "who": self.name, "event": "joined"}
+        )
         # After "joined": a member whose connection drops while the history is read still gets its "left".
         keeps = settings.ECHO_HISTORY_LENGTH
         await self.deliver({"history": await history.recent(self.room, keeps) if keeps else []})
@@ -199,11 +201,11 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         size = len((await self.encode_json(content)).encode("utf-8"))
         if size > settings.ECHO_MAX_ROOM_MESSAGE_BYTES:  # what the room passes on and keeps stays small
-            await self.send_error(f"too large for a room: {size} bytes, at most "
-                                  f"{settings.ECHO_MAX_ROOM_MESSAGE_BYTES}")
+            await self.send_error(f"too large for a room: {size} bytes, at most {settings.ECHO_MAX_ROOM_MESSAGE_BYTES}")
             return
-        await self.channel_layer.group_send(self.group, {"type": "chamber.message", "who": self.name,
-                                                         "message": content})
+        await self.channel_layer.group_send(
+            self.group, {"type": "chamber.message", "who": self.name, "message": content}
+        )
         # Stored in the background, after the room has it: while a slow database writes, this member
         # keeps receiving. One write in flight per member: whoever sends faster than the database
         # stores waits for the previous write, so a flood queues nothing.
@@ -224,8 +226,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         if getattr(self, "storing", None) is not None:
             await self.storing  # the member's last message joins the history before the member leaves
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name,
-                                                         "event": "left"})
+        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name, "event": "left"})
 
     def leave_when_task_ends(self, task):
         if not self.left:

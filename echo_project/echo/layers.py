@@ -32,5 +32,6 @@ class CredentialsFilter(SafeExceptionReporterFilter):
         return mask_credentials(super().cleanse_setting(key, value))
 
     def get_traceback_frame_variables(self, request, tb_frame):
-        return [(name, mask_credentials(value))
-                for name, value in super().get_traceback_frame_variables(request, tb_frame)]
+        return [
+            (name, mask_credentials(value)) for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]

@@ -25,4 +25,5 @@ class RoomSummaryConsumer(SyncConsumer):
         by_member = dict(Message.objects.filter(room=room).values_list("who").annotate(said=Count("id")))
         summary = {"messages": sum(by_member.values()), "members": len(by_member)}
         async_to_sync(self.channel_layer.group_send)(
-            f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary})
+            f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary}
+        )

@@ -1,29 +1,28 @@
 """Settings for the echo chamber, read from the environment.
 
-    DEBUG          "1" (the default, for the workshop) or "0"
-    SECRET_KEY     required when DEBUG is off
-    ALLOWED_HOSTS  comma-separated; default "127.0.0.1,localhost"
-    REDIS_URL      e.g. redis://127.0.0.1:6379/0: use Redis as the channel layer
-                   (lesson 06); without it, an in-memory layer (one process only)
-    REDIS_LAYER    "core" (the default: RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer)
-    ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536 (workshop/project.py
-                   gives uvicorn the same limit, --ws-max-size)
-    ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; default 32
-    ECHO_MAX_ROOM_MESSAGE_BYTES  the largest message a room passes on and keeps; default 4096 (larger
-                   ones, up to ECHO_MAX_MESSAGE_BYTES, get {"error": ...})
-    ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
-                   reaches into Channels' internals; the in-memory layer sweeps less often too)
-    DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
-    ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
-                   are kept)
-    ECHO_FRAME_ANCESTORS   who may show the page in a frame while DEBUG is on (see "Framing" below)
+DEBUG          "1" (the default, for the workshop) or "0"
+SECRET_KEY     required when DEBUG is off
+ALLOWED_HOSTS  comma-separated; default "127.0.0.1,localhost"
+REDIS_URL      e.g. redis://127.0.0.1:6379/0: use Redis as the channel layer
+               (lesson 06); without it, an in-memory layer (one process only)
+REDIS_LAYER    "core" (the default: RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer)
+ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536 (workshop/project.py
+               gives uvicorn the same limit, --ws-max-size)
+ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; default 32
+ECHO_MAX_ROOM_MESSAGE_BYTES  the largest message a room passes on and keeps; default 4096 (larger
+               ones, up to ECHO_MAX_MESSAGE_BYTES, get {"error": ...})
+ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
+               reaches into Channels' internals; the in-memory layer sweeps less often too)
+DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
+ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
+               are kept)
+ECHO_FRAME_ANCESTORS   who may show the page in a frame while DEBUG is on (see "Framing" below)
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
-
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,8 +35,9 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY in the environment: it is required when DEBUG is off.")
     SECRET_KEY = "django-insecure-workshop-only"
 
-ALLOWED_HOSTS = [host.strip() for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-                 if host.strip()]
+ALLOWED_HOSTS = [
+    host.strip() for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host.strip()
+]
 
 INSTALLED_APPS = [
     "daphne",  # first: its runserver serves WebSockets too
@@ -91,7 +91,10 @@ if ECHO_CONSUMERS not in {"stock", "tuned"}:
     raise ImproperlyConfigured(f"ECHO_CONSUMERS must be 'stock' or 'tuned', not {ECHO_CONSUMERS!r}")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-REDIS_LAYERS = {"core": "channels_redis.core.RedisChannelLayer", "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
+REDIS_LAYERS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
 if REDIS_URL:
     REDIS_LAYER = os.environ.get("REDIS_LAYER", "core")
     if REDIS_LAYER not in REDIS_LAYERS:
@@ -99,8 +102,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": REDIS_LAYERS[REDIS_LAYER], "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     # Channels' in-memory layer (one process only); the tuned one sweeps expired messages less often.
-    CHANNEL_LAYERS = {"default": {"BACKEND": {"stock": "channels.layers.InMemoryChannelLayer",
-                                              "tuned": "echo.tuned.InMemoryChannelLayer"}[ECHO_CONSUMERS]}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": {"stock": "channels.layers.InMemoryChannelLayer", "tuned": "echo.tuned.InMemoryChannelLayer"}[
+                ECHO_CONSUMERS
+            ]
+        }
+    }
 
 ECHO_MAX_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_MESSAGE_BYTES", 64 * 1024))
 ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))

@@ -15,9 +15,10 @@ from .lesson03 import check_reverse_routing
 from .lesson04 import check_counting_echo
 from .lesson05 import check_lobby_consumer
 from .lesson06 import check_announce
-from .lesson07 import check_test_catches_bugs
-from .lesson08 import check_members_only, check_protect
-from .lesson09 import check_database_free_echo
+from .lesson07 import check_room_history, check_tell_the_room
+from .lesson08 import check_test_catches_bugs
+from .lesson09 import check_members_only, check_protect
+from .lesson10 import check_database_free_echo
 
 __all__ = [
     "ExerciseHint",
@@ -29,7 +30,9 @@ __all__ = [
     "check_members_only",
     "check_protect",
     "check_request_counter",
+    "check_room_history",
     "check_reverse_routing",
     "check_shouting_app",
+    "check_tell_the_room",
     "check_test_catches_bugs",
 ]

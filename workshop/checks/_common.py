@@ -32,8 +32,10 @@ def passed(message: str) -> None:
 
 def not_written(name: str) -> ExerciseHint:
     """The hint for an exercise left as it came: its stub still raises NotImplementedError."""
-    return ExerciseHint(f"{name} still raises NotImplementedError: replace the '# your code here' part above "
-                        "with your code, run that cell, then this one")
+    return ExerciseHint(
+        f"{name} still raises NotImplementedError: replace the '# your code here' part above "
+        "with your code, run that cell, then this one"
+    )
 
 
 def run(coroutine):
@@ -86,11 +88,15 @@ def missing_await_hint(names: list[str], who: str) -> ExerciseHint:
     """The hint for a coroutine that was made but never awaited (``names`` from ``unawaited_coroutines``)."""
     owner, _, method = names[0].rpartition(".")
     if owner.rsplit(".", 1)[-1] == who.split(".")[0]:  # the learner's own async def, called by a sync consumer
-        return ExerciseHint(f"{who}.{method} is an async def, but a sync consumer calls its methods without "
-                            f"await, so it never ran: inherit from the Async... consumer class, or write "
-                            f"def {method}")
-    return ExerciseHint(f"{who} called {method}(...) without await, so it never ran: in an async def write "
-                        f"await ...{method}(...); in sync code, async_to_sync(...{method})(...)")
+        return ExerciseHint(
+            f"{who}.{method} is an async def, but a sync consumer calls its methods without "
+            f"await, so it never ran: inherit from the Async... consumer class, or write "
+            f"def {method}"
+        )
+    return ExerciseHint(
+        f"{who} called {method}(...) without await, so it never ran: in an async def write "
+        f"await ...{method}(...); in sync code, async_to_sync(...{method})(...)"
+    )
 
 
 async def connect(communicator, timeout: float = SHORT):

@@ -8,9 +8,18 @@ from ..clients import connect_ws
 from ..serving import serve_asgi
 from ._common import SHORT, ExerciseHint, not_written, passed, run
 
-_SCOPE = {"type": "websocket", "asgi": {"version": "3.0"}, "path": "/shout/", "raw_path": b"/shout/",
-          "query_string": b"", "headers": [], "scheme": "ws", "subprotocols": [],
-          "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+_SCOPE = {
+    "type": "websocket",
+    "asgi": {"version": "3.0"},
+    "path": "/shout/",
+    "raw_path": b"/shout/",
+    "query_string": b"",
+    "headers": [],
+    "scheme": "ws",
+    "subprotocols": [],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 8000),
+}
 
 
 class _AfterDisconnect(Exception):
@@ -81,12 +90,16 @@ def _hint_for_an_error(error: BaseException) -> ExerciseHint:
     if isinstance(error, NotImplementedError):
         return not_written("shout")
     if isinstance(error, _AfterDisconnect):
-        return ExerciseHint("after websocket.disconnect, shout asked for another event: the connection is "
-                            "over, so return when event['type'] == 'websocket.disconnect'")
+        return ExerciseHint(
+            "after websocket.disconnect, shout asked for another event: the connection is "
+            "over, so return when event['type'] == 'websocket.disconnect'"
+        )
     if isinstance(error, KeyError) and error.args == ("text",):
-        return ExerciseHint("shout read event['text'] from an event that has none (websocket.connect or "
-                            "websocket.disconnect): look at event['type'] first; only websocket.receive "
-                            "carries 'text'")
+        return ExerciseHint(
+            "shout read event['text'] from an event that has none (websocket.connect or "
+            "websocket.disconnect): look at event['type'] first; only websocket.receive "
+            "carries 'text'"
+        )
     return ExerciseHint(f"shout raised {type(error).__name__}: {error}")
 
 
@@ -98,35 +111,48 @@ def check_shouting_app(shout) -> None:
         raise _hint_for_an_error(error) from None
     if outcome == "no accept":
         if sent and sent[0].get("type") == "websocket.send":
-            raise ExerciseHint("the app sent a message before accepting: answer the first event "
-                               "(websocket.connect) with {'type': 'websocket.accept'}")
-        raise ExerciseHint(f"the app answered websocket.connect with {sent[0] if sent else 'nothing'}: accept "
-                           "first, with await send({'type': 'websocket.accept'})")
+            raise ExerciseHint(
+                "the app sent a message before accepting: answer the first event "
+                "(websocket.connect) with {'type': 'websocket.accept'}"
+            )
+        raise ExerciseHint(
+            f"the app answered websocket.connect with {sent[0] if sent else 'nothing'}: accept "
+            "first, with await send({'type': 'websocket.accept'})"
+        )
     if outcome == "returned early":
-        raise ExerciseHint("shout returned while the connection was still open: keep receiving events in a "
-                           "loop until websocket.disconnect")
+        raise ExerciseHint(
+            "shout returned while the connection was still open: keep receiving events in a "
+            "loop until websocket.disconnect"
+        )
     replies = [message.get("text", message.get("bytes")) for message in sent[1:]]
     if any(message.get("type") != "websocket.send" for message in sent[1:]):
         raise ExerciseHint(f"the app sent {sent[1:]}: a reply is {{'type': 'websocket.send', 'text': ...}}")
     if len(replies) < 2:
-        raise ExerciseHint(f"'hello' then 'again' got {len(replies)} replies: send a websocket.send for every "
-                           "websocket.receive (and keep receiving in a loop)")
+        raise ExerciseHint(
+            f"'hello' then 'again' got {len(replies)} replies: send a websocket.send for every "
+            "websocket.receive (and keep receiving in a loop)"
+        )
     if any(isinstance(reply, bytes) for reply in replies):
         raise ExerciseHint("the replies were bytes: send {'type': 'websocket.send', 'text': ...}, not 'bytes'")
     if replies != ["1: HELLO", "2: AGAIN"]:
-        raise ExerciseHint(f"for 'hello' then 'again' the replies were {replies}, expected ['1: HELLO', '2: AGAIN']"
-                           ": upper-case the text, and count the messages of this connection from 1")
+        raise ExerciseHint(
+            f"for 'hello' then 'again' the replies were {replies}, expected ['1: HELLO', '2: AGAIN']"
+            ": upper-case the text, and count the messages of this connection from 1"
+        )
     if outcome == "still running":
-        raise ExerciseHint("after websocket.disconnect, shout kept running: return when event['type'] == "
-                           "'websocket.disconnect'")
+        raise ExerciseHint(
+            "after websocket.disconnect, shout kept running: return when event['type'] == 'websocket.disconnect'"
+        )
     try:
         _, second = run(_drive(shout, ["hello"]))  # a second connection
     except Exception as error:
         raise _hint_for_an_error(error) from None
     if second[1:] and second[1].get("text") != "1: HELLO":
-        raise ExerciseHint(f"a second connection's first reply was {second[1].get('text')!r}: the count went on "
-                           "from the previous connection. Start it at 0 inside shout, once per connection, "
-                           "not in a global")
+        raise ExerciseHint(
+            f"a second connection's first reply was {second[1].get('text')!r}: the count went on "
+            "from the previous connection. Start it at 0 inside shout, once per connection, "
+            "not in a global"
+        )
 
     async def talk(url):
         async with connect_ws(url) as websocket:
@@ -138,8 +164,9 @@ def check_shouting_app(shout) -> None:
             reply = run(talk(server.ws_url("shout/")))
         except Exception as error:
             problems = " ".join(f"{type(e).__name__}: {e}" for e in server.exceptions)
-            raise ExerciseHint(f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). "
-                               f"{problems}") from None
+            raise ExerciseHint(
+                f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). {problems}"
+            ) from None
     if reply != "1: HELLO":
         raise ExerciseHint(f"served by uvicorn, 'hello' got {reply!r}")
     passed("shout works: 'hello', 'again' -> '1: HELLO', '2: AGAIN', served by uvicorn too")

@@ -15,14 +15,18 @@ def _conversation(application, messages):
         raise not_written("CountingEchoConsumer") from None
     except AttributeError as error:
         if "count" in str(error):
-            raise ExerciseHint(f"CountingEchoConsumer raised AttributeError: {error}. Set self.count = 0 in "
-                               "connect(), before the first message arrives") from None
+            raise ExerciseHint(
+                f"CountingEchoConsumer raised AttributeError: {error}. Set self.count = 0 in "
+                "connect(), before the first message arrives"
+            ) from None
         raise ExerciseHint(f"CountingEchoConsumer raised AttributeError: {error}") from None
     if unawaited:
         raise missing_await_hint(unawaited, "CountingEchoConsumer")
     if connected is None:
-        raise ExerciseHint("the handshake got no answer: your connect() must end with await self.accept() "
-                           "(overriding connect() replaces the one that accepted)")
+        raise ExerciseHint(
+            "the handshake got no answer: your connect() must end with await self.accept() "
+            "(overriding connect() replaces the one that accepted)"
+        )
     if connected is False:
         raise ExerciseHint("the connection was refused: accept it in connect(), or do not override connect()")
     if None in replies:
@@ -44,21 +48,27 @@ def check_counting_echo(consumer_class) -> None:
     if first and "count" not in first[0]:
         raise ExerciseHint(f"the reply was {first[0]}: add the message's number, {{**content, 'count': n}}")
     if first and first[0].get("ch") != "a":
-        raise ExerciseHint(f"{{'ch': 'a'}} came back as {first[0]}: keep the client's fields, "
-                           "{**content, 'count': n}")
+        raise ExerciseHint(
+            f"{{'ch': 'a'}} came back as {first[0]}: keep the client's fields, {{**content, 'count': n}}"
+        )
     if [reply.get("count") for reply in first] == [0, 1]:
         raise ExerciseHint(f"two messages got {first}: the count starts at 1; add 1 to self.count before sending")
     if first != expected:
-        raise ExerciseHint(f"two messages got {first}, expected {expected}: add 1 to self.count for every "
-                           "message, before sending")
+        raise ExerciseHint(
+            f"two messages got {first}, expected {expected}: add 1 to self.count for every message, before sending"
+        )
     again = _conversation(application, [{"ch": "c"}])
     if again != [{"ch": "c", "count": 1}]:
-        raise ExerciseHint(f"a new connection's first message got {again[0] if again else None}: the count must "
-                           "start again at 1 for each connection. Keep it on self (self.count = 0 in connect()), "
-                           "not on the class or in a global")
-    careless = ExerciseHint("invalid JSON did not get an error reply: inherit from the project's "
-                            "CarefulJsonWebsocketConsumer (or EchoChamberConsumer), which answers bad input, and "
-                            "override receive_json, not receive")
+        raise ExerciseHint(
+            f"a new connection's first message got {again[0] if again else None}: the count must "
+            "start again at 1 for each connection. Keep it on self (self.count = 0 in connect()), "
+            "not on the class or in a global"
+        )
+    careless = ExerciseHint(
+        "invalid JSON did not get an error reply: inherit from the project's "
+        "CarefulJsonWebsocketConsumer (or EchoChamberConsumer), which answers bad input, and "
+        "override receive_json, not receive"
+    )
     try:
         connected, bad = run(json_conversation(application, "/echo/", ["{not json"]))
     except ValueError:  # the JSON decoder's error, raised in a consumer that does not catch it

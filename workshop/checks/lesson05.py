@@ -5,8 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ._common import (SHORT, ExerciseHint, connect, missing_await_hint, next_output, not_written, passed, run,
-                      unawaited_coroutines)
+from ._common import (
+    SHORT,
+    ExerciseHint,
+    connect,
+    missing_await_hint,
+    next_output,
+    not_written,
+    passed,
+    run,
+    unawaited_coroutines,
+)
 
 # What Bob sends: the text, plus fields a hostile client adds to pass for someone else or to smuggle data.
 _BOBS_MESSAGE = {"text": "hi", "who": "mallory", "type": "lobby.joined", "colour": "red"}
@@ -86,50 +95,72 @@ def check_lobby_consumer(consumer_class) -> None:
         if "No handler for message type" in str(error):
             kind = str(error).rsplit(" ", 1)[-1]
             method = kind.replace(".", "_")
-            raise ExerciseHint(f"a group event of type {kind!r} needs a method named {method}(self, event) "
-                               "on the consumer: the type, dots replaced by underscores") from None
+            raise ExerciseHint(
+                f"a group event of type {kind!r} needs a method named {method}(self, event) "
+                "on the consumer: the type, dots replaced by underscores"
+            ) from None
         raise ExerciseHint(f"the consumer raised ValueError: {error}") from None
     except RuntimeError as error:
         if "AsyncToSync" in str(error):
-            raise ExerciseHint("async_to_sync is for sync code; in an async consumer await the layer's "
-                               "methods directly: await self.channel_layer.group_send(...)") from None
+            raise ExerciseHint(
+                "async_to_sync is for sync code; in an async consumer await the layer's "
+                "methods directly: await self.channel_layer.group_send(...)"
+            ) from None
         raise ExerciseHint(f"the consumer raised RuntimeError: {error}") from None
     except KeyError as error:
-        raise ExerciseHint(f"the consumer raised KeyError: {error}. A handler gets the event dict you "
-                           "group_send: read the fields you put in it") from None
+        raise ExerciseHint(
+            f"the consumer raised KeyError: {error}. A handler gets the event dict you "
+            "group_send: read the fields you put in it"
+        ) from None
     if unawaited:
         raise missing_await_hint(unawaited, "LobbyConsumer")
     if "refused" in heard:
-        raise ExerciseHint("the connection was refused: accept it in connect() (await self.accept())"
-                           if heard["refused"] is False else
-                           "the handshake got no answer: connect() must call await self.accept()")
+        raise ExerciseHint(
+            "the connection was refused: accept it in connect() (await self.accept())"
+            if heard["refused"] is False
+            else "the handshake got no answer: connect() must call await self.accept()"
+        )
     joins = heard["ada"][:2]
     if joins and isinstance(joins[0], dict) and str(joins[0].get("joined", "")).startswith(("name=", "b'")):
-        raise ExerciseHint(f"Ada heard {joins[0]}: the query string is the bytes b'name=ada'; parse it, "
-                           "parse_qs(self.scope['query_string'].decode())['name'][0]")
+        raise ExerciseHint(
+            f"Ada heard {joins[0]}: the query string is the bytes b'name=ada'; parse it, "
+            "parse_qs(self.scope['query_string'].decode())['name'][0]"
+        )
     if joins != [{"joined": "ada"}, {"joined": "bob"}]:
-        raise ExerciseHint(f"Ada heard {joins} as Ada then Bob arrived, expected [{{'joined': 'ada'}}, "
-                           "{'joined': 'bob'}]: in connect(), group_add the channel and accept *before* "
-                           "group_send-ing the arrival (and read the name from the query string)")
+        raise ExerciseHint(
+            f"Ada heard {joins} as Ada then Bob arrived, expected [{{'joined': 'ada'}}, "
+            "{'joined': 'bob'}]: in connect(), group_add the channel and accept *before* "
+            "group_send-ing the arrival (and read the name from the query string)"
+        )
     said = [event for group, event in heard["events"] if "hi" in json.dumps(event)]
     if any("colour" in json.dumps(event) for event in said):
-        raise ExerciseHint(f"Bob's whole message went into the group event {said[0]}: copy only the fields you "
-                           "expect, {'type': 'lobby.say', 'who': self.who, 'text': content['text']}, so a client "
-                           "cannot add or overwrite fields")
+        raise ExerciseHint(
+            f"Bob's whole message went into the group event {said[0]}: copy only the fields you "
+            "expect, {'type': 'lobby.say', 'who': self.who, 'text': content['text']}, so a client "
+            "cannot add or overwrite fields"
+        )
     bob_heard, ada_heard = heard["bob"], heard["ada"][2]
     if any(isinstance(m, dict) and m.get("who") == "mallory" for m in (bob_heard, ada_heard)):
-        raise ExerciseHint("Bob sent 'who': 'mallory' and the lobby believed him: take the name from the "
-                           "connection (self.who), never from the client's message")
+        raise ExerciseHint(
+            "Bob sent 'who': 'mallory' and the lobby believed him: take the name from the "
+            "connection (self.who), never from the client's message"
+        )
     if bob_heard != {"who": "bob", "text": "hi"}:
         raise ExerciseHint(f"Bob said 'hi' and heard {bob_heard}, expected {{'who': 'bob', 'text': 'hi'}}")
     if ada_heard != {"who": "bob", "text": "hi"}:
-        raise ExerciseHint(f"Bob said 'hi' and Ada heard {ada_heard}: only the sender got it? Send to the "
-                           "group with self.channel_layer.group_send('lobby', ...), not with send_json")
+        raise ExerciseHint(
+            f"Bob said 'hi' and Ada heard {ada_heard}: only the sender got it? Send to the "
+            "group with self.channel_layer.group_send('lobby', ...), not with send_json"
+        )
     if heard["still_running"]:
-        raise ExerciseHint("after the clients left, the consumer kept running: if you override "
-                           "websocket_disconnect, call super().websocket_disconnect(message), which ends the "
-                           "consumer; or override disconnect(self, close_code) instead")
+        raise ExerciseHint(
+            "after the clients left, the consumer kept running: if you override "
+            "websocket_disconnect, call super().websocket_disconnect(message), which ends the "
+            "consumer; or override disconnect(self, close_code) instead"
+        )
     if heard["left_behind"]:
-        raise ExerciseHint(f"after Ada and Bob left, the group 'lobby' still held {heard['left_behind']} "
-                           "channel(s): group_discard in disconnect(), or messages pile up for nobody")
+        raise ExerciseHint(
+            f"after Ada and Bob left, the group 'lobby' still held {heard['left_behind']} "
+            "channel(s): group_discard in disconnect(), or messages pile up for nobody"
+        )
     passed("LobbyConsumer works: arrivals announced, 'hi' from Bob reached Ada and Bob, the group emptied")

@@ -1,67 +1,158 @@
-"""Exercise 09, performance: an echo that skips the per-message database clean-up."""
+"""Exercise 09, security: the origin check and the auth middleware in the right order; members only."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 
-from ._common import (ExerciseHint, connect, missing_await_hint, not_written, passed, run, stop,
-                      unawaited_coroutines)
+from ._common import ExerciseHint, connect, inner_applications, next_output, not_written, passed, run, stop
 
 
-def check_database_free_echo(consumer_class) -> None:
-    """Exercise 09: an echo that skips the per-message clean-up, and still rejects unknown events."""
-    import channels.consumer
+async def _handshake(application, origin: bytes | None, user=None, path="/whoami/"):
+    """Open a connection; answer (connected, what the consumer sent before going quiet)."""
+    from channels.testing import WebsocketCommunicator
 
-    cleanups = []
+    headers = [(b"host", b"127.0.0.1")] + ([(b"origin", origin)] if origin else [])
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    if user is not None:
+        communicator.scope["user"] = user  # what AuthMiddlewareStack would find in the session
+    connected, _ = await connect(communicator)
+    replies = []
+    try:
+        while connected and (output := await next_output(communicator, 0.3)) is not None:
+            replies.append(output)
+            if output["type"] == "websocket.close":
+                break
+    finally:
+        await stop(communicator, disconnect=bool(connected))
+    return connected, replies
 
-    async def counting_cleanup():
-        cleanups.append(1)
 
-    async def conversation():
+def check_protect(protect) -> None:
+    """Exercise 08a: protect(app) refuses foreign or missing origins and puts the user in the scope."""
+    from channels.auth import AuthMiddleware
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+    from channels.security.websocket import OriginValidator
+
+    class WhoAmI(AsyncJsonWebsocketConsumer):
+        async def connect(self):
+            await self.accept()
+            await self.send_json({"user": str(self.scope.get("user", "no user in the scope"))})
+
+    try:
+        application = protect(WhoAmI.as_asgi())
+    except NotImplementedError:
+        raise not_written("protect") from None
+    except TypeError as error:
+        raise ExerciseHint(
+            f"protect raised TypeError: {error}. Each wrapper takes the application it wraps: "
+            "AllowedHostsOriginValidator(AuthMiddlewareStack(app))"
+        ) from None
+    if application is None:
+        raise ExerciseHint("protect returned None: return the wrapped application")
+    layers = inner_applications(application)
+    validators = [i for i, layer in enumerate(layers) if isinstance(layer, OriginValidator)]
+    auths = [i for i, layer in enumerate(layers) if isinstance(layer, AuthMiddleware)]
+    if validators and auths and validators[0] > auths[0]:
+        raise ExerciseHint(
+            "the origin check is inside AuthMiddlewareStack: a foreign page's cookies are read and "
+            "its session loaded (a database query, when it sends a session cookie) before it is "
+            "refused. Put AllowedHostsOriginValidator outermost: "
+            "AllowedHostsOriginValidator(AuthMiddlewareStack(app))"
+        )
+    for origin in (b"http://evil.example", None):
+        connected, _ = run(_handshake(application, origin))
+        if connected:
+            who = "a page on evil.example" if origin else "a client without an Origin header"
+            if validators:
+                raise ExerciseHint(
+                    f"{who} got in through your origin check: use AllowedHostsOriginValidator, which "
+                    "allows only the hosts in settings.ALLOWED_HOSTS (not OriginValidator(app, ['*']))"
+                )
+            raise ExerciseHint(f"{who} got in: wrap the app in AllowedHostsOriginValidator")
+    connected, replies = run(_handshake(application, b"http://127.0.0.1"))
+    if not connected:
+        raise ExerciseHint(
+            "a page from 127.0.0.1 (in ALLOWED_HOSTS) was refused: use AllowedHostsOriginValidator, "
+            "which allows the hosts in settings.ALLOWED_HOSTS"
+        )
+    said = json.loads(replies[0]["text"])["user"] if replies and replies[0].get("text") else None
+    if said != "AnonymousUser":
+        raise ExerciseHint(
+            f"the consumer saw user {said!r}: wrap the app in AuthMiddlewareStack too, inside the origin validator"
+        )
+    passed("protect works: evil.example and Origin-less clients are refused, same-host pages see the user")
+
+
+class _LoggedIn:
+    is_authenticated = True
+    is_anonymous = False
+    username = "ada"
+
+    def __str__(self):
+        return self.username
+
+
+def check_members_only(consumer_class) -> None:
+    """Exercise 08b: anonymous users are closed with 4401; logged-in users get their echo."""
+    from django.contrib.auth.models import AnonymousUser
+
+    application = consumer_class.as_asgi()
+    try:
+        connected, replies = run(_handshake(application, None, user=AnonymousUser(), path="/members/"))
+    except NotImplementedError:
+        raise not_written("MembersOnlyEcho") from None
+    except TypeError as error:
+        if "not callable" in str(error):
+            raise ExerciseHint(
+                f"MembersOnlyEcho raised TypeError: {error}. is_authenticated is a property: "
+                "if not self.scope['user'].is_authenticated (no brackets)"
+            ) from None
+        raise ExerciseHint(f"MembersOnlyEcho raised TypeError: {error}") from None
+    except KeyError as error:
+        raise ExerciseHint(
+            f"MembersOnlyEcho raised KeyError: {error}. The user is scope['user'], put there by AuthMiddlewareStack"
+        ) from None
+    if connected is None:
+        raise ExerciseHint(
+            "an anonymous user's handshake got no answer: connect() must accept first, then close with code 4401"
+        )
+    if not connected:
+        raise ExerciseHint(
+            "an anonymous user's handshake was refused outright (HTTP 403, no reason given): "
+            "accept first, then close with code 4401, so the page knows to show a login link"
+        )
+    closes = [r for r in replies if r["type"] == "websocket.close"]
+    if not closes:
+        raise ExerciseHint(
+            "an anonymous user got no close at all: is_authenticated is False for "
+            "AnonymousUser (the user object itself is truthy), so test "
+            "if not self.scope['user'].is_authenticated, then self.close(code=4401)"
+        )
+    if closes[0].get("code") != 4401:
+        raise ExerciseHint(f"an anonymous user got code {closes[0].get('code')}: close with self.close(code=4401)")
+    if any(r["type"] == "websocket.send" for r in replies):
+        raise ExerciseHint("an anonymous user received a message before the close: close right after accept")
+
+    async def member_echo():
         from channels.testing import WebsocketCommunicator
 
-        communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/echo/")
-        replies = []
+        communicator = WebsocketCommunicator(application, "/members/")
+        communicator.scope["user"] = _LoggedIn()
         connected, _ = await connect(communicator)
+        if not connected:
+            await stop(communicator)
+            return None
         try:
-            if connected:
-                for n in range(5):
-                    await communicator.send_json_to({"n": n})
-                    replies.append(await communicator.receive_json_from(timeout=0.5))
-        except (asyncio.TimeoutError, TimeoutError):  # nothing handled a message
-            pass
+            await communicator.send_json_to({"ch": "x"})
+            return await next_output(communicator)
         finally:
-            await stop(communicator, disconnect=bool(connected))
-        return connected, replies
+            await stop(communicator, disconnect=True)
 
-    original = channels.consumer.aclose_old_connections
-    channels.consumer.aclose_old_connections = counting_cleanup
-    try:
-        with unawaited_coroutines() as unawaited:
-            connected, replies = run(conversation())
-    except NotImplementedError:
-        raise not_written("FastEcho") from None
-    except ValueError as error:
-        raise ExerciseHint(f"the connection failed with ValueError: {error}. The handler of "
-                           "'websocket.connect' is websocket_connect: find it with get_handler_name(message), "
-                           "which turns dots into underscores") from None
-    finally:
-        channels.consumer.aclose_old_connections = original
-    if unawaited:
-        raise missing_await_hint(unawaited, "FastEcho.dispatch")
-    if not connected or replies != [{"n": n} for n in range(5)]:
-        raise ExerciseHint(f"the echo is broken (connected={connected}, replies={replies}): dispatch must still "
-                           "call the handler, await handler(message)")
-    if cleanups:
-        raise ExerciseHint(f"for 5 messages the clean-up still ran {len(cleanups)} times: override dispatch "
-                           "without calling super().dispatch(), which is where it happens")
-    try:
-        run(consumer_class().dispatch({"type": "no.such.event"}))
-    except ValueError:
-        pass
-    except Exception as error:
-        raise ExerciseHint(f"an event with no handler raised {type(error).__name__}: raise ValueError, as "
-                           "Channels does, so mistakes in event types do not pass silently") from None
-    else:
-        raise ExerciseHint("an event with no handler was ignored: raise ValueError, as Channels does")
-    passed("FastEcho works: 5 echoes, no clean-up hop, unknown events still raise")
+    reply = run(member_echo())
+    if reply is None or reply["type"] != "websocket.send":
+        raise ExerciseHint(
+            f"a logged-in user got {reply!r} instead of the echo: keep them connected and send_json(content) back"
+        )
+    if json.loads(reply["text"]) != {"ch": "x"}:
+        raise ExerciseHint(f"a logged-in user's {{'ch': 'x'}} came back as {reply['text']}")
+    passed("MembersOnlyEcho works: anonymous users get close code 4401, members get their echo")

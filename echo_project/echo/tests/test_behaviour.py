@@ -26,8 +26,9 @@ FLAVOURS = {
 @pytest.fixture(params=FLAVOURS)
 def app(request):
     echo, chamber = FLAVOURS[request.param]
-    return URLRouter([re_path(r"^echo/$", echo.as_asgi()),
-                      re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", chamber.as_asgi())])
+    return URLRouter(
+        [re_path(r"^echo/$", echo.as_asgi()), re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", chamber.as_asgi())]
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +66,7 @@ def members(room="lobby"):
 
 
 # --- echo and errors ---
+
 
 @pytest.mark.parametrize("value", [{"ch": "x"}, [1, "two", None, 2.5], "text", 12345678901234567890, {}])
 async def test_echoes_any_json_value(app, value):
@@ -120,6 +122,7 @@ async def test_a_frame_over_the_limit_closes_with_1009(app):
 
 # --- rooms and presence ---
 
+
 async def test_rooms_presence_and_separation(app):
     ada, bob = await join(app), await join(app)
     eve = await join(app, "elsewhere")
@@ -152,6 +155,7 @@ async def test_bad_input_in_a_room_is_answered_to_its_sender_only(app):
 
 
 # --- clean-up: the room is told "left", and the group is empty, however the connection ends ---
+
 
 async def test_a_crash_in_a_handler_closes_that_connection_only_and_it_leaves(app):
     ada = await join(app)
@@ -212,8 +216,9 @@ async def test_a_send_to_a_gone_client_is_not_an_error_and_it_leaves(app):
 
 
 # Capacity enough that no event is dropped: the watcher must see every "joined" and "left".
-@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
-                                               "CONFIG": {"capacity": 10_000}}})
+@override_settings(
+    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}}
+)
 async def test_churn_leaves_no_ghost(app):
     watcher = await join(app)
     talker = await join(app)
@@ -248,13 +253,17 @@ async def test_churn_leaves_no_ghost(app):
 
 # --- back-pressure: at most one message per source out and not yet handled, as in stock Channels ---
 
+
 def stalling(app, gate: asyncio.Event):
     """``app`` whose sends to the client wait for ``gate`` once it is cleared: a member that does not read."""
+
     async def stalled_app(scope, receive, send):
         async def gated_send(message):
             await gate.wait()
             await send(message)
+
         return await app(scope, receive, gated_send)
+
     return stalled_app
 
 

@@ -1,10 +1,10 @@
 """Skipping the per-message connection clean-up is opt-in (echo/tuned.py), for database-free consumers only."""
 
+import channels.consumer
+import channels.generic.websocket
 import pytest
 from channels.testing import WebsocketCommunicator
 
-import channels.consumer
-import channels.generic.websocket
 from echo.consumers import CarefulJsonWebsocketConsumer, ChamberConsumer, EchoChamberConsumer
 from echo.tuned import DatabaseFreeMixin, TunedChamberConsumer, TunedEchoChamberConsumer
 
@@ -53,21 +53,29 @@ async def test_the_tuned_echo_skips_the_per_message_clean_up_but_not_the_one_on_
 def test_the_default_consumers_are_stock_and_only_the_tuned_ones_use_the_mixin():
     for stock in (EchoChamberConsumer, ChamberConsumer, CarefulJsonWebsocketConsumer):
         assert not issubclass(stock, DatabaseFreeMixin)
-    assert issubclass(TunedEchoChamberConsumer, DatabaseFreeMixin) and issubclass(TunedChamberConsumer,
-                                                                                  DatabaseFreeMixin)
+    assert issubclass(TunedEchoChamberConsumer, DatabaseFreeMixin) and issubclass(
+        TunedChamberConsumer, DatabaseFreeMixin
+    )
 
 
 def test_the_stock_consumers_override_only_documented_hooks():
     documented = {"connect", "receive", "receive_json", "disconnect", "decode_json", "encode_json"}
     for consumer in (CarefulJsonWebsocketConsumer, EchoChamberConsumer, ChamberConsumer):
-        channels_methods = {name for klass in consumer.__mro__ if klass.__module__.startswith("channels")
-                            for name in vars(klass)}
-        overridden = {name for klass in consumer.__mro__ if klass.__module__ == "echo.consumers"
-                      for name in vars(klass) if name in channels_methods and not name.startswith("__")}
+        channels_methods = {
+            name for klass in consumer.__mro__ if klass.__module__.startswith("channels") for name in vars(klass)
+        }
+        overridden = {
+            name
+            for klass in consumer.__mro__
+            if klass.__module__ == "echo.consumers"
+            for name in vars(klass)
+            if name in channels_methods and not name.startswith("__")
+        }
         assert overridden <= documented, consumer
         own = {name for klass in consumer.__mro__ if klass.__module__ == "echo.consumers" for name in vars(klass)}
         assert not {"__call__", "dispatch"} & own and not any(
-            name.startswith("_") and not name.startswith("__") for name in own), consumer
+            name.startswith("_") and not name.startswith("__") for name in own
+        ), consumer
 
 
 async def test_an_unknown_event_type_still_raises():

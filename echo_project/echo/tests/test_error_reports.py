@@ -1,4 +1,7 @@
-"""Error reports never show the credentials in the channel layer's URLs (settings' DEFAULT_EXCEPTION_REPORTER_FILTER)."""
+"""Error reports never show the credentials in the channel layer's URLs.
+
+(settings' DEFAULT_EXCEPTION_REPORTER_FILTER)
+"""
 
 import sys
 
@@ -9,8 +12,12 @@ from echo.layers import CredentialsFilter, mask_credentials
 
 PASSWORD = "-".join(["s3cret", "pw"])  # never written whole here: the report quotes this file's source lines
 URL = f"redis://admin:{PASSWORD}@redis.example:6379/0"
-LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                      "CONFIG": {"hosts": [URL, ("redis.example", 6379), {"address": URL}]}}}
+LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [URL, ("redis.example", 6379), {"address": URL}]},
+    }
+}
 
 
 def test_the_project_uses_the_filter():

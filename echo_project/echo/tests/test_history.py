@@ -80,8 +80,12 @@ def database(request, tmp_path):
     else:
         server = request.getfixturevalue("postgres_server")
         database = PostgreSQL(server, "echo")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
-                   env={**os.environ, "DATABASE_URL": database.url})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=ECHO_PROJECT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": database.url},
+    )
     return database
 
 
@@ -115,9 +119,11 @@ async def test_history_survives_a_restart_and_stays_in_its_room(database):
         await ada.close(), await eve.close()
     with serve_echo_project({"DATABASE_URL": database.url}, name="history: second life") as server:
         bob = await join(server, "garden")
-        assert bob.history == [{"who": ada.name, "message": {"ch": "one"}},
-                               {"who": ada.name, "message": {"ch": "two"}},
-                               {"who": ada.name, "message": None}]
+        assert bob.history == [
+            {"who": ada.name, "message": {"ch": "one"}},
+            {"who": ada.name, "message": {"ch": "two"}},
+            {"who": ada.name, "message": None},
+        ]
         cat = await join(server, "cellar")
         assert cat.history == [{"who": eve.name, "message": "secret"}]
         await bob.close(), await cat.close()
@@ -168,21 +174,35 @@ async def test_a_management_command_announces_to_a_room_across_processes(tmp_pat
     """`manage.py announce` is sync code in another process: Redis carries its group_send to the server."""
     database = SQLiteFile(tmp_path)
     env = {"DATABASE_URL": database.url}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
-                   env={**os.environ, **env})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=ECHO_PROJECT,
+        check=True,
+        env={**os.environ, **env},
+    )
     with serve_redis(name="history: redis") as redis:
         env["REDIS_URL"] = redis.redis_url
         with serve_echo_project(env, name="history: announce") as server:
             ada = await join(server, "garden")
             done = await asyncio.to_thread(
-                subprocess.run, [sys.executable, "manage.py", "announce", "garden", "tea is ready"],
-                cwd=ECHO_PROJECT, env={**os.environ, **env}, capture_output=True, text=True)
+                subprocess.run,
+                [sys.executable, "manage.py", "announce", "garden", "tea is ready"],
+                cwd=ECHO_PROJECT,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+            )
             assert done.returncode == 0, done.stderr
             assert await next_message(ada) == {"who": "announcer", "message": "tea is ready"}
             bob = await join(server, "garden")
             assert bob.history == [{"who": "announcer", "message": "tea is ready"}]
-            refused = subprocess.run([sys.executable, "manage.py", "announce", "no room!", "x"], cwd=ECHO_PROJECT,
-                                     env={**os.environ, **env}, capture_output=True, text=True)
+            refused = subprocess.run(
+                [sys.executable, "manage.py", "announce", "no room!", "x"],
+                cwd=ECHO_PROJECT,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+            )
             assert refused.returncode != 0 and "not a room name" in refused.stderr
             await ada.close(), await bob.close()
 
@@ -193,12 +213,18 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(tmp_path):
 
     database = SQLiteFile(tmp_path)
     env = {"DATABASE_URL": database.url}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True,
-                   env={**os.environ, **env})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=ECHO_PROJECT,
+        check=True,
+        env={**os.environ, **env},
+    )
     with serve_redis(name="history: redis") as redis:
         env["REDIS_URL"] = redis.redis_url
-        with serve_echo_project(env, name="history: chamber") as server, \
-                serve_echo_worker("room-summary", env=env, name="history: worker"):
+        with (
+            serve_echo_project(env, name="history: chamber") as server,
+            serve_echo_worker("room-summary", env=env, name="history: worker"),
+        ):
             ada, bob = await join(server, "garden"), await join(server, "garden")
             for speaker, text in [(ada, "one"), (ada, "two"), (bob, "three")]:
                 await speaker.send(json.dumps(text))

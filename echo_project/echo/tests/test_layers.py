@@ -1,6 +1,7 @@
 """The tuned in-memory layer, with a throttled sweep, still delivers, and still expires."""
 
 import channels.layers
+
 from echo import tuned
 from echo.tuned import InMemoryChannelLayer
 

@@ -10,7 +10,6 @@ from tests.helpers import live_group_members, port_is_free
 from workshop import connect_ws, serve_echo_project
 from workshop.redis_server import find_redis_server, serve_redis
 
-
 if find_redis_server() is None:
     if os.environ.get("CI"):
         pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
