@@ -20,6 +20,17 @@ from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_echo_wo
 from workshop.postgres_server import find_postgres_bin, serve_postgres
 
 
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """`python manage.py ARGS` for echo_project, with ``env`` added to this environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ECHO_PROJECT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
 class SQLiteFile:
     """echo_project's default database: a SQLite file."""
 
@@ -80,12 +91,7 @@ def database(request, tmp_path):
     else:
         server = request.getfixturevalue("postgres_server")
         database = PostgreSQL(server, "echo")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ECHO_PROJECT,
-        check=True,
-        env={**os.environ, "DATABASE_URL": database.url},
-    )
+    assert manage("migrate", "--verbosity", "0", env={"DATABASE_URL": database.url}).returncode == 0
     return database
 
 
@@ -170,70 +176,50 @@ async def test_a_slow_database_never_stalls_the_other_members(database):
     assert database.stored() == ["first", "second"]  # stored once the lock was gone
 
 
-async def test_a_management_command_announces_to_a_room_across_processes(tmp_path):
-    """`manage.py announce` is sync code in another process: Redis carries its group_send to the server."""
+@pytest.fixture
+def shared_by_processes(tmp_path):
+    """The environment several echo_project processes share: a migrated SQLite file and a real Redis."""
     database = SQLiteFile(tmp_path)
     env = {"DATABASE_URL": database.url}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ECHO_PROJECT,
-        check=True,
-        env={**os.environ, **env},
-    )
+    assert manage("migrate", "--verbosity", "0", env=env).returncode == 0
     with serve_redis(name="history: redis") as redis:
         env["REDIS_URL"] = redis.redis_url
-        with serve_echo_project(env, name="history: announce") as server:
-            ada = await join(server, "garden")
-            done = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "manage.py", "announce", "garden", "tea is ready"],
-                cwd=ECHO_PROJECT,
-                env={**os.environ, **env},
-                capture_output=True,
-                text=True,
-            )
-            assert done.returncode == 0, done.stderr
-            assert await next_message(ada) == {"who": "announcer", "message": "tea is ready"}
-            bob = await join(server, "garden")
-            assert bob.history == [{"who": "announcer", "message": "tea is ready"}]
-            refused = subprocess.run(
-                [sys.executable, "manage.py", "announce", "no room!", "x"],
-                cwd=ECHO_PROJECT,
-                env={**os.environ, **env},
-                capture_output=True,
-                text=True,
-            )
-            assert refused.returncode != 0 and "not a room name" in refused.stderr
-            await ada.close(), await bob.close()
+        yield database, env
 
 
-async def test_a_worker_summarizes_a_room_off_the_consumers(tmp_path):
+async def test_a_management_command_announces_to_a_room_across_processes(shared_by_processes):
+    """`manage.py announce` is sync code in another process: Redis carries its group_send to the server."""
+    database, env = shared_by_processes
+    with serve_echo_project(env, name="history: announce") as server:
+        ada = await join(server, "garden")
+        done = await asyncio.to_thread(manage, "announce", "garden", "tea is ready", env=env)
+        assert done.returncode == 0, done.stderr
+        assert await next_message(ada) == {"who": "announcer", "message": "tea is ready"}
+        bob = await join(server, "garden")
+        assert bob.history == [{"who": "announcer", "message": "tea is ready"}]
+        refused = manage("announce", "no room!", "x", env=env)
+        assert refused.returncode != 0 and "not a room name" in refused.stderr
+        await ada.close(), await bob.close()
+
+
+async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes):
     """`manage.py runworker room-summary` takes a job from a named channel and reports to the room."""
     from channels_redis.core import RedisChannelLayer
 
-    database = SQLiteFile(tmp_path)
-    env = {"DATABASE_URL": database.url}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ECHO_PROJECT,
-        check=True,
-        env={**os.environ, **env},
-    )
-    with serve_redis(name="history: redis") as redis:
-        env["REDIS_URL"] = redis.redis_url
-        with (
-            serve_echo_project(env, name="history: chamber") as server,
-            serve_echo_worker("room-summary", env=env, name="history: worker"),
-        ):
-            ada, bob = await join(server, "garden"), await join(server, "garden")
-            for speaker, text in [(ada, "one"), (ada, "two"), (bob, "three")]:
-                await speaker.send(json.dumps(text))
-                for member in (ada, bob):  # both hear it
-                    assert (await next_message(member))["message"] == text
-            deadline = time.monotonic() + 5  # each message is stored just after the room has it
-            while len(database.stored()) < 3 and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            layer = RedisChannelLayer(hosts=[redis.redis_url])
-            await layer.send("room-summary", {"type": "room.summary", "room": "garden"})
-            assert await next_message(ada) == {"who": "summary", "message": {"messages": 3, "members": 2}}
-            await ada.close(), await bob.close()
+    database, env = shared_by_processes
+    with (
+        serve_echo_project(env, name="history: chamber") as server,
+        serve_echo_worker("room-summary", env=env, name="history: worker"),
+    ):
+        ada, bob = await join(server, "garden"), await join(server, "garden")
+        for speaker, text in [(ada, "one"), (ada, "two"), (bob, "three")]:
+            await speaker.send(json.dumps(text))
+            for member in (ada, bob):  # both hear it
+                assert (await next_message(member))["message"] == text
+        deadline = time.monotonic() + 5  # each message is stored just after the room has it
+        while len(database.stored()) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        layer = RedisChannelLayer(hosts=[env["REDIS_URL"]])
+        await layer.send("room-summary", {"type": "room.summary", "room": "garden"})
+        assert await next_message(ada) == {"who": "summary", "message": {"messages": 3, "members": 2}}
+        await ada.close(), await bob.close()
