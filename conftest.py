@@ -6,17 +6,22 @@ The kit and echo_project come from the project's install (`pip install -e .`); p
 puts this folder on the path, which is how tests import the maintainer `tools`.
 """
 
+import atexit
 import os
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parent
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_project.settings")
-# A database of the tests' own, one per xdist worker, migrated afresh: never the learner's
-# echo_project/db.sqlite3. Servers the tests start inherit it through the environment.
-TEST_DATABASE = REPO / ".state" / "tests" / f"echo-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3"
+# A database of the tests' own, one per pytest process (each xdist worker, and the controller),
+# migrated afresh: never the learner's echo_project/db.sqlite3. Assigned, not defaulted: xdist's
+# workers inherit the controller's environment, and a shared file would let one worker's clean-up
+# delete what another is in the middle of. Servers and kernels the tests start inherit it.
+worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TEST_DATABASE = REPO / ".state" / "tests" / f"echo-{worker}-{os.getpid()}.sqlite3"
 TEST_DATABASE.parent.mkdir(parents=True, exist_ok=True)
 TEST_DATABASE.unlink(missing_ok=True)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{TEST_DATABASE}")
+atexit.register(TEST_DATABASE.unlink, missing_ok=True)
+os.environ["DATABASE_URL"] = f"sqlite:///{TEST_DATABASE}"
 
 import django  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -15,6 +15,7 @@ from django.urls import re_path
 from nbclient import NotebookClient
 
 from echo.consumers import CarefulJsonWebsocketConsumer
+from tests import exercise07_answers as exercise07
 from workshop import checks, exercises
 from workshop.checks import ExerciseHint
 
@@ -982,6 +983,8 @@ CHECKS = {
             (FastEchoKeepingTheDots, "get_handler_name(message)"),
         ],
     ),
+    "check_room_history": (exercise07.Right, "last 20 messages of the room", exercise07.HISTORY_WRONG_ANSWERS),
+    "check_tell_the_room": (exercise07.right_receiver, "after commit", exercise07.RECEIVER_WRONG_ANSWERS),
 }
 
 HINT_WITHIN = 3.0  # seconds: a learner waits no longer for a hint

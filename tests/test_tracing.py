@@ -9,7 +9,7 @@ from workshop import configure_django, connect_ws, load_flows, record_flow, serv
 from workshop.diagrams import SequenceDiagram
 from workshop.tracing import Flow, Hop, flow_log_lengths
 
-configure_django()
+configure_django("echo_project.settings")  # what conftest.py set up: this process's settings
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs settings)
 from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import threading
 import warnings
 
@@ -167,3 +168,26 @@ def inner_applications(application):
         seen.append(application)
         application = getattr(application, "inner", None) or getattr(application, "application", None)
     return seen
+
+
+@contextlib.contextmanager
+def consumer_crashes():
+    """Collect the exceptions echo_project's careful consumers caught and logged inside the block.
+
+    ``CarefulJsonWebsocketConsumer`` closes a connection with 1011 when a handler raises, and logs
+    the exception instead of letting it end the consumer: a check still names the learner's mistake.
+    """
+    crashes: list[BaseException] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if record.exc_info and record.exc_info[1] is not None:
+                crashes.append(record.exc_info[1])
+
+    logger = logging.getLogger("echo.consumers")
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        yield crashes
+    finally:
+        logger.removeHandler(handler)

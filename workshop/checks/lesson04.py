@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 
-from ._common import ExerciseHint, json_conversation, missing_await_hint, not_written, passed, run, unawaited_coroutines
+from ._common import (
+    ExerciseHint,
+    consumer_crashes,
+    json_conversation,
+    missing_await_hint,
+    not_written,
+    passed,
+    run,
+    unawaited_coroutines,
+)
 
 
 def _conversation(application, messages):
     try:
-        with unawaited_coroutines() as unawaited:
+        with unawaited_coroutines() as unawaited, consumer_crashes() as crashes:
             connected, replies = run(json_conversation(application, "/echo/", messages))
+        if crashes:  # the careful base class caught it, logged it and closed with 1011
+            raise crashes[0]
     except NotImplementedError:
         raise not_written("CountingEchoConsumer") from None
     except AttributeError as error:
