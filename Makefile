@@ -79,7 +79,7 @@ exercises: setup
 	$(PY) -m tools.exercises solutions exercises
 
 bench: setup
-	$(PY) -m workshop.bench $(if $(QUICK),--quick) $(if $(OPTIONS),--server-options)
+	$(PY) -m tools.bench $(if $(QUICK),--quick) $(if $(OPTIONS),--server-options)
 
 wheelhouse: setup
 	$(PY) -m tools.wheelhouse

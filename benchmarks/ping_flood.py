@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from workshop.bench import resident_kib
+from workshop.measure import resident_kib
 from workshop.project import ECHO_PROJECT, echo_project_command
 from workshop.serving import serve_process
 

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.helpers import linux_only
 from workshop import connect_ws, fetch, serve_echo_project
-from workshop.bench import resident_kib
+from workshop.measure import resident_kib
 from workshop.project import DEFAULT_MAX_MESSAGE_BYTES, echo_project_command, readme_command
 
 pytestmark = linux_only

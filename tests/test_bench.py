@@ -4,13 +4,13 @@ import json
 import subprocess
 import sys
 
-from workshop.bench import BASELINE, targets
+from tools.bench import BASELINE, targets
 
 
 def test_quick_bench_prints_the_ratio_table_and_writes_json(tmp_path):
     output = tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, "-m", "workshop.bench", "--quick", "--output", str(output)],
+        [sys.executable, "-m", "tools.bench", "--quick", "--output", str(output)],
         capture_output=True,
         text=True,
         timeout=300,

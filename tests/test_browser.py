@@ -1,14 +1,12 @@
 """The echo chamber's page in a real headless Chromium (Debian's, never a downloaded one)."""
 
 import os
-import pathlib
 
 import pytest
 
-from workshop import serve_asgi, serve_echo_project, serve_wsgi
+from workshop import REPO, serve_asgi, serve_echo_project, serve_wsgi
 from workshop.browser import find_chromium, launch_chromium
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 
 if find_chromium() is None:

@@ -5,13 +5,12 @@ twice in a single kernel, as a learner does when they press Run All again, and
 compares the second run's outputs with the stored ones the way nbval does.
 """
 
-import pathlib
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+from workshop import REPO
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
 
 

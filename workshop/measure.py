@@ -34,3 +34,15 @@ def describe_slowdown(ratio: float, clients: int = 5) -> str:
     if ratio <= 1.6:
         return f"side by side: {clients} requests took about as long as one"
     return f"partly side by side: {clients} requests took {ratio:.1f}x as long as one"
+
+
+def resident_kib(pid: int) -> int | None:
+    """The resident memory of a process in KiB, from /proc (Linux); None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None

@@ -17,7 +17,9 @@ import shutil
 import subprocess
 import sys
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+from .browser import CHROMIUM_NAMES
+from .paths import REPO
+
 SUPPORTED_PYTHON = ((3, 10), (3, 13))
 MODULES = {  # requirement name -> module to import
     "Django": "django",
@@ -37,7 +39,6 @@ MODULES = {  # requirement name -> module to import
     "nbval": "nbval",
     "playwright": "playwright",
 }
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 class Check:

@@ -23,10 +23,11 @@ import subprocess
 import sys
 import time
 
-from .clients import connect_ws
-from .paths import REPO, state_dir
-from .project import echo_project_command
-from .serving import serve_process, stop_all
+from workshop.clients import connect_ws
+from workshop.measure import resident_kib
+from workshop.paths import REPO, state_dir
+from workshop.project import echo_project_command
+from workshop.serving import serve_process, stop_all
 
 BASELINE = "websockets echo"
 FANOUT_BASELINE = "websockets.broadcast"
@@ -280,7 +281,7 @@ def start_fanout_servers(progress) -> list[FanoutTarget]:
     A room stores every message it passes on (its history, ``ECHO_HISTORY_LENGTH``); the
     "history off" servers show what that storing costs the fan-out.
     """
-    from .redis_server import serve_redis
+    from workshop.redis_server import serve_redis
 
     python, project = sys.executable, REPO / "echo_project"
     progress("starting the fan-out servers")
@@ -404,18 +405,6 @@ def start(target_list: list[Target], progress) -> dict[str, tuple[Target, str]]:
         target.pid = server.pid
         servers[target.name] = (target, f"{scheme}://127.0.0.1:{server.port}/{target.path}")
     return servers
-
-
-def resident_kib(pid: int) -> int | None:
-    """The resident memory of a process, from /proc (Linux); None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 async def memory_per_connection(target: Target, url: str, connections: int) -> float | None:
