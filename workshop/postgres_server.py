@@ -83,7 +83,9 @@ def serve_postgres(*, name: str = "postgres", **options):
         [os.path.join(bin_dir, "postgres"), "-D", data, "-h", "{host}", "-p", "{port}", "-k", data, "-F"]
     )
     try:
-        server = serve_process(argv, name=name, **options)
+        # Ready when it says so: PostgreSQL accepts TCP connections a moment before it accepts logins
+        # ("the database system is starting up").
+        server = serve_process(argv, name=name, ready_line="ready to accept connections", **options)
     except BaseException:
         shutil.rmtree(data, ignore_errors=True)
         raise
