@@ -92,6 +92,7 @@ slides: setup
 NB ?= notebooks/*.ipynb solutions/*.ipynb
 outputs: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False $(NB)
+	$(PY) -m tools.notebooks normalize $(NB)
 	$(PY) -m tools.slides mark
 	$(PY) -m tools.exercises solutions exercises
 

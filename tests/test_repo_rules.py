@@ -327,3 +327,13 @@ def test_notebooks_name_the_kernel_the_readme_tells_learners_to_pick(path):
     assert (spec["name"], spec["display_name"]) == (KERNEL_NAME, KERNEL_DISPLAY_NAME)
     assert KERNEL_DISPLAY_NAME in (REPO / "README.md").read_text()
     assert f"--name {KERNEL_NAME}" in (REPO / "postBuild").read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_stored_outputs_are_in_the_stable_form_make_outputs_writes(path):
+    """Adjacent chunks of one stream are one output: a re-run rewrites the notebook byte for byte."""
+    from tools.notebooks import merged_streams
+
+    for index, cell in enumerate(cells(path)):
+        if cell["cell_type"] == "code":
+            assert len(merged_streams(cell["outputs"])) == len(cell["outputs"]), f"cell {index}: run make outputs"
