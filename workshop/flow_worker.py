@@ -41,7 +41,8 @@ def _application():
         CHANNEL_LAYERS={
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+                # no client-side read timeout: see echo_project/settings.py (redis-py 8)
+                "CONFIG": {"hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": None}]},
             }
         }
     )

@@ -99,7 +99,15 @@ if REDIS_URL:
     REDIS_LAYER = os.environ.get("REDIS_LAYER", "core")
     if REDIS_LAYER not in REDIS_LAYERS:
         raise ImproperlyConfigured(f"REDIS_LAYER must be one of {sorted(REDIS_LAYERS)}, not {REDIS_LAYER!r}")
-    CHANNEL_LAYERS = {"default": {"BACKEND": REDIS_LAYERS[REDIS_LAYER], "CONFIG": {"hosts": [REDIS_URL]}}}
+    # socket_timeout None: a layer's receive blocks on Redis (BZPOPMIN) for up to 5 s at a time, and
+    # redis-py 8 times a read out after 5 s by default, which dropped every member of a quiet room
+    # (django/channels_redis#422, redis/redis-py#4091). Redis's own timeouts still apply.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": REDIS_LAYERS[REDIS_LAYER],
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        }
+    }
 else:
     # Channels' in-memory layer (one process only); the tuned one sweeps expired messages less often.
     CHANNEL_LAYERS = {

@@ -20,11 +20,15 @@ def workers(env: dict) -> list:
     return [serve_echo_project(env, name=f"worker {n}") for n in (1, 2)]
 
 
-async def message_crosses(first, second, timeout=3.0) -> bool:
-    """Ada joins a room on the first worker, Bob on the second; does Bob see Ada's key?"""
+async def message_crosses(first, second, timeout=3.0, quiet=0.0) -> bool:
+    """Ada joins a room on the first worker, Bob on the second; does Bob see Ada's key?
+
+    ``quiet``: seconds the room stays silent before Ada types, as a real room often does.
+    """
     async with connect_ws(first.ws_url("chamber/lobby/")) as ada, connect_ws(second.ws_url("chamber/lobby/")) as bob:
         for client in (ada, bob):
             await client.recv()  # {"you": ...}
+        await asyncio.sleep(quiet)
         await ada.send(json.dumps({"ch": "x"}))
         try:
             while True:  # skip presence events until the letter, or time out
@@ -53,3 +57,19 @@ def test_with_the_in_memory_layer_it_does_not_cross():
     with first, second:
         assert asyncio.run(message_crosses(first, second, timeout=1.0)) is False
     assert port_is_free(first.port) and port_is_free(second.port)
+
+
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
+def test_a_room_that_stays_quiet_longer_than_redis_clients_time_out_still_works(layer):
+    """redis-py 8 times socket reads out after 5 s by default, and a layer's receive blocks on Redis longer
+    than that when nothing happens: with that default, every member was dropped after 5 s of quiet
+    (django/channels_redis#422). echo_project's settings turn the client-side timeout off."""
+    redis = serve_redis(name="redis for the quiet room")
+    servers = [redis, *workers({"REDIS_URL": redis.redis_url, "REDIS_LAYER": layer})]
+    try:
+        assert asyncio.run(message_crosses(servers[1], servers[2], quiet=6.5))
+        for server in servers[1:]:
+            assert not [line for line in server.logs if "Timeout reading" in line], server.name
+    finally:
+        for server in servers:
+            server.stop()
