@@ -189,3 +189,21 @@ def test_a_server_that_ignores_sigterm_is_killed_after_the_grace():
     finally:
         process.kill()
         process.wait()
+
+
+@linux_only
+def test_a_server_that_dies_by_itself_leaves_no_watchdog_behind():
+    """Its watchdog notices the server is gone and ends too, instead of waiting for the kit's process."""
+    from workshop import serve_process
+
+    server = serve_process([sys.executable, "-m", "http.server", "--bind", "{host}", "{port}"], name="short-lived")
+    try:
+        assert len(live_group_members(server.pid)) == 2  # the server and its watchdog
+        os.kill(server.pid, signal.SIGKILL)
+        server.process.wait(5)
+        deadline = time.monotonic() + 3
+        while live_group_members(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live_group_members(server.pid) == []
+    finally:
+        server.stop()

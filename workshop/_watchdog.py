@@ -9,7 +9,9 @@ pid ``subprocess`` knows and leads the process group); the child stays behind as
 watchdog and blocks reading the lifeline. However the kit's process ends (``stop()``,
 exit, SIGTERM, SIGHUP, SIGKILL, an out-of-memory kill), the operating system closes
 its end of the pipe, the read returns, and the watchdog ends the whole group:
-SIGTERM, a short grace while the server exits, then SIGKILL (itself included).
+SIGTERM, a short grace while the server exits, then SIGKILL (itself included). A server
+that ends by itself (a crash) leaves the watchdog an orphan: it notices within half a
+second and ends the group too, so nothing of it lingers.
 
 Why not Linux's parent-death signal (``PR_SET_PDEATHSIG``): it fires when the
 *thread* that forked exits, and servers are started from worker threads too (the
@@ -31,14 +33,20 @@ GRACE = 2.0  # seconds the server gets to exit on SIGTERM before the group is ki
 
 
 def watch(lifeline: int, server_pid: int) -> None:
-    """Block until the lifeline closes, then end the process group."""
+    """Block until the lifeline closes or the server is gone, then end the process group."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)  # only the lifeline, or SIGKILL, ends the watchdog
-    try:
-        while os.read(lifeline, 512):
-            pass
-    except OSError:
-        pass
+        signal.signal(sig, signal.SIG_IGN)  # only the lifeline, the server's end, or SIGKILL end the watchdog
+    while True:
+        readable, _, _ = select.select([lifeline], [], [], 0.5)
+        if readable:
+            try:
+                if os.read(lifeline, 512):
+                    continue
+            except OSError:
+                pass
+            break  # the lifeline closed: the kit's process is gone
+        if os.getppid() != server_pid:
+            break  # the server ended by itself: end what it left behind, and do not linger as an orphan
     os.killpg(0, signal.SIGTERM)
     deadline = time.monotonic() + GRACE
     while os.getppid() == server_pid and time.monotonic() < deadline:  # the server is our parent
