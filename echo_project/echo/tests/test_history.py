@@ -199,6 +199,8 @@ async def test_a_management_command_announces_to_a_room_across_processes(shared_
         assert bob.history == [{"who": "announcer", "message": "tea is ready"}]
         refused = manage("announce", "no room!", "x", env=env)
         assert refused.returncode != 0 and "not a room name" in refused.stderr
+        alone = manage("announce", "garden", "x", env={**env, "REDIS_URL": ""})  # its own in-memory layer
+        assert alone.returncode != 0 and "set REDIS_URL" in alone.stderr
         await ada.close(), await bob.close()
 
 
@@ -222,4 +224,7 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes)
         layer = RedisChannelLayer(hosts=[env["REDIS_URL"]])
         await layer.send("room-summary", {"type": "room.summary", "room": "garden"})
         assert await next_message(ada) == {"who": "summary", "message": {"messages": 3, "members": 2}}
+        asked = await asyncio.to_thread(manage, "summarize", "garden", env=env)  # the same from sync code
+        assert asked.returncode == 0, asked.stderr
+        assert await next_message(bob) == {"who": "summary", "message": {"messages": 3, "members": 2}}
         await ada.close(), await bob.close()

@@ -11,7 +11,7 @@ this process.
 import re
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -31,6 +31,10 @@ class Command(BaseCommand):
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,50}", room):  # the rooms echo.routing serves
             raise CommandError(f"{room!r} is not a room name: 1 to 50 letters, digits, '-' or '_'")
         layer = get_channel_layer()
+        if isinstance(layer, InMemoryChannelLayer):  # this process's own: no server would ever hear it
+            raise CommandError(
+                "set REDIS_URL to the Redis the server uses: the in-memory channel layer reaches only this process"
+            )
         event = {"type": "chamber.message", "who": ANNOUNCER, "message": text}
         with transaction.atomic():
             Message.objects.create(room=room, who=ANNOUNCER, message=text)
