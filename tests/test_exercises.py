@@ -778,6 +778,15 @@ class TokenAuthPuttingTheTokenInTheScope(TokenAuthMiddleware):
         return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
 
 
+class TokenAuthPassingTheList(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
 class TokenAuthWithNoneForAStranger(TokenAuthMiddleware):
     async def __call__(self, scope, receive, send):
         token = parse_qs(scope["query_string"].decode()).get("token")
@@ -1043,6 +1052,7 @@ CHECKS = {
             (TokenAuthRaisingOnAMissingToken, "crashed your middleware with KeyError"),
             (TokenAuthPuttingTheTokenInTheScope, "was the string 'ada-s3cret'"),
             (TokenAuthWithNoneForAStranger, "is AnonymousUser()"),
+            (TokenAuthPassingTheList, "take token[0]"),
         ],
     ),
     "check_database_free_echo": (

@@ -107,6 +107,13 @@ def check_token_auth(middleware_class) -> None:
                 "the database lookup ran inside the event loop and Django refused it (SynchronousOnlyOperation): "
                 "await database_sync_to_async(user_for_token)(token)"
             ) from None
+        except TypeError as error:
+            if "unhashable" not in str(error):
+                raise
+            raise ExerciseHint(
+                f"with {who}, your middleware passed a list as the token ({error}): parse_qs gives a list "
+                "of values for each name, ?token=a&token=b gives ['a', 'b']: take token[0]"
+            ) from None
         except (KeyError, IndexError, User.DoesNotExist) as error:
             raise ExerciseHint(
                 f"{who} crashed your middleware with {type(error).__name__}: {error}. A missing or wrong token "
