@@ -54,7 +54,7 @@ def _described(user) -> str:
     return f"{type(user).__name__} {str(user)!r}" if getattr(user, "is_authenticated", False) else type(user).__name__
 
 
-async def _visit(application, query_string: str, seen: list):
+async def _visit(application, query_string: str):
     """Connect with ``query_string``; answer (the scope the caller made, connected, the close code or None)."""
     from channels.testing import WebsocketCommunicator
 
@@ -99,7 +99,7 @@ def check_token_auth(middleware_class) -> None:
         seen.clear()
         try:
             with unawaited_coroutines() as unawaited:
-                scope, connected, code = run(_visit(application, query_string, seen))
+                scope, connected, code = run(_visit(application, query_string))
         except NotImplementedError:
             raise not_written("TokenAuthMiddleware") from None
         except SynchronousOnlyOperation:
