@@ -6,10 +6,13 @@ import json
 import pathlib
 import re
 import time
+from urllib.parse import parse_qs, parse_qsl
 
 import nbformat
 import pytest
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.middleware import BaseMiddleware
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import re_path
 from nbclient import NotebookClient
@@ -682,37 +685,113 @@ def sync_test(consumer_class):
 # --------------------------------------------------------------------------- 09 security
 
 
-def protect(app):
-    from channels.auth import AuthMiddlewareStack
-    from channels.security.websocket import AllowedHostsOriginValidator
-
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(app))
+TOKENS = {"ada-s3cret": "ada"}
 
 
-def protect_with_auth_only(app):
-    from channels.auth import AuthMiddlewareStack
+def user_for_token(token):
+    from django.contrib.auth.models import AnonymousUser, User
 
-    return AuthMiddlewareStack(app)
-
-
-def protect_with_origins_only(app):
-    from channels.security.websocket import AllowedHostsOriginValidator
-
-    return AllowedHostsOriginValidator(app)
+    try:
+        return User.objects.get(username=TOKENS[token])
+    except (KeyError, User.DoesNotExist):
+        return AnonymousUser()
 
 
-def protect_in_the_wrong_order(app):
-    from channels.auth import AuthMiddlewareStack
-    from channels.security.websocket import AllowedHostsOriginValidator
+class TokenAuthMiddleware(BaseMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
 
-    return AuthMiddlewareStack(AllowedHostsOriginValidator(app))
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        scope = dict(scope, user=user)
+        return await super().__call__(scope, receive, send)
 
 
-def protect_allowing_every_origin(app):
-    from channels.auth import AuthMiddlewareStack
-    from channels.security.websocket import OriginValidator
+class TokenAuthWithoutDatabaseSyncToAsync(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
 
-    return OriginValidator(AuthMiddlewareStack(app), ["*"])
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = user_for_token(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthNeverCallingTheInnerApp(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        scope = dict(scope, user=user)
+
+
+class TokenAuthNotAwaitingSuper(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return super().__call__(dict(scope, user=user), receive, send)
+
+
+class TokenAuthMutatingTheScope(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        scope["user"] = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, scope, receive, send)
+
+
+class TokenAuthParsingBytes(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"]).get("token")  # bytes in, bytes keys out
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthSplittingByHand(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        query = scope["query_string"].decode()
+        token = query.split("=")[1] if query else None
+        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthRaisingOnAMissingToken(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        token = parse_qs(scope["query_string"].decode())["token"][0]
+        user = await database_sync_to_async(user_for_token)(token)
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthPuttingTheTokenInTheScope(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = token[0] if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthPassingTheList(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthWithNoneForAStranger(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else None
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
 
 
 class MembersOnly(AsyncJsonWebsocketConsumer):
@@ -948,17 +1027,6 @@ CHECKS = {
             (sync_test, "must be an async def"),
         ],
     ),
-    "check_protect": (
-        protect,
-        "are refused",
-        [
-            (protect_with_auth_only, "got in: wrap the app in AllowedHostsOriginValidator"),
-            (protect_with_origins_only, "wrap the app in AuthMiddlewareStack too"),
-            (protect_in_the_wrong_order, "Put AllowedHostsOriginValidator outermost"),
-            (protect_allowing_every_origin, "got in through your origin check"),
-            (lambda app: None, "returned None"),
-        ],
-    ),
     "check_members_only": (
         MembersOnly,
         "close code 4401",
@@ -969,6 +1037,22 @@ CHECKS = {
             (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
             (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
             (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
+        ],
+    ),
+    "check_token_auth": (
+        TokenAuthMiddleware,
+        "ada's token lets her in",
+        [
+            (TokenAuthWithoutDatabaseSyncToAsync, "database_sync_to_async(user_for_token)"),
+            (TokenAuthNeverCallingTheInnerApp, "the consumer was never called"),
+            (TokenAuthNotAwaitingSuper, "was called without await"),
+            (TokenAuthMutatingTheScope, "make a copy, scope = dict(scope, user=user)"),
+            (TokenAuthParsingBytes, "scope['query_string'] is bytes"),
+            (TokenAuthSplittingByHand, "not by splitting it by hand"),
+            (TokenAuthRaisingOnAMissingToken, "crashed your middleware with KeyError"),
+            (TokenAuthPuttingTheTokenInTheScope, "was the string 'ada-s3cret'"),
+            (TokenAuthWithNoneForAStranger, "is AnonymousUser()"),
+            (TokenAuthPassingTheList, "take token[0]"),
         ],
     ),
     "check_database_free_echo": (
@@ -1105,12 +1189,15 @@ def announce_with_a_layer_got_at_import(room, text):
     )
 
 
-def protect_with_an_explicit_stack(app):
-    from channels.auth import AuthMiddleware
-    from channels.security.websocket import AllowedHostsOriginValidator
-    from channels.sessions import CookieMiddleware, SessionMiddleware
+class TokenAuthAskingTheQueryStringOnce(BaseMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
 
-    return AllowedHostsOriginValidator(CookieMiddleware(SessionMiddleware(AuthMiddleware(app))))
+        tokens = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        user = AnonymousUser()
+        if "token" in tokens:
+            user = await database_sync_to_async(user_for_token)(tokens["token"])
+        return await super().__call__({**scope, "user": user}, receive, send)
 
 
 class MembersOnlyAskingIsAnonymous(MembersOnly):
@@ -1141,7 +1228,7 @@ OTHER_RIGHT_ANSWERS = [
     ("check_announce", announce_with_a_module_level_layer),
     ("check_announce", announce_with_a_layer_got_at_import),
     ("check_announce", announce_with_a_layer_got_at_import),  # again: the check leaves the layer in place
-    ("check_protect", protect_with_an_explicit_stack),
+    ("check_token_auth", TokenAuthAskingTheQueryStringOnce),
     ("check_members_only", MembersOnlyAskingIsAnonymous),
     ("check_database_free_echo", FastEchoWithTheMixin),
 ]

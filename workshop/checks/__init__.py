@@ -17,7 +17,7 @@ from .lesson05 import check_lobby_consumer
 from .lesson06 import check_announce
 from .lesson07 import check_room_history, check_tell_the_room
 from .lesson08 import check_test_catches_bugs
-from .lesson09 import check_members_only, check_protect
+from .lesson09 import check_members_only, check_token_auth
 from .lesson10 import check_database_free_echo
 
 __all__ = [
@@ -28,11 +28,11 @@ __all__ = [
     "check_greeting_app",
     "check_lobby_consumer",
     "check_members_only",
-    "check_protect",
     "check_request_counter",
     "check_room_history",
     "check_reverse_routing",
     "check_shouting_app",
     "check_tell_the_room",
     "check_test_catches_bugs",
+    "check_token_auth",
 ]

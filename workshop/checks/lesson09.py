@@ -1,10 +1,20 @@
-"""Exercise 09, security: the origin check and the auth middleware in the right order; members only."""
+"""Exercise 09, security: members only; a token middleware that says who is at the door."""
 
 from __future__ import annotations
 
 import json
 
-from ._common import ExerciseHint, connect, inner_applications, next_output, not_written, passed, run, stop
+from ._common import (
+    ExerciseHint,
+    connect,
+    in_a_plain_thread,
+    next_output,
+    not_written,
+    passed,
+    run,
+    stop,
+    unawaited_coroutines,
+)
 
 
 async def _handshake(application, origin: bytes | None, user=None, path="/whoami/"):
@@ -27,60 +37,134 @@ async def _handshake(application, origin: bytes | None, user=None, path="/whoami
     return connected, replies
 
 
-def check_protect(protect) -> None:
-    """Exercise 08a: protect(app) refuses foreign or missing origins and puts the user in the scope."""
-    from channels.auth import AuthMiddleware
-    from channels.generic.websocket import AsyncJsonWebsocketConsumer
-    from channels.security.websocket import OriginValidator
+GOOD_TOKEN = "ada-s3cret"  # the exercise's TOKENS maps it to the user "ada"
 
-    class WhoAmI(AsyncJsonWebsocketConsumer):
-        async def connect(self):
-            await self.accept()
-            await self.send_json({"user": str(self.scope.get("user", "no user in the scope"))})
 
+def _ada():
+    """The user the good token belongs to, made if missing (in a plain thread: Django's ORM is sync)."""
+    from django.contrib.auth.models import User
+
+    return in_a_plain_thread(lambda: User.objects.get_or_create(username="ada")[0])
+
+
+def _described(user) -> str:
+    """A user as a hint names it (no memory address)."""
+    if user is None or isinstance(user, (str, bytes)):
+        return repr(user)
+    return f"{type(user).__name__} {str(user)!r}" if getattr(user, "is_authenticated", False) else type(user).__name__
+
+
+async def _visit(application, query_string: str):
+    """Connect with ``query_string``; answer (the scope the caller made, connected, the close code or None)."""
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(application, f"/members/?{query_string}" if query_string else "/members/")
+    connected, _ = await connect(communicator)
+    code = None
     try:
-        application = protect(WhoAmI.as_asgi())
-    except NotImplementedError:
-        raise not_written("protect") from None
-    except TypeError as error:
-        raise ExerciseHint(
-            f"protect raised TypeError: {error}. Each wrapper takes the application it wraps: "
-            "AllowedHostsOriginValidator(AuthMiddlewareStack(app))"
-        ) from None
-    if application is None:
-        raise ExerciseHint("protect returned None: return the wrapped application")
-    layers = inner_applications(application)
-    validators = [i for i, layer in enumerate(layers) if isinstance(layer, OriginValidator)]
-    auths = [i for i, layer in enumerate(layers) if isinstance(layer, AuthMiddleware)]
-    if validators and auths and validators[0] > auths[0]:
-        raise ExerciseHint(
-            "the origin check is inside AuthMiddlewareStack: a foreign page's cookies are read and "
-            "its session loaded (a database query, when it sends a session cookie) before it is "
-            "refused. Put AllowedHostsOriginValidator outermost: "
-            "AllowedHostsOriginValidator(AuthMiddlewareStack(app))"
-        )
-    for origin in (b"http://evil.example", None):
-        connected, _ = run(_handshake(application, origin))
-        if connected:
-            who = "a page on evil.example" if origin else "a client without an Origin header"
-            if validators:
+        if connected is None and communicator.future.done():
+            communicator.future.result()  # the middleware crashed: raise its error
+        output = await next_output(communicator, 0.3) if connected else None
+        if output is not None and output["type"] == "websocket.close":
+            code = output.get("code")
+    finally:
+        await stop(communicator, disconnect=bool(connected))
+    return communicator.scope, connected, code
+
+
+def check_token_auth(middleware_class) -> None:
+    """Exercise 09b: the middleware puts the token's user (or AnonymousUser) in a copy of the scope."""
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    ada = _ada()
+    seen = []
+
+    class MembersOnly(AsyncJsonWebsocketConsumer):
+        async def connect(self):
+            seen.append(self.scope.get("user", "no user in the scope"))
+            await self.accept()
+            if not getattr(seen[-1], "is_authenticated", False):
+                await self.close(code=4401)
+
+    application = middleware_class(MembersOnly.as_asgi())
+    visits = [
+        ("a good token", f"token={GOOD_TOKEN}", ada),
+        ("a good token after another parameter", f"room=lobby&token={GOOD_TOKEN}", ada),
+        ("a wrong token", "token=guessed", None),
+        ("no token at all", "", None),
+    ]
+    for who, query_string, expected in visits:
+        seen.clear()
+        try:
+            with unawaited_coroutines() as unawaited:
+                scope, connected, code = run(_visit(application, query_string))
+        except NotImplementedError:
+            raise not_written("TokenAuthMiddleware") from None
+        except SynchronousOnlyOperation:
+            raise ExerciseHint(
+                "the database lookup ran inside the event loop and Django refused it (SynchronousOnlyOperation): "
+                "await database_sync_to_async(user_for_token)(token)"
+            ) from None
+        except TypeError as error:
+            if "unhashable" not in str(error):
+                raise
+            raise ExerciseHint(
+                f"with {who}, your middleware passed a list as the token ({error}): parse_qs gives a list "
+                "of values for each name, ?token=a&token=b gives ['a', 'b']: take token[0]"
+            ) from None
+        except (KeyError, IndexError, User.DoesNotExist) as error:
+            raise ExerciseHint(
+                f"{who} crashed your middleware with {type(error).__name__}: {error}. A missing or wrong token "
+                "is no error, it is AnonymousUser(): parse_qs(...).get('token'), and user_for_token answers "
+                "AnonymousUser for a token it does not know"
+            ) from None
+        if unawaited:
+            raise ExerciseHint(
+                "super().__call__(...) was called without await, so the consumer never ran: "
+                "return await super().__call__(scope, receive, send)"
+            )
+        if not seen:
+            raise ExerciseHint(
+                f"with {who}, the consumer was never called: end __call__ with "
+                "return await super().__call__(scope, receive, send), which calls the application you wrap"
+            )
+        if "user" in scope:
+            raise ExerciseHint(
+                "your middleware wrote scope['user'] into the scope it was given, which belongs to the "
+                "caller (the server, an outer middleware) and outlives this connection: make a copy, "
+                "scope = dict(scope, user=user), and pass that on"
+            )
+        user = seen[0]
+        if isinstance(user, (str, bytes)):
+            raise ExerciseHint(
+                f"with {who}, scope['user'] was the string {user!r}: look the token's user up, "
+                "await database_sync_to_async(user_for_token)(token), and put that in scope['user']"
+            )
+        if expected is not None and not isinstance(user, User):
+            if query_string.startswith("room="):
                 raise ExerciseHint(
-                    f"{who} got in through your origin check: use AllowedHostsOriginValidator, which "
-                    "allows only the hosts in settings.ALLOWED_HOSTS (not OriginValidator(app, ['*']))"
+                    f"with {who} (?{query_string}), the consumer saw {_described(user)}: read the query string with "
+                    "parse_qs(scope['query_string'].decode()).get('token'), not by splitting it by hand"
                 )
-            raise ExerciseHint(f"{who} got in: wrap the app in AllowedHostsOriginValidator")
-    connected, replies = run(_handshake(application, b"http://127.0.0.1"))
-    if not connected:
-        raise ExerciseHint(
-            "a page from 127.0.0.1 (in ALLOWED_HOSTS) was refused: use AllowedHostsOriginValidator, "
-            "which allows the hosts in settings.ALLOWED_HOSTS"
-        )
-    said = json.loads(replies[0]["text"])["user"] if replies and replies[0].get("text") else None
-    if said != "AnonymousUser":
-        raise ExerciseHint(
-            f"the consumer saw user {said!r}: wrap the app in AuthMiddlewareStack too, inside the origin validator"
-        )
-    passed("protect works: evil.example and Origin-less clients are refused, same-host pages see the user")
+            raise ExerciseHint(
+                f"with {who} (?{query_string}), the consumer saw {_described(user)}: scope['query_string'] is bytes "
+                "and has no '?': parse_qs(scope['query_string'].decode()).get('token') gives ['ada-s3cret']"
+            )
+        if expected is not None and user.pk != expected.pk:
+            raise ExerciseHint(f"with {who}, the consumer saw {_described(user)}, not ada")
+        if expected is None and not isinstance(user, AnonymousUser):
+            raise ExerciseHint(
+                f"with {who}, scope['user'] was {_described(user)}: a visitor without a valid token "
+                "is AnonymousUser(), so consumers can ask scope['user'].is_authenticated"
+            )
+        if expected is None and code != 4401:
+            raise ExerciseHint(f"with {who}, the members-only consumer was not closed with 4401 (got {code!r})")
+    passed(
+        "TokenAuthMiddleware works: ada's token lets her in, a wrong token or none gets AnonymousUser "
+        "and close code 4401, and the caller's scope is left as it was"
+    )
 
 
 class _LoggedIn:
@@ -93,7 +177,7 @@ class _LoggedIn:
 
 
 def check_members_only(consumer_class) -> None:
-    """Exercise 08b: anonymous users are closed with 4401; logged-in users get their echo."""
+    """Exercise 09a: anonymous users are closed with 4401; logged-in users get their echo."""
     from django.contrib.auth.models import AnonymousUser
 
     application = consumer_class.as_asgi()
