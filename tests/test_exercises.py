@@ -343,6 +343,26 @@ def trace_messages_of_the_scope(app, log):
     return traced
 
 
+def trace_messages_to_a_new_list(app, log):
+    return trace_messages(app, [])
+
+
+def trace_messages_with_directions_swapped(app, log):  # "send" read as "what the client sends"
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("send", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("receive", message["type"]))
+            await send(message)
+
+        await app(scope, traced_receive, traced_send)
+
+    return traced
+
+
 def trace_messages_returning_nothing(app, log):
     async def traced(scope, receive, send):
         await app(scope, receive, send)
@@ -1053,6 +1073,8 @@ CHECKS = {
             (trace_messages_recording_after_sending, "record it first, then await send(message)"),
             (trace_messages_recording_whole_messages, "record (direction, message['type'])"),
             (trace_messages_returning_nothing, "trace_messages returned None"),
+            (trace_messages_to_a_new_list, "the log is empty"),
+            (trace_messages_with_directions_swapped, "the directions are swapped"),
         ],
     ),
     "check_shouting_app": (

@@ -300,6 +300,11 @@ def _hint_for_the_log(log, truth) -> ExerciseHint | None:
     """What is wrong with ``log`` compared with ``truth`` (the kit's trace), or None."""
     if log == truth:
         return None
+    if not log:
+        return ExerciseHint(
+            "the log is empty: append each record to the list trace_messages was given (log), "
+            "not to a new or a global list"
+        )
     if any(inspect.iscoroutine(value) for entry in log for value in (entry if isinstance(entry, tuple) else [entry])):
         for entry in log:
             for value in entry if isinstance(entry, tuple) else [entry]:
@@ -319,6 +324,12 @@ def _hint_for_the_log(log, truth) -> ExerciseHint | None:
         )
     if any(isinstance(kind, dict) for _, kind in log):
         return ExerciseHint("the log holds whole messages: record (direction, message['type'])")
+    swapped = {"receive": "send", "send": "receive"}
+    if [(swapped.get(direction), kind) for direction, kind in log] == truth:
+        return ExerciseHint(
+            "the directions are swapped: what the app gets from receive() is ('receive', ...), "
+            "what it passes to send() is ('send', ...)"
+        )
     if "send" not in directions:
         return ExerciseHint(
             f"the log is {log}: only what the app received. Wrap send too, and record what the app sends"
