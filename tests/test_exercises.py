@@ -239,6 +239,7 @@ def _tracer(receive_wrapper=None, send_wrapper=None):
 
         return traced
 
+    trace_messages_with.__name__ = "trace_messages" + (receive_wrapper or send_wrapper).__name__  # the test's id
     return trace_messages_with
 
 
