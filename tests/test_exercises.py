@@ -206,6 +206,206 @@ def count_requests_replacing_the_body(app):
 # --------------------------------------------------------------------------- 02 ASGI
 
 
+def trace_messages(app, log):
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            await send(message)
+
+        await app(scope, traced_receive, traced_send)
+
+    return traced
+
+
+def _tracer(receive_wrapper=None, send_wrapper=None):
+    """A trace_messages whose receive and/or send wrapper is the given (wrong) one, the other right."""
+
+    def trace_messages_with(app, log):
+        async def traced(scope, receive, send):
+            async def right_receive():
+                message = await receive()
+                log.append(("receive", message["type"]))
+                return message
+
+            async def right_send(message):
+                log.append(("send", message["type"]))
+                await send(message)
+
+            wrapped_receive = receive_wrapper(receive, log) if receive_wrapper else right_receive
+            wrapped_send = send_wrapper(send, log) if send_wrapper else right_send
+            await app(scope, wrapped_receive, wrapped_send)
+
+        return traced
+
+    trace_messages_with.__name__ = "trace_messages" + (receive_wrapper or send_wrapper).__name__  # the test's id
+    return trace_messages_with
+
+
+def _untraced_receive(receive, log):
+    return receive
+
+
+def _untraced_send(send, log):
+    return send
+
+
+def _receive_without_await(receive, log):
+    async def traced_receive():
+        message = receive()
+        log.append(("receive", message["type"]))
+        return message
+
+    return traced_receive
+
+
+def _receive_returning_the_coroutine(receive, log):
+    async def traced_receive():
+        log.append(("receive", "websocket.receive"))
+        return receive()
+
+    return traced_receive
+
+
+def _send_without_await(send, log):
+    async def traced_send(message):
+        log.append(("send", message["type"]))
+        send(message)
+
+    return traced_send
+
+
+def _receive_returning_nothing(receive, log):  # sentry-python had it: getsentry/sentry-python#1698
+    async def traced_receive():
+        message = await receive()
+        log.append(("receive", message["type"]))
+
+    return traced_receive
+
+
+def _send_not_passing_on(send, log):
+    async def traced_send(message):
+        log.append(("send", message["type"]))
+
+    return traced_send
+
+
+def _receive_recorded_before_awaiting(receive, log):  # encode/starlette discussion #2535
+    async def traced_receive():
+        message = receive()
+        log.append(("receive", message))
+        return await message
+
+    return traced_receive
+
+
+def _receive_popping_the_type(receive, log):
+    async def traced_receive():
+        message = await receive()
+        log.append(("receive", message.pop("type")))
+        return message
+
+    return traced_receive
+
+
+def _receive_marking_the_message(receive, log):
+    async def traced_receive():
+        message = await receive()
+        message["traced"] = True
+        log.append(("receive", message["type"]))
+        return message
+
+    return traced_receive
+
+
+def _send_recorded_after_sending(send, log):
+    async def traced_send(message):
+        await send(message)
+        log.append(("send", message["type"]))
+
+    return traced_send
+
+
+def _whole_messages_recorded(receive, log):
+    async def traced_receive():
+        message = await receive()
+        log.append(("receive", message))
+        return message
+
+    return traced_receive
+
+
+def trace_messages_of_the_scope(app, log):
+    async def traced(scope, receive, send):
+        log.append(("scope", scope["type"]))
+        await app(scope, receive, send)
+
+    return traced
+
+
+def trace_messages_to_a_new_list(app, log):
+    return trace_messages(app, [])
+
+
+def trace_messages_with_directions_swapped(app, log):  # "send" read as "what the client sends"
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("send", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("receive", message["type"]))
+            await send(message)
+
+        await app(scope, traced_receive, traced_send)
+
+    return traced
+
+
+def trace_messages_returning_nothing(app, log):
+    async def traced(scope, receive, send):
+        await app(scope, receive, send)
+
+
+trace_messages_of_receive_only = _tracer(send_wrapper=_untraced_send)
+trace_messages_of_send_only = _tracer(receive_wrapper=_untraced_receive)
+trace_messages_without_awaiting_receive = _tracer(receive_wrapper=_receive_without_await)
+trace_messages_returning_receives_coroutine = _tracer(receive_wrapper=_receive_returning_the_coroutine)
+trace_messages_without_awaiting_send = _tracer(send_wrapper=_send_without_await)
+trace_messages_returning_no_message = _tracer(receive_wrapper=_receive_returning_nothing)
+trace_messages_swallowing_sends = _tracer(send_wrapper=_send_not_passing_on)
+trace_messages_recording_the_coroutine = _tracer(receive_wrapper=_receive_recorded_before_awaiting)
+trace_messages_popping_the_type = _tracer(receive_wrapper=_receive_popping_the_type)
+trace_messages_marking_messages = _tracer(receive_wrapper=_receive_marking_the_message)
+trace_messages_recording_after_sending = _tracer(send_wrapper=_send_recorded_after_sending)
+trace_messages_recording_whole_messages = _tracer(receive_wrapper=_whole_messages_recorded)
+
+
+class TraceMessages:
+    """The same middleware as a class, as Channels' BaseMiddleware is written."""
+
+    def __init__(self, app, log):
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            self.log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            self.log.append(("send", message["type"]))
+            return await send(message)
+
+        return await self.app(scope, traced_receive, traced_send)
+
+
 async def shout(scope, receive, send):
     count = 0
     while (event := await receive())["type"] != "websocket.disconnect":
@@ -935,6 +1135,28 @@ CHECKS = {
             (count_requests_replacing_the_body, "unchanged"),
         ],
     ),
+    "check_tracer": (
+        trace_messages,
+        "records 7 messages in order",
+        [
+            (trace_messages_of_receive_only, "Wrap send too"),
+            (trace_messages_of_send_only, "Wrap receive too"),
+            (trace_messages_without_awaiting_receive, "await it first"),
+            (trace_messages_returning_receives_coroutine, "the app got a coroutine from receive()"),
+            (trace_messages_without_awaiting_send, "called send(message) without await"),
+            (trace_messages_returning_no_message, "the app got None from receive()"),
+            (trace_messages_swallowing_sends, "the server never got websocket.accept"),
+            (trace_messages_recording_the_coroutine, "you recorded receive() before awaiting it"),
+            (trace_messages_of_the_scope, "wrap those two"),
+            (trace_messages_popping_the_type, "without 'type'"),
+            (trace_messages_marking_messages, "your wrapper changed the messages"),
+            (trace_messages_recording_after_sending, "record it first, then await send(message)"),
+            (trace_messages_recording_whole_messages, "record (direction, message['type'])"),
+            (trace_messages_returning_nothing, "trace_messages returned None"),
+            (trace_messages_to_a_new_list, "the log is empty"),
+            (trace_messages_with_directions_swapped, "the directions are swapped"),
+        ],
+    ),
     "check_shouting_app": (
         shout,
         "1: HELLO",
@@ -1221,6 +1443,7 @@ class FastEchoWithTheMixin(FastEcho):
 OTHER_RIGHT_ANSWERS = [
     ("check_greeting_app", greet_with_get),
     ("check_request_counter", CountRequests),
+    ("check_tracer", TraceMessages),
     ("check_shouting_app", shout_with_break),
     ("check_reverse_routing", router_with_path),
     ("check_counting_echo", CountingFromInit),

@@ -10,7 +10,7 @@ a library. One module per lesson; what they share is in ``_common``.
 
 from ._common import ExerciseHint
 from .lesson01 import check_greeting_app, check_request_counter
-from .lesson02 import check_shouting_app
+from .lesson02 import check_shouting_app, check_tracer
 from .lesson03 import check_reverse_routing
 from .lesson04 import check_counting_echo
 from .lesson05 import check_lobby_consumer
@@ -35,4 +35,5 @@ __all__ = [
     "check_tell_the_room",
     "check_test_catches_bugs",
     "check_token_auth",
+    "check_tracer",
 ]

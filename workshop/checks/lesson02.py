@@ -1,12 +1,14 @@
-"""Exercise 02, raw ASGI: a WebSocket app that answers '<n>: <TEXT>' to every message."""
+"""Exercise 02, raw ASGI: a middleware that traces every message (part 1), an app that shouts (part 2)."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 from ..clients import connect_ws
 from ..serving import serve_asgi
-from ._common import SHORT, ExerciseHint, not_written, passed, run
+from ..tracing import trace
+from ._common import SHORT, ExerciseHint, not_written, passed, run, unawaited_coroutines
 
 _SCOPE = {
     "type": "websocket",
@@ -170,3 +172,244 @@ def check_shouting_app(shout) -> None:
     if reply != "1: HELLO":
         raise ExerciseHint(f"served by uvicorn, 'hello' got {reply!r}")
     passed("shout works: 'hello', 'again' -> '1: HELLO', '2: AGAIN', served by uvicorn too")
+
+
+# --------------------------------------------------------------------------- part 1: the tracer
+
+_CONVERSATION = [
+    {"type": "websocket.connect"},
+    {"type": "websocket.receive", "text": "hello"},
+    {"type": "websocket.receive", "text": "again"},
+    {"type": "websocket.disconnect", "code": 1000},
+]
+
+
+class _NotAMessage(Exception):
+    """The app got something from receive() that is not an ASGI message (None, a coroutine)."""
+
+
+def _insisting_on_messages(app):
+    """``app``, failing with _NotAMessage as soon as receive() gives it something that is not a dict."""
+
+    async def guarded(scope, receive, send):
+        async def checked_receive():
+            event = await receive()
+            if not isinstance(event, dict):
+                raise _NotAMessage(event)
+            return event
+
+        await app(scope, checked_receive, send)
+
+    return guarded
+
+
+async def _echo(scope, receive, send):
+    """The known app the tracer wraps: accept, echo each text, return on disconnect."""
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": event["text"]})
+        elif event["type"] == "websocket.disconnect":
+            return
+
+
+async def _drive_traced(traced, log):
+    """Play ``_CONVERSATION`` to ``traced`` directly, as a server would.
+
+    Answers (what happened, what the server sent, what the server got, the log's length at each send).
+    What happened is "ok", "no accept", "stuck" or "still running".
+    """
+    inbox: asyncio.Queue = asyncio.Queue()
+    outbox: asyncio.Queue = asyncio.Queue()
+    events = [dict(event) for event in _CONVERSATION]
+    logged_at_send = []
+
+    async def receive():
+        return await inbox.get()
+
+    async def send(message):
+        logged_at_send.append(len(log))
+        await outbox.put(dict(message))
+
+    async def next_sent():
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHORT
+        while loop.time() < deadline:
+            if not outbox.empty():
+                return outbox.get_nowait()
+            if task.done():
+                task.result()
+                return None
+            await asyncio.sleep(0.005)
+        return None
+
+    task = asyncio.ensure_future(traced(dict(_SCOPE), receive, send))
+    sent = []
+    try:
+        for event in events[:-1]:
+            await inbox.put(event)
+            reply = await next_sent()
+            if reply is None:
+                return ("no accept" if not sent else "stuck"), sent, logged_at_send
+            sent.append(reply)
+        await inbox.put(events[-1])
+        done, _ = await asyncio.wait([task], timeout=SHORT)
+        if not done:
+            return "still running", sent, logged_at_send
+        task.result()
+        return "ok", sent, logged_at_send
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _hint_for_a_tracer_error(error: BaseException) -> ExerciseHint:
+    if isinstance(error, NotImplementedError):
+        return not_written("trace_messages")
+    if isinstance(error, _NotAMessage):
+        got = error.args[0]
+        if got is None:
+            return ExerciseHint(
+                "the app got None from receive(): your receive wrapper must return the message "
+                "it got (return message), or the app never sees the events"
+            )
+        if inspect.iscoroutine(got):
+            got.close()
+            return ExerciseHint(
+                "the app got a coroutine from receive(), not a message: await receive() inside "
+                "your wrapper (message = await receive()), then record it and return it"
+            )
+        return ExerciseHint(f"the app got {got!r} from receive(): return the message itself")
+    if isinstance(error, TypeError) and "coroutine" in str(error):
+        return ExerciseHint(
+            f"{error}: receive() gives a coroutine; await it first (message = await receive()), "
+            "then read message['type']"
+        )
+    if isinstance(error, KeyError) and error.args == ("type",):
+        return ExerciseHint(
+            "the app got a message without 'type': your wrapper took it out (message.pop?). "
+            "Read message['type'] and pass the message on unchanged"
+        )
+    return ExerciseHint(f"the traced app raised {type(error).__name__}: {error}")
+
+
+def _hint_for_the_log(log, truth) -> ExerciseHint | None:
+    """What is wrong with ``log`` compared with ``truth`` (the kit's trace), or None."""
+    if log == truth:
+        return None
+    if not log:
+        return ExerciseHint(
+            "the log is empty: append each record to the list trace_messages was given (log), "
+            "not to a new or a global list"
+        )
+    if any(inspect.iscoroutine(value) for entry in log for value in (entry if isinstance(entry, tuple) else [entry])):
+        for entry in log:
+            for value in entry if isinstance(entry, tuple) else [entry]:
+                if inspect.iscoroutine(value):
+                    value.close()
+        return ExerciseHint(
+            "the log holds a coroutine: you recorded receive() before awaiting it. Record after "
+            "message = await receive(), and record message['type']"
+        )
+    if not all(isinstance(entry, tuple) and len(entry) == 2 for entry in log):
+        return ExerciseHint(f"the log is {log[:3]}...: append one tuple per message, (direction, message['type'])")
+    directions = {direction for direction, _ in log}
+    if not directions & {"receive", "send"}:
+        return ExerciseHint(
+            f"the log is {log}: nothing from receive or send. The scope describes the connection; "
+            "the messages go through receive() and send(): wrap those two and record each message"
+        )
+    if any(isinstance(kind, dict) for _, kind in log):
+        return ExerciseHint("the log holds whole messages: record (direction, message['type'])")
+    swapped = {"receive": "send", "send": "receive"}
+    if [(swapped.get(direction), kind) for direction, kind in log] == truth:
+        return ExerciseHint(
+            "the directions are swapped: what the app gets from receive() is ('receive', ...), "
+            "what it passes to send() is ('send', ...)"
+        )
+    if "send" not in directions:
+        return ExerciseHint(
+            f"the log is {log}: only what the app received. Wrap send too, and record what the app sends"
+        )
+    if "receive" not in directions:
+        return ExerciseHint(
+            f"the log is {log}: only what the app sent. Wrap receive too, and record what the app receives"
+        )
+    return ExerciseHint(f"the log is {log}, but the app's messages were {truth}, in that order")
+
+
+def check_tracer(trace_messages) -> None:
+    """Exercise 02, part 1: ``trace_messages(app, log)`` records every message, in order, and passes it on."""
+    log: list = []
+    reference = trace(_echo)
+    try:
+        with unawaited_coroutines() as unawaited:
+            traced = trace_messages(_insisting_on_messages(reference), log)
+            if traced is None:
+                raise ExerciseHint(
+                    "trace_messages returned None: define the wrapping app inside it and return it (return traced)"
+                )
+            outcome, sent, logged_at_send = run(_drive_traced(traced, log))
+    except ExerciseHint:
+        raise
+    except Exception as error:
+        raise _hint_for_a_tracer_error(error) from None
+    if any(name.endswith(".send") for name in unawaited):
+        raise ExerciseHint(
+            "your send wrapper called send(message) without await, so the message never went "
+            "anywhere: write await send(message)"
+        )
+    if outcome == "no accept":
+        raise ExerciseHint(
+            "the server never got websocket.accept: your send wrapper must pass the message on, "
+            "with await send(message)"
+        )
+    seen = reference.connections[-1].messages if reference.connections else []
+    got = [message for direction, message in seen if direction == "receive"]
+    if got != _CONVERSATION[: len(got)]:
+        raise ExerciseHint(
+            f"the app got {got} but the server gave {_CONVERSATION[: len(got)]}: your wrapper changed "
+            "the messages; record message['type'] and pass each message on unchanged"
+        )
+    truth = [(direction, message["type"]) for direction, message in seen]
+    if sent != [message for direction, message in seen if direction == "send"]:
+        raise ExerciseHint(
+            f"the app sent {[m for d, m in seen if d == 'send']} but the server got {sent}: pass each "
+            "message on unchanged"
+        )
+    hint = _hint_for_the_log(log, truth)
+    if hint is not None:
+        raise hint
+    if outcome != "ok":
+        raise ExerciseHint(f"the conversation did not finish ({outcome}): pass every message on, both ways")
+    sends_before = [index for index, (direction, _) in enumerate(log) if direction == "send"]
+    if logged_at_send != [index + 1 for index in sends_before]:
+        raise ExerciseHint(
+            "your wrapper records a sent message after awaiting send(): record it first, then "
+            "await send(message). A send can fail (the client has gone) or wait a long time, and "
+            "the log must already show what the app tried to send"
+        )
+
+    async def talk(url):
+        async with connect_ws(url) as websocket:
+            await websocket.send("hello")
+            return await asyncio.wait_for(websocket.recv(), 2)
+
+    served_log: list = []
+    served_reference = trace(_echo)
+    with serve_asgi(trace_messages(served_reference, served_log), name="check_tracer") as server:
+        try:
+            reply = run(talk(server.ws_url("echo/")))
+            served_reference.last(timeout=2)
+        except Exception as error:
+            problems = " ".join(f"{type(e).__name__}: {e}" for e in server.exceptions)
+            raise ExerciseHint(
+                f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). {problems}"
+            ) from None
+    served_truth = [(d, m["type"]) for d, m in served_reference.last().messages]
+    if reply != "hello" or served_log != served_truth:
+        raise ExerciseHint(f"served by uvicorn, the log was {served_log}, expected {served_truth}")
+    passed(f"trace_messages records {len(log)} messages in order and passes them on; served by uvicorn too")
