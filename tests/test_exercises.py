@@ -356,6 +356,18 @@ class TallyCrashingOnBadInput(Tally):
         await self.send_json({"total": self.total})
 
 
+class TallyReadingAddFirst(Tally):
+    async def receive_json(self, content, **kwargs):
+        number = content["add"]
+        if not isinstance(number, int):
+            await self.send_json({"error": "add needs a whole number"})
+        elif "bye" in content:
+            await self.close(code=4000)
+        else:
+            self.total += number
+            await self.send_json({"total": self.total})
+
+
 class TallyClosingOnBadInput(Tally):
     async def receive_json(self, content, **kwargs):
         if not isinstance(content.get("add"), int) and "bye" not in content:
@@ -424,7 +436,9 @@ def _async_methods_on_a_sync_consumer():
 def router(*routes, http=True):
     def build_application():
         websocket = URLRouter([re_path(p, c.as_asgi()) for p, c in routes])
-        return ProtocolTypeRouter({"http": Echo.as_asgi(), "websocket": websocket} if http else {"websocket": websocket})
+        return ProtocolTypeRouter(
+            {"http": Echo.as_asgi(), "websocket": websocket} if http else {"websocket": websocket}
+        )
 
     return build_application
 
@@ -439,7 +453,10 @@ def bare_url_router():
 
 def router_without_as_asgi():
     return ProtocolTypeRouter(
-        {"http": Echo.as_asgi(), "websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^tally/$", Tally)])}
+        {
+            "http": Echo.as_asgi(),
+            "websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^tally/$", Tally)]),
+        }
     )
 
 
@@ -933,6 +950,7 @@ CHECKS = {
             (tally_router(TallyNeverAccepting), "must call await self.accept()"),
             (tally_router(TallyCrashingOnBadInput), "raised ValueError"),
             (tally_router(TallyClosingOnBadInput), "the connection stays open"),
+            (tally_router(TallyReadingAddFirst), 'check for "bye" first'),
             (tally_router(TallyClosingWithoutACode), "without a code"),
             (tally_router(TallyClosingWithAStandardCode), "with code 1000"),
             (tally_router(TallyIgnoringBye), "instead of closing"),

@@ -178,7 +178,7 @@ def _consumer_named(routes, name):
 
 
 def check_tally(build_application) -> None:
-    """Exercise 03: /tally/ adds up {"add": n} per connection, answers bad input with an error, closes with 4000 on "bye"."""
+    """Exercise 03: /tally/ totals {"add": n} per connection, answers bad input with an error, bye closes with 4000."""
     from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
 
     who = "TallyConsumer"
@@ -209,8 +209,7 @@ def check_tally(build_application) -> None:
         )
     if isinstance(answer, dict) and isinstance(answer.get("total"), int) and answer["total"] > 2:
         raise ExerciseHint(
-            f'a new connection\'s first {{"add": 2}} got {answer}: the total did not start at 0, so it is '
-            f"{_SHARED}"
+            f'a new connection\'s first {{"add": 2}} got {answer}: the total did not start at 0, so it is {_SHARED}'
         )
     if answer != {"total": 2}:
         raise ExerciseHint(f'for {{"add": 2}} on a new connection the reply was {answer}, expected {{"total": 2}}')
@@ -244,6 +243,11 @@ def check_tally(build_application) -> None:
             "change the total"
         )
     reply = replies[4]
+    if isinstance(reply, tuple) and reply[0] == "crashed":
+        raise ExerciseHint(
+            f'{who} raised {type(reply[1]).__name__}: {reply[1]} on {{"bye": true}}: check for "bye" first, '
+            f"before reading content['add'], and await self.close(code={BYE_CODE})"
+        )
     if reply is None:
         raise ExerciseHint(
             f'{who} did not close on {{"bye": true}}: check for "bye" first and await self.close(code={BYE_CODE})'
@@ -259,7 +263,7 @@ def check_tally(build_application) -> None:
     else:
         raise ExerciseHint(
             f'{who} answered {{"bye": true}} with {reply!r} instead of closing: check for "bye" before '
-            f'adding, and await self.close(code={BYE_CODE})'
+            f"adding, and await self.close(code={BYE_CODE})"
         )
 
     replies = _talk(application, "/tally/", [first, after, second], who, routes, conversation=_two_at_once)
@@ -272,4 +276,6 @@ def check_tally(build_application) -> None:
     echoed = _talk(application, "/echo/", [{"ch": "x"}], "EchoChamberConsumer", routes)
     if not echoed or isinstance(echoed[0], tuple) or json.loads(echoed[0]) != {"ch": "x"}:
         raise ExerciseHint("/echo/ no longer echoes: keep its route next to the new one")
-    passed(f"the tally works: 2 then 5 make 7, bad input gets an error, bye closes with {BYE_CODE}, /echo/ still echoes")
+    passed(
+        f"the tally works: 2 then 5 make 7, bad input gets an error, bye closes with {BYE_CODE}, /echo/ still echoes"
+    )
