@@ -948,7 +948,7 @@ CHECKS = {
             (tally_router(TallyOnTheClass), "shared by every connection"),
             (tally_router(TallyResetOnTheClass), "with two connections open"),
             (tally_router(TallyNeverAccepting), "must call await self.accept()"),
-            (tally_router(TallyCrashingOnBadInput), "raised ValueError"),
+            (tally_router(TallyCrashingOnBadInput), "raised ValueError"),  # django/channels#1068
             (tally_router(TallyClosingOnBadInput), "the connection stays open"),
             (tally_router(TallyReadingAddFirst), 'check for "bye" first'),
             (tally_router(TallyClosingWithoutACode), "without a code"),
