@@ -163,6 +163,11 @@ def _decoded(reply, message, who):
         raise ExerciseHint(f"{who} raised {type(error).__name__}: {error} on {json.dumps(message)}")
     if isinstance(reply, tuple):
         raise ExerciseHint(f"{who} closed the connection (code {reply[1]}) instead of answering {json.dumps(message)}")
+    if not isinstance(reply, (str, bytes)):
+        raise ExerciseHint(
+            f"{who} sent {reply!r}, a {type(reply).__name__}, as text: send(text_data=...) takes a str; "
+            "use send_json(...) to send a dict"
+        )
     try:
         return json.loads(reply)
     except (TypeError, ValueError):
