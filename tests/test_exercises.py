@@ -509,98 +509,168 @@ class Echo(AsyncJsonWebsocketConsumer):
         await self.send_json(content)
 
 
-class Reverse(AsyncJsonWebsocketConsumer):
-    async def receive_json(self, content, **kwargs):
-        await self.send_json({"reversed": content["text"][::-1]})
-
-
-class ReverseSendingADict(AsyncJsonWebsocketConsumer):
-    async def receive_json(self, content, **kwargs):
-        await self.send(text_data={"reversed": content["text"][::-1]})
-
-
-class ReverseRefusing(AsyncJsonWebsocketConsumer):
+class Tally(AsyncJsonWebsocketConsumer):
     async def connect(self):
-        await self.close()
+        self.total = 0
+        await self.accept()
 
-
-class ReverseNeverAccepting(Reverse):
-    async def connect(self):
-        self.reversed = 0
-
-
-class ReverseForgettingAwait(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
-        self.send_json({"reversed": content["text"][::-1]})
+        if "bye" in content:
+            await self.close(code=4000)
+            return
+        number = content.get("add")
+        if not isinstance(number, int):
+            await self.send_json({"error": "send {'add': a whole number}"})
+            return
+        self.total += number
+        await self.send_json({"total": self.total})
 
 
-def _reverse_on_a_plain_consumer():
+class TallyOnTheClass(Tally):  # the state is shared by every connection
+    total = 0
+
+    async def connect(self):
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content or not isinstance(content.get("add"), int):
+            return await super().receive_json(content, **kwargs)
+        type(self).total += content["add"]
+        await self.send_json({"total": type(self).total})
+
+
+class TallyResetOnTheClass(TallyOnTheClass):  # passes one connection at a time; two at once share it
+    async def connect(self):
+        type(self).total = 0
+        await self.accept()
+
+
+class TallyNeverAccepting(Tally):
+    async def connect(self):
+        self.total = 0
+
+
+class TallyCrashingOnBadInput(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            await self.close(code=4000)
+            return
+        self.total += int(content["add"])
+        await self.send_json({"total": self.total})
+
+
+class TallyReadingAddFirst(Tally):
+    async def receive_json(self, content, **kwargs):
+        number = content["add"]
+        if not isinstance(number, int):
+            await self.send_json({"error": "add needs a whole number"})
+        elif "bye" in content:
+            await self.close(code=4000)
+        else:
+            self.total += number
+            await self.send_json({"total": self.total})
+
+
+class TallyClosingOnBadInput(Tally):
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content.get("add"), int) and "bye" not in content:
+            await self.close(code=4000)
+            return
+        await super().receive_json(content, **kwargs)
+
+
+class TallyClosingWithoutACode(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            await self.close()
+            return
+        await super().receive_json(content, **kwargs)
+
+
+class TallyClosingWithAStandardCode(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            await self.close(code=1000)
+            return
+        await super().receive_json(content, **kwargs)
+
+
+class TallyIgnoringBye(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            await self.send_json({"total": self.total})
+            return
+        await super().receive_json(content, **kwargs)
+
+
+class TallySendingADict(Tally):
+    async def send_json(self, content, close=False):
+        await self.send(text_data=content)
+
+
+class TallyForgettingAwait(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            self.close(code=4000)
+            return
+        await super().receive_json(content, **kwargs)
+
+
+def _tally_on_a_plain_consumer():
     from channels.generic.websocket import AsyncWebsocketConsumer
 
-    class ReverseConsumer(AsyncWebsocketConsumer):
+    class TallyConsumer(AsyncWebsocketConsumer):
         async def receive_json(self, content, **kwargs):
-            await self.send_json({"reversed": content["text"][::-1]})
+            await self.send_json({"total": content["add"]})
 
-    return ReverseConsumer
+    return TallyConsumer
 
 
 def _async_methods_on_a_sync_consumer():
     from channels.generic.websocket import JsonWebsocketConsumer
 
-    class ReverseConsumer(JsonWebsocketConsumer):
+    class TallyConsumer(JsonWebsocketConsumer):
         async def receive_json(self, content, **kwargs):
-            self.send_json({"reversed": content["text"][::-1]})
+            self.send_json({"total": content["add"]})
 
-    return ReverseConsumer
+    return TallyConsumer
 
 
-def router(*routes):
-    return lambda: ProtocolTypeRouter({"websocket": URLRouter([re_path(p, c.as_asgi()) for p, c in routes])})
+def router(*routes, http=True):
+    def build_application():
+        websocket = URLRouter([re_path(p, c.as_asgi()) for p, c in routes])
+        return ProtocolTypeRouter(
+            {"http": Echo.as_asgi(), "websocket": websocket} if http else {"websocket": websocket}
+        )
+
+    return build_application
+
+
+def tally_router(consumer, **kwargs):
+    return router((r"^echo/$", Echo), (r"^tally/$", consumer), **kwargs)
 
 
 def bare_url_router():
-    return URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", Reverse.as_asgi())])
+    return URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^tally/$", Tally.as_asgi())])
 
 
 def router_without_as_asgi():
     return ProtocolTypeRouter(
-        {"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", Reverse)])}
+        {
+            "http": Echo.as_asgi(),
+            "websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^tally/$", Tally)]),
+        }
     )
 
 
 def router_under_http():
     return ProtocolTypeRouter(
-        {"http": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", Reverse.as_asgi())])}
+        {"http": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^tally/$", Tally.as_asgi())])}
     )
 
 
 def router_with_a_leading_slash():
-    return ProtocolTypeRouter(
-        {"websocket": URLRouter([re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^/reverse/$", Reverse.as_asgi())])}
-    )
-
-
-def router_to_a_sync_consumer_with_async_methods():
-    return ProtocolTypeRouter(
-        {
-            "websocket": URLRouter(
-                [
-                    re_path(r"^echo/$", Echo.as_asgi()),
-                    re_path(r"^reverse/$", _async_methods_on_a_sync_consumer().as_asgi()),
-                ]
-            )
-        }
-    )
-
-
-def router_to_a_plain_consumer():
-    return ProtocolTypeRouter(
-        {
-            "websocket": URLRouter(
-                [re_path(r"^echo/$", Echo.as_asgi()), re_path(r"^reverse/$", _reverse_on_a_plain_consumer().as_asgi())]
-            )
-        }
-    )
+    return router((r"^echo/$", Echo), (r"^/tally/$", Tally))()
 
 
 # --------------------------------------------------------------------------- 04 echo_project
@@ -1172,22 +1242,30 @@ CHECKS = {
             (shout_counting_globally, "not in a global"),
         ],
     ),
-    "check_reverse_routing": (
-        router((r"^echo/$", Echo), (r"^reverse/$", Reverse)),
-        "slennahc",
+    "check_tally": (
+        tally_router(Tally),
+        "2 then 5 make 7",
         [
-            (router((r"^echo/$", Echo)), "no route matches '/reverse/'"),
-            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseSendingADict)), "use send_json"),
-            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseRefusing)), "accept it in connect()"),
-            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseNeverAccepting)), "must call await self.accept()"),
-            (router((r"^echo/$", Echo), (r"^reverse/$", ReverseForgettingAwait)), "without await"),
-            (router((r"^reverse/$", Reverse)), "no route matches '/echo/'"),
+            (tally_router(TallyOnTheClass), "shared by every connection"),
+            (tally_router(TallyResetOnTheClass), "with two connections open"),
+            (tally_router(TallyNeverAccepting), "must call await self.accept()"),
+            (tally_router(TallyCrashingOnBadInput), "raised ValueError"),  # django/channels#1068
+            (tally_router(TallyClosingOnBadInput), "the connection stays open"),
+            (tally_router(TallyReadingAddFirst), 'check for "bye" first'),
+            (tally_router(TallyClosingWithoutACode), "without a code"),
+            (tally_router(TallyClosingWithAStandardCode), "with code 1000"),
+            (tally_router(TallyIgnoringBye), "instead of closing"),
+            (tally_router(TallySendingADict), "use send_json"),
+            (tally_router(TallyForgettingAwait), "without await"),
+            (router((r"^echo/$", Echo)), "no route matches '/tally/'"),
+            (router((r"^tally/$", Tally)), "no route matches '/echo/'"),
+            (tally_router(Tally, http=False), "no 'http' entry"),
             (bare_url_router, "bare URLRouter"),
-            (router_without_as_asgi, "route Reverse.as_asgi()"),  # django/channels#1552, #1588
+            (router_without_as_asgi, "route Tally.as_asgi()"),  # django/channels#1552, #1588
             (router_under_http, "no 'websocket' entry"),
             (router_with_a_leading_slash, "without its leading '/'"),
-            (router_to_a_plain_consumer, "inherit from AsyncJsonWebsocketConsumer"),
-            (router_to_a_sync_consumer_with_async_methods, "ReverseConsumer.receive_json is an async def"),
+            (tally_router(_tally_on_a_plain_consumer()), "inherit from AsyncJsonWebsocketConsumer"),
+            (tally_router(_async_methods_on_a_sync_consumer()), "TallyConsumer.receive_json is an async def"),
         ],
     ),
     "check_counting_echo": (
@@ -1355,21 +1433,35 @@ async def shout_with_break(scope, receive, send):
         await send({"type": "websocket.send", "text": f"{count}: {event.get('text', '').upper()}"})
 
 
-def _sync_reverse():
+def _sync_tally():
     from channels.generic.websocket import JsonWebsocketConsumer
 
-    class ReverseConsumer(JsonWebsocketConsumer):
-        def receive_json(self, content, **kwargs):
-            self.send_json({"reversed": content["text"][::-1]})
+    class TallyConsumer(JsonWebsocketConsumer):
+        def connect(self):
+            self.total = 0
+            self.accept()
 
-    return ReverseConsumer
+        def receive_json(self, content, **kwargs):
+            if content.get("bye"):
+                self.close(code=4000)
+            elif type(content.get("add")) is int:
+                self.total += content["add"]
+                self.send_json({"total": self.total})
+            else:
+                self.send_json({"error": "add needs a whole number"})
+
+    return TallyConsumer
 
 
 def router_with_path():
+    from django.core.asgi import get_asgi_application
     from django.urls import path
 
     return ProtocolTypeRouter(
-        {"websocket": URLRouter([path("echo/", Echo.as_asgi()), path("reverse/", _sync_reverse().as_asgi())])}
+        {
+            "http": get_asgi_application(),
+            "websocket": URLRouter([path("echo/", Echo.as_asgi()), path("tally/", _sync_tally().as_asgi())]),
+        }
     )
 
 
@@ -1445,7 +1537,7 @@ OTHER_RIGHT_ANSWERS = [
     ("check_request_counter", CountRequests),
     ("check_tracer", TraceMessages),
     ("check_shouting_app", shout_with_break),
-    ("check_reverse_routing", router_with_path),
+    ("check_tally", router_with_path),
     ("check_counting_echo", CountingFromInit),
     ("check_lobby_consumer", LobbyWithParseQs),
     ("check_announce", announce_with_a_module_level_layer),

@@ -11,7 +11,7 @@ a library. One module per lesson; what they share is in ``_common``.
 from ._common import ExerciseHint
 from .lesson01 import check_greeting_app, check_request_counter
 from .lesson02 import check_shouting_app, check_tracer
-from .lesson03 import check_reverse_routing
+from .lesson03 import check_tally
 from .lesson04 import check_counting_echo
 from .lesson05 import check_lobby_consumer
 from .lesson06 import check_announce
@@ -30,8 +30,8 @@ __all__ = [
     "check_members_only",
     "check_request_counter",
     "check_room_history",
-    "check_reverse_routing",
     "check_shouting_app",
+    "check_tally",
     "check_tell_the_room",
     "check_test_catches_bugs",
     "check_token_auth",

@@ -1,4 +1,4 @@
-"""Exercise 03, Channels: a reversing consumer, routed next to the echo in one ProtocolTypeRouter."""
+"""Exercise 03, Channels: a tally consumer with per-connection state, routed next to HTTP and the echo."""
 
 from __future__ import annotations
 
@@ -6,14 +6,22 @@ import json
 
 from ._common import (
     ExerciseHint,
+    connect,
     consumer_class_of,
-    json_conversation,
     missing_await_hint,
+    next_output,
     not_written,
     passed,
     run,
+    stop,
     unawaited_coroutines,
 )
+
+_SHARED = (
+    "shared by every connection. Keep it on the instance, not on the class or in a global: "
+    "self.total = 0 in connect(), before await self.accept()"
+)
+BYE_CODE = 4000  # the close code the exercise asks for: 4000-4999 are free for applications
 
 
 def _websocket_routes(application):
@@ -26,7 +34,7 @@ def _websocket_routes(application):
     if isinstance(application, URLRouter):
         raise ExerciseHint(
             "build_application() returned a bare URLRouter: wrap it as in the talk's asgi.py, "
-            "ProtocolTypeRouter({'websocket': URLRouter([...])}), so the server knows which "
+            "ProtocolTypeRouter({'http': ..., 'websocket': URLRouter([...])}), so the server knows which "
             "router handles which protocol"
         )
     if isinstance(application, list):
@@ -41,6 +49,11 @@ def _websocket_routes(application):
             f"the ProtocolTypeRouter has no 'websocket' entry (it has "
             f"{sorted(application.application_mapping)}): the key is the scope type, 'websocket'"
         )
+    if "http" not in application.application_mapping:
+        raise ExerciseHint(
+            "the ProtocolTypeRouter has no 'http' entry, so the same server can no longer answer "
+            "pages: add 'http': get_asgi_application(), next to 'websocket'"
+        )
     router = application.application_mapping["websocket"]
     routes = getattr(router, "routes", [])
     for route in routes:
@@ -54,10 +67,60 @@ def _websocket_routes(application):
     return routes
 
 
-def _talk(application, path, message, who, routes=()):
+async def _conversation(application, path, messages):
+    """Connect, send each message, collect one reply each: text, ("closed", code), ("crashed", error) or None."""
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(application, path)
+    connected, _ = await connect(communicator)
+    if not connected:
+        await stop(communicator)
+        return connected, []
+    replies = []
+    try:
+        for message in messages:
+            await communicator.send_to(text_data=json.dumps(message))
+            try:
+                output = await next_output(communicator)
+            except Exception as error:  # the consumer raised while handling this message
+                replies.append(("crashed", error))
+                break
+            if output is None or output["type"] == "websocket.close":
+                replies.append(None if output is None else ("closed", output.get("code")))
+                break
+            replies.append(output.get("text") if output.get("text") is not None else output.get("bytes"))
+    finally:
+        await stop(communicator, disconnect=True)
+    return True, replies
+
+
+async def _two_at_once(application, path, messages):
+    """Connection A sends ``messages[0]``, then B opens and sends ``messages[1]``, then A sends ``messages[2]``.
+
+    Answers ``(connected, [B's reply, A's second reply])``: state kept per connection keeps them apart.
+    """
+    from channels.testing import WebsocketCommunicator
+
+    first = WebsocketCommunicator(application, path)
+    try:
+        if not (await connect(first))[0]:
+            return False, []
+        await first.send_to(text_data=json.dumps(messages[0]))
+        await next_output(first)
+        connected, replies = await _conversation(application, path, [messages[1]])
+        await first.send_to(text_data=json.dumps(messages[2]))
+        output = await next_output(first)
+        replies = (replies or [None]) + [output.get("text") if output and output["type"] == "websocket.send" else None]
+        return connected, replies
+    finally:
+        await stop(first, disconnect=True)
+
+
+def _talk(application, path, messages, who, routes=(), conversation=_conversation):
+    """Run one conversation for real; answer the replies, or raise the hint for a connection that failed."""
     try:
         with unawaited_coroutines() as unawaited:
-            connected, replies = run(json_conversation(application, path, [message]))
+            connected, replies = run(conversation(application, path, messages))
     except NotImplementedError:
         raise not_written(who) from None
     except ValueError as error:
@@ -72,12 +135,6 @@ def _talk(application, path, message, who, routes=()):
                 f"no route matches '{path}': add re_path(r\"^{route}/$\", ...as_asgi()) to the URLRouter"
             ) from None
         raise ExerciseHint(f"{who} raised ValueError: {error}") from None
-    except TypeError as error:
-        if "JSON serializable" in str(error) or "str" in str(error):
-            raise ExerciseHint(
-                f"{who} raised TypeError: {error}. send(text_data=...) takes a str; use send_json(...) to send a dict"
-            ) from None
-        raise ExerciseHint(f"{who} raised TypeError: {error}") from None
     if unawaited:
         raise missing_await_hint(unawaited, who)
     if connected is None:
@@ -87,12 +144,34 @@ def _talk(application, path, message, who, routes=()):
         )
     if connected is False:
         raise ExerciseHint(f"the connection to {path} was refused: accept it in connect() (await self.accept())")
-    if not replies or replies[0] is None:
+    return replies
+
+
+def _decoded(reply, message, who):
+    """The JSON object a reply carries, or the hint for what came instead."""
+    if reply is None:
         raise ExerciseHint(
             f"{who} did not answer {json.dumps(message)}: an AsyncJsonWebsocketConsumer calls "
             "receive_json(self, content, **kwargs); reply with await self.send_json(...)"
         )
-    return replies[0]
+    if isinstance(reply, tuple) and reply[0] == "crashed":
+        error = reply[1]
+        if isinstance(error, TypeError) and ("str" in str(error) or "serializable" in str(error)):
+            raise ExerciseHint(
+                f"{who} raised TypeError: {error}. send(text_data=...) takes a str; use send_json(...) to send a dict"
+            )
+        raise ExerciseHint(f"{who} raised {type(error).__name__}: {error} on {json.dumps(message)}")
+    if isinstance(reply, tuple):
+        raise ExerciseHint(f"{who} closed the connection (code {reply[1]}) instead of answering {json.dumps(message)}")
+    if not isinstance(reply, (str, bytes)):
+        raise ExerciseHint(
+            f"{who} sent {reply!r}, a {type(reply).__name__}, as text: send(text_data=...) takes a str; "
+            "use send_json(...) to send a dict"
+        )
+    try:
+        return json.loads(reply)
+    except (TypeError, ValueError):
+        raise ExerciseHint(f"the reply {reply!r} is not JSON: use send_json(...)") from None
 
 
 def _consumer_named(routes, name):
@@ -103,43 +182,105 @@ def _consumer_named(routes, name):
     return None
 
 
-def check_reverse_routing(build_application) -> None:
-    """Exercise 03: /reverse/ answers {"text": t} with {"reversed": t[::-1]}; /echo/ still echoes."""
+def check_tally(build_application) -> None:
+    """Exercise 03: /tally/ totals {"add": n} per connection, answers bad input with an error, bye closes with 4000."""
     from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
 
+    who = "TallyConsumer"
     try:
         application = build_application()
     except NotImplementedError:
         raise not_written("build_application") from None
     routes = _websocket_routes(application)
-    reverse = _consumer_named(routes, "ReverseConsumer")
+    tally = _consumer_named(routes, who)
     if (
-        reverse is not None
-        and "receive_json" in vars(reverse)
-        and not issubclass(reverse, (AsyncJsonWebsocketConsumer, JsonWebsocketConsumer))
+        tally is not None
+        and "receive_json" in vars(tally)
+        and not issubclass(tally, (AsyncJsonWebsocketConsumer, JsonWebsocketConsumer))
     ):
         raise ExerciseHint(
-            f"ReverseConsumer defines receive_json but inherits from {reverse.__base__.__name__}, "
+            f"{who} defines receive_json but inherits from {tally.__base__.__name__}, "
             "which never calls it: inherit from AsyncJsonWebsocketConsumer"
         )
-    reply = _talk(application, "/reverse/", {"text": "channels"}, "ReverseConsumer", routes)
-    if isinstance(reply, tuple):
-        raise ExerciseHint(f"/reverse/ closed the connection (code {reply[1]}) instead of answering")
-    try:
-        reply = json.loads(reply)
-    except (TypeError, ValueError):
-        raise ExerciseHint(f"the reply {reply!r} is not JSON: use send_json(...)") from None
-    if reply == {"text": "channels"}:
+
+    first, second, bad, after, bye = {"add": 2}, {"add": 5}, {"add": "two"}, {"add": 1}, {"bye": True}
+    replies = _talk(application, "/tally/", [first, second, bad, after, bye], who, routes)
+    replies += [None] * (5 - len(replies))
+    answer = _decoded(replies[0], first, who)
+    if answer == first:
         raise ExerciseHint(
-            "/reverse/ echoed the message unchanged: is it routed to the echo consumer? Route "
-            "r'^reverse/$' to ReverseConsumer.as_asgi()"
+            "/tally/ echoed the message unchanged: is it routed to the echo consumer? Route "
+            "r'^tally/$' to TallyConsumer.as_asgi()"
         )
-    if reply != {"reversed": "slennahc"}:
+    if isinstance(answer, dict) and isinstance(answer.get("total"), int) and answer["total"] > 2:
         raise ExerciseHint(
-            f'for {{"text": "channels"}} the reply was {reply}, expected {{"reversed": "slennahc"}}'
-            ': content["text"][::-1] reverses a string'
+            f'a new connection\'s first {{"add": 2}} got {answer}: the total did not start at 0, so it is {_SHARED}'
         )
-    echoed = _talk(application, "/echo/", {"ch": "x"}, "EchoChamberConsumer", routes)
-    if isinstance(echoed, tuple) or json.loads(echoed) != {"ch": "x"}:
+    if answer != {"total": 2}:
+        raise ExerciseHint(f'for {{"add": 2}} on a new connection the reply was {answer}, expected {{"total": 2}}')
+    answer = _decoded(replies[1], second, who)
+    if answer != {"total": 7}:
+        raise ExerciseHint(
+            f'after {{"add": 2}} then {{"add": 5}} the reply was {answer}, expected {{"total": 7}}: keep the '
+            "running total on self (self.total += n) and send it"
+        )
+    if isinstance(replies[2], tuple) and replies[2][0] == "crashed":
+        error = replies[2][1]
+        raise ExerciseHint(
+            f'{who} raised {type(error).__name__}: {error} on {{"add": "two"}}, which ended the connection: '
+            'check the input and answer {"error": "..."} instead, keeping the connection open'
+        )
+    if isinstance(replies[2], tuple):
+        raise ExerciseHint(
+            f'{who} closed the connection (code {replies[2][1]}) on {{"add": "two"}}: a bad message gets '
+            '{"error": "..."} and the connection stays open; only "bye" closes it'
+        )
+    answer = _decoded(replies[2], bad, who)
+    if not (isinstance(answer, dict) and "error" in answer):
+        raise ExerciseHint(
+            f'for {{"add": "two"}} the reply was {answer}: "two" is not a number, answer {{"error": "..."}} '
+            "(check isinstance(n, int)) and leave the total alone"
+        )
+    answer = _decoded(replies[3], after, who)
+    if answer != {"total": 8}:
+        raise ExerciseHint(
+            f'after the error, {{"add": 1}} got {answer}, expected {{"total": 8}}: a bad message must not '
+            "change the total"
+        )
+    reply = replies[4]
+    if isinstance(reply, tuple) and reply[0] == "crashed":
+        raise ExerciseHint(
+            f'{who} raised {type(reply[1]).__name__}: {reply[1]} on {{"bye": true}}: check for "bye" first, '
+            f"before reading content['add'], and await self.close(code={BYE_CODE})"
+        )
+    if reply is None:
+        raise ExerciseHint(
+            f'{who} did not close on {{"bye": true}}: check for "bye" first and await self.close(code={BYE_CODE})'
+        )
+    if isinstance(reply, tuple) and reply[0] == "closed":
+        if reply[1] is None:
+            raise ExerciseHint(
+                f'{who} closed on "bye" without a code, so the client sees 1000 and cannot tell '
+                f"why: await self.close(code={BYE_CODE})"
+            )
+        if reply[1] != BYE_CODE:
+            raise ExerciseHint(f'{who} closed on "bye" with code {reply[1]}: the protocol says {BYE_CODE}')
+    else:
+        raise ExerciseHint(
+            f'{who} answered {{"bye": true}} with {reply!r} instead of closing: check for "bye" before '
+            f"adding, and await self.close(code={BYE_CODE})"
+        )
+
+    replies = _talk(application, "/tally/", [first, after, second], who, routes, conversation=_two_at_once)
+    answers = [_decoded(replies[0], after, who), _decoded(replies[1], second, who)]
+    if answers != [{"total": 1}, {"total": 7}]:
+        raise ExerciseHint(
+            f'with two connections open, A sent {{"add": 2}}, B sent {{"add": 1}} and got {answers[0]}, '
+            f'then A sent {{"add": 5}} and got {answers[1]}; expected 1 and 7: the total is {_SHARED}'
+        )
+    echoed = _talk(application, "/echo/", [{"ch": "x"}], "EchoChamberConsumer", routes)
+    if not echoed or isinstance(echoed[0], tuple) or json.loads(echoed[0]) != {"ch": "x"}:
         raise ExerciseHint("/echo/ no longer echoes: keep its route next to the new one")
-    passed('routing works: /reverse/ turns "channels" into "slennahc", /echo/ still echoes')
+    passed(
+        f"the tally works: 2 then 5 make 7, bad input gets an error, bye closes with {BYE_CODE}, /echo/ still echoes"
+    )
