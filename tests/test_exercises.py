@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
 from channels.routing import ProtocolTypeRouter, URLRouter
+from django.core.asgi import get_asgi_application
 from django.urls import re_path
 from nbclient import NotebookClient
 
@@ -608,6 +609,26 @@ class TallySendingADict(Tally):
         await self.send(text_data=content)
 
 
+class TallyNotReturningAfterBye(Tally):  # falls through to the number check after closing
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            await self.close(code=4000)
+        if not isinstance(content.get("add"), int):
+            await self.send_json({"error": "send {'add': a whole number}"})
+            return
+        self.total += content["add"]
+        await self.send_json({"total": self.total})
+
+
+class TallySayingGoodbye(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            await self.send_json({"total": self.total, "bye": True})
+            await self.close(code=4000)
+            return
+        await super().receive_json(content, **kwargs)
+
+
 class TallyForgettingAwait(Tally):
     async def receive_json(self, content, **kwargs):
         if "bye" in content:
@@ -637,11 +658,13 @@ def _async_methods_on_a_sync_consumer():
 
 
 def router(*routes, http=True):
+    """A build_application() routing ``routes``; ``http``: True for Django, False for none, or what to route."""
+
     def build_application():
         websocket = URLRouter([re_path(p, c.as_asgi()) for p, c in routes])
-        return ProtocolTypeRouter(
-            {"http": Echo.as_asgi(), "websocket": websocket} if http else {"websocket": websocket}
-        )
+        if http is False:
+            return ProtocolTypeRouter({"websocket": websocket})
+        return ProtocolTypeRouter({"http": get_asgi_application() if http is True else http, "websocket": websocket})
 
     return build_application
 
@@ -1260,6 +1283,10 @@ CHECKS = {
             (router((r"^echo/$", Echo)), "no route matches '/tally/'"),
             (router((r"^tally/$", Tally)), "no route matches '/echo/'"),
             (tally_router(Tally, http=False), "no 'http' entry"),
+            (tally_router(TallyNotReturningAfterBye), "went on to send"),
+            (tally_router(TallySayingGoodbye), "before closing"),
+            (tally_router(Tally, http=get_asgi_application), "call it, 'http': get_asgi_application()"),
+            (tally_router(Tally, http=Echo.as_asgi()), "consumers answer WebSockets"),
             (bare_url_router, "bare URLRouter"),
             (router_without_as_asgi, "route Tally.as_asgi()"),  # django/channels#1552, #1588
             (router_under_http, "no 'websocket' entry"),

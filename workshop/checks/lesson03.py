@@ -85,13 +85,34 @@ async def _conversation(application, path, messages):
             except Exception as error:  # the consumer raised while handling this message
                 replies.append(("crashed", error))
                 break
-            if output is None or output["type"] == "websocket.close":
-                replies.append(None if output is None else ("closed", output.get("code")))
+            if output is None:
+                replies.append(None)
                 break
-            replies.append(output.get("text") if output.get("text") is not None else output.get("bytes"))
+            if output["type"] == "websocket.close":
+                after = await _next_or_none(communicator)  # a consumer must send nothing after its close
+                if after is not None and after["type"] == "websocket.send":
+                    replies.append(("sent after closing", output.get("code"), after.get("text")))
+                else:
+                    replies.append(("closed", output.get("code")))
+                break
+            text = output.get("text") if output.get("text") is not None else output.get("bytes")
+            if message is messages[-1]:  # the goodbye: a close should come, and nothing before it
+                after = await _next_or_none(communicator)
+                if after is not None and after["type"] == "websocket.close":
+                    replies.append(("said before closing", text, after.get("code")))
+                    break
+            replies.append(text)
     finally:
         await stop(communicator, disconnect=True)
     return True, replies
+
+
+async def _next_or_none(communicator):
+    """The consumer's next output, or None (also when it has crashed meanwhile)."""
+    try:
+        return await next_output(communicator, timeout=0.1)
+    except Exception:
+        return None
 
 
 async def _two_at_once(application, path, messages):
@@ -172,6 +193,34 @@ def _decoded(reply, message, who):
         return json.loads(reply)
     except (TypeError, ValueError):
         raise ExerciseHint(f"the reply {reply!r} is not JSON: use send_json(...)") from None
+
+
+def _check_http(application):
+    """GET / through the application, for real: the 'http' entry must be Django, answering pages."""
+    from channels.testing import HttpCommunicator
+
+    use_django = "'http' must be Django's application: 'http': get_asgi_application()"
+    try:
+        response = run(HttpCommunicator(application, "GET", "/").get_response(timeout=2))
+    except TypeError as error:
+        if "positional argument" in str(error):
+            raise ExerciseHint(
+                f"a GET / failed with TypeError: {error}. You routed the function get_asgi_application itself: "
+                "call it, 'http': get_asgi_application(), which returns the application"
+            ) from None
+        raise ExerciseHint(f"a GET / raised TypeError: {error}. {use_django}") from None
+    except ValueError as error:
+        if "No handler for message type http." in str(error):
+            raise ExerciseHint(
+                f"a GET / reached a consumer ({error}): consumers answer WebSockets; {use_django}"
+            ) from None
+        raise ExerciseHint(f"a GET / raised ValueError: {error}. {use_django}") from None
+    except (TimeoutError, AssertionError):
+        raise ExerciseHint(f"a GET / got no HTTP response: {use_django}") from None
+    except Exception as error:
+        raise ExerciseHint(f"a GET / raised {type(error).__name__}: {error}. {use_django}") from None
+    if not isinstance(response.get("status"), int):
+        raise ExerciseHint(f"a GET / got {response!r}, not an HTTP response: {use_django}")
 
 
 def _consumer_named(routes, name):
@@ -257,6 +306,17 @@ def check_tally(build_application) -> None:
         raise ExerciseHint(
             f'{who} did not close on {{"bye": true}}: check for "bye" first and await self.close(code={BYE_CODE})'
         )
+    if isinstance(reply, tuple) and reply[0] == "said before closing":
+        raise ExerciseHint(
+            f'{who} sent {reply[1]!r} before closing on {{"bye": true}}: the protocol answers "bye" with the '
+            f"close alone, so send nothing, just await self.close(code={BYE_CODE})"
+        )
+    if isinstance(reply, tuple) and reply[0] == "sent after closing":
+        raise ExerciseHint(
+            f'{who} closed on {{"bye": true}} and then went on to send {reply[2]!r}: return right after '
+            f"await self.close(code={BYE_CODE}) (or use elif): nothing may follow a close, and uvicorn raises "
+            "RuntimeError on a send after it"
+        )
     if isinstance(reply, tuple) and reply[0] == "closed":
         if reply[1] is None:
             raise ExerciseHint(
@@ -278,9 +338,11 @@ def check_tally(build_application) -> None:
             f'with two connections open, A sent {{"add": 2}}, B sent {{"add": 1}} and got {answers[0]}, '
             f'then A sent {{"add": 5}} and got {answers[1]}; expected 1 and 7: the total is {_SHARED}'
         )
+    _check_http(application)
     echoed = _talk(application, "/echo/", [{"ch": "x"}], "EchoChamberConsumer", routes)
     if not echoed or isinstance(echoed[0], tuple) or json.loads(echoed[0]) != {"ch": "x"}:
         raise ExerciseHint("/echo/ no longer echoes: keep its route next to the new one")
     passed(
-        f"the tally works: 2 then 5 make 7, bad input gets an error, bye closes with {BYE_CODE}, /echo/ still echoes"
+        f"the tally works: 2 then 5 make 7, bad input gets an error, bye closes with {BYE_CODE}; "
+        "/echo/ still echoes and Django answers GET /"
     )
