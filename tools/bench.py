@@ -72,6 +72,11 @@ def targets() -> list[Target]:
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
         Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
+        # The same, on the WebSocket implementation the README's command picks: the floor under Channels there.
+        Target(
+            "raw ASGI echo, uvicorn --ws websockets",
+            [*uvicorn, "--ws", "websockets", "workshop.bench_servers:asgi_echo"],
+        ),
         *(
             Target(
                 f"echo consumer ({consumers}), uvicorn",
