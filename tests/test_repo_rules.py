@@ -265,6 +265,39 @@ def test_notebooks_use_the_kit_to_serve(path):
             assert reimplemented not in source or "raises-exception" in tags(cell), reimplemented
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebooks_import_the_kit_from_its_public_api(path):
+    """Lessons and exercises import the kit as ``from workshop import ...`` (its ``__all__``), checks from
+    ``workshop.checks``: what a learner reads is the API, and a module can move without a notebook knowing."""
+    import workshop
+
+    for index, cell in enumerate(cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        for module, names in re.findall(r"^from (workshop[\w.]*) import ([^#\n]+)", source, re.M):
+            assert module in ("workshop", "workshop.checks"), f"cell {index}: import from workshop, not {module}"
+            if module == "workshop":
+                missing = {name.strip() for name in names.split(",")} - set(workshop.__all__)
+                assert not missing, f"cell {index}: {missing} not in workshop.__all__"
+        assert not re.search(r"^import workshop\.", source, re.M), f"cell {index}: import from workshop"
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A leading underscore means "this module's own": another module that needs it gets a public name.
+
+    Private modules (``_common``, ``_watchdog``) are the exception: their names are for the package.
+    """
+    offenders = []
+    for path in sorted(REPO.glob("workshop/**/*.py")) + sorted(REPO.glob("tools/*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.module.split(".")[-1].startswith("_"):
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                if private and node.module != "__future__":
+                    offenders.append(f"{path.relative_to(REPO)}: from {node.module} import {', '.join(private)}")
+    assert not offenders, offenders
+
+
 SHOWS_THE_MACHINERY = "shows-the-machinery"
 
 

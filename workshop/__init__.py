@@ -4,9 +4,14 @@ Every notebook and test imports from here, so there is one way to start a
 server, one way to connect to it, and one way to check an answer.
 """
 
+from .bench_servers import asgi_echo
 from .clients import connect_ws, fetch
 from .django_setup import configure_django
+from .examples import hello_and_echo
+from .flow_worker import serve_flow_worker
+from .measure import describe_slowdown, slowdown
 from .paths import REPO
+from .pitfalls import serve_on_the_kernel_loop
 from .project import ECHO_PROJECT, echo_project_command, serve_echo_project, serve_echo_worker
 from .redis_server import serve_redis
 from .serving import (
@@ -18,26 +23,33 @@ from .serving import (
     serve_wsgi,
     stop_all,
 )
-from .tracing import load_flows, record_flow, trace, trace_channel_layer
+from .tracing import flow_log_lengths, load_flows, record_flow, trace, trace_channel_layer
 
 __all__ = [
     "ECHO_PROJECT",
     "REPO",
     "ServerStartError",
+    "asgi_echo",
     "configure_django",
     "connect_ws",
+    "describe_slowdown",
     "echo_project_command",
     "fetch",
+    "flow_log_lengths",
+    "free_port",
+    "hello_and_echo",
     "load_flows",
     "record_flow",
-    "free_port",
     "running_servers",
     "serve_asgi",
     "serve_echo_project",
     "serve_echo_worker",
+    "serve_flow_worker",
+    "serve_on_the_kernel_loop",
     "serve_process",
     "serve_redis",
     "serve_wsgi",
+    "slowdown",
     "stop_all",
     "trace",
     "trace_channel_layer",

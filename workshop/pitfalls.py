@@ -11,7 +11,7 @@ import contextvars
 import uvicorn
 
 from . import logs
-from .serving import LOOPBACK, _bind_loopback, _ReadyServer
+from .serving import LOOPBACK, ReadyServer, bind_loopback
 
 
 class ServerOnTheKernelLoop:
@@ -19,12 +19,12 @@ class ServerOnTheKernelLoop:
 
     def __init__(self, app):
         self._buffer = logs.LogBuffer()
-        self._socket = _bind_loopback(LOOPBACK, 0)
+        self._socket = bind_loopback(LOOPBACK, 0)
         self.port = self._socket.getsockname()[1]
         self.url = f"http://{LOOPBACK}:{self.port}/"
         config = uvicorn.Config(app, log_config=None, log_level="info", lifespan="off")
         self._ready = asyncio.Event()
-        self._server = _ReadyServer(config, self._ready)
+        self._server = ReadyServer(config, self._ready)
         self._task: asyncio.Task | None = None
 
     async def start(self) -> ServerOnTheKernelLoop:

@@ -290,7 +290,7 @@ def _started_by_cell(server: BackgroundServer, cell_servers: list | None) -> Bac
     return server
 
 
-def _bind_loopback(host: str, port: int) -> socket.socket:
+def bind_loopback(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     if os.name != "nt":  # on Windows this option lets two servers share a port
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -333,8 +333,8 @@ class ASGIServer(BackgroundServer):
             **options,
         }
         config = uvicorn.Config(_report_startup_errors(app, self), **options)
-        self._server = _ReadyServer(config, self._ready)
-        self._socket = _bind_loopback(host, port)
+        self._server = ReadyServer(config, self._ready)
+        self._socket = bind_loopback(host, port)
         self.port = self._socket.getsockname()[1]
         self._loop_factory = config.get_loop_factory() or asyncio.new_event_loop
         self._thread = threading.Thread(target=self._run, name=f"asgi:{name}", daemon=True)
@@ -422,7 +422,7 @@ def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
 
 
-class _ReadyServer(uvicorn.Server):
+class ReadyServer(uvicorn.Server):
     """uvicorn's Server that says when it is ready, instead of being polled."""
 
     def __init__(self, config, ready: threading.Event):
@@ -653,7 +653,7 @@ class ProcessServer(BackgroundServer):
         busy = self._accepts_connections()
         if not busy:
             try:
-                _bind_loopback(self.host, self.port).close()
+                bind_loopback(self.host, self.port).close()
             except OSError:
                 busy = True
         if busy:
