@@ -51,13 +51,10 @@ def echo_project_argv() -> list[str]:
     return [*echo_project_command(), "--log-level", "warning", "--no-access-log"]
 
 
-CONSUMERS = ("stock", "tuned")  # ECHO_CONSUMERS: both are measured
-
-
-def targets() -> list[Target]:
-    python, project = sys.executable, REPO / "echo_project"
-    uvicorn = [
-        python,
+def plain_uvicorn_argv() -> list[str]:
+    """uvicorn with its defaults, quiet, on the port the kit picks: add the app (and any option to measure)."""
+    return [
+        sys.executable,
         "-m",
         "uvicorn",
         "--host",
@@ -68,6 +65,14 @@ def targets() -> list[Target]:
         "warning",
         "--no-access-log",
     ]
+
+
+CONSUMERS = ("stock", "tuned")  # ECHO_CONSUMERS: both are measured
+
+
+def targets() -> list[Target]:
+    python, project = sys.executable, REPO / "echo_project"
+    uvicorn = plain_uvicorn_argv()
     return [
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
@@ -218,19 +223,7 @@ def fanout_table(summary: dict) -> str:
 def option_targets() -> list[Target]:
     """echo_project's echo under uvicorn with each server option changed, one at a time."""
     python, project = sys.executable, REPO / "echo_project"
-    base = [
-        python,
-        "-m",
-        "uvicorn",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "echo_project.asgi:application",
-    ]
+    base = [*plain_uvicorn_argv(), "echo_project.asgi:application"]
     variants = {
         "uvicorn defaults (uvloop, httptools, ws auto)": [],
         "--loop asyncio": ["--loop", "asyncio"],
