@@ -372,6 +372,22 @@ def trace_messages_returning_nothing(app, log):
         await app(scope, receive, send)
 
 
+def trace_messages_without_awaiting_the_app(app, log):
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            await send(message)
+
+        app(scope, traced_receive, traced_send)
+
+    return traced
+
+
 trace_messages_of_receive_only = _tracer(send_wrapper=_untraced_send)
 trace_messages_of_send_only = _tracer(receive_wrapper=_untraced_receive)
 trace_messages_without_awaiting_receive = _tracer(receive_wrapper=_receive_without_await)
@@ -491,6 +507,45 @@ async def shout_counting_globally(scope, receive, send):
         else:
             _shouted += 1
             await send({"type": "websocket.send", "text": f"{_shouted}: {event['text'].upper()}"})
+
+
+async def shout_returning_the_reply(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            return {"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"}
+        else:
+            return
+
+
+async def shout_without_awaiting_send(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+        else:
+            return
+
+
+def shout_as_a_plain_def(scope, receive, send):
+    count = 0
+    while True:
+        event = receive()
+        if event["type"] == "websocket.connect":
+            send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+        else:
+            return
 
 
 def test_checks_also_run_where_an_event_loop_is_running(capsys):
@@ -1225,6 +1280,7 @@ CHECKS = {
             (trace_messages_returning_nothing, "trace_messages returned None"),
             (trace_messages_to_a_new_list, "the log is empty"),
             (trace_messages_with_directions_swapped, "the directions are swapped"),
+            (trace_messages_without_awaiting_the_app, "called app(scope, ...) without await"),
         ],
     ),
     "check_shouting_app": (
@@ -1240,6 +1296,9 @@ CHECKS = {
             (shout_treating_disconnect_as_a_message, "only websocket.receive carries 'text'"),
             (shout_once, "keep receiving events in a loop"),
             (shout_counting_globally, "not in a global"),
+            (shout_returning_the_reply, "it sends each reply with await send("),
+            (shout_without_awaiting_send, "called send({...}) without await"),
+            (shout_as_a_plain_def, "an ASGI app is an async def"),
         ],
     ),
     "check_tally": (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import traceback
 
 from ..clients import connect_ws
 from ..serving import serve_asgi
@@ -26,6 +27,35 @@ _SCOPE = {
 
 class _AfterDisconnect(Exception):
     """The app asked for another event after websocket.disconnect."""
+
+
+class _NotAnAsyncApp(Exception):
+    """Calling the app gave no coroutine to await: it is a plain ``def``."""
+
+
+class _ReturnedAMessage(Exception):
+    """The app returned a message instead of sending it."""
+
+
+def _started(app, *args):
+    """``app(*args)`` as a task; _NotAnAsyncApp if calling it ran it at once (a plain ``def``)."""
+    try:
+        call = app(*args)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        traceback.clear_frames(error.__traceback__)  # drops the coroutines its receive() made, now
+        raise _NotAnAsyncApp(f"{type(error).__name__}: {error}") from None
+    if not inspect.isawaitable(call):
+        raise _NotAnAsyncApp(call)
+    return asyncio.ensure_future(call)
+
+
+def _ended(task) -> None:
+    """Raise what a finished app raised; _ReturnedAMessage if it returned a message."""
+    returned = task.result()
+    if isinstance(returned, dict) and "type" in returned:
+        raise _ReturnedAMessage(returned)
 
 
 async def _drive(shout, texts):
@@ -56,12 +86,12 @@ async def _drive(shout, texts):
             if not outbox.empty():
                 return outbox.get_nowait()
             if task.done():
-                task.result()  # raise what the app raised
+                _ended(task)  # raise what the app raised
                 return None
             await asyncio.sleep(0.005)
         return None
 
-    task = asyncio.ensure_future(shout(dict(_SCOPE), receive, send))
+    task = _started(shout, dict(_SCOPE), receive, send)
     sent = []
     try:
         await inbox.put({"type": "websocket.connect"})
@@ -80,7 +110,7 @@ async def _drive(shout, texts):
         done, _ = await asyncio.wait([task], timeout=SHORT)
         if not done:
             return "still running", sent
-        task.result()
+        _ended(task)
         return "ok", sent
     finally:
         if not task.done():
@@ -91,6 +121,17 @@ async def _drive(shout, texts):
 def _hint_for_an_error(error: BaseException) -> ExerciseHint:
     if isinstance(error, NotImplementedError):
         return not_written("shout")
+    if isinstance(error, _NotAnAsyncApp):
+        return ExerciseHint(
+            "shout is a plain def, so it ran at once instead of giving a coroutine to await: an ASGI "
+            "app is an async def (async def shout(scope, receive, send)) that awaits receive() and "
+            "send(...)"
+        )
+    if isinstance(error, _ReturnedAMessage):
+        return ExerciseHint(
+            f"shout returned {error.args[0]}: an ASGI app returns nothing, it sends each reply with "
+            "await send({'type': 'websocket.send', 'text': ...}) and keeps receiving in a loop"
+        )
     if isinstance(error, _AfterDisconnect):
         return ExerciseHint(
             "after websocket.disconnect, shout asked for another event: the connection is "
@@ -108,9 +149,15 @@ def _hint_for_an_error(error: BaseException) -> ExerciseHint:
 def check_shouting_app(shout) -> None:
     """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'."""
     try:
-        outcome, sent = run(_drive(shout, ["hello", "again"]))
+        with unawaited_coroutines() as unawaited:  # also keeps a plain def's receive() from warning
+            outcome, sent = run(_drive(shout, ["hello", "again"]))
     except Exception as error:
         raise _hint_for_an_error(error) from None
+    if any(name.endswith(".send") for name in unawaited):
+        raise ExerciseHint(
+            "shout called send({...}) without await, so the message never went anywhere: "
+            "write await send({'type': 'websocket.send', 'text': ...})"
+        )
     if outcome == "no accept":
         if sent and sent[0].get("type") == "websocket.send":
             raise ExerciseHint(
@@ -357,6 +404,11 @@ def check_tracer(trace_messages) -> None:
         raise
     except Exception as error:
         raise _hint_for_a_tracer_error(error) from None
+    if any(name.endswith(".guarded") for name in unawaited):  # the app trace_messages was given
+        raise ExerciseHint(
+            "your wrapper called app(scope, ...) without await, so the app never ran: "
+            "write await app(scope, traced_receive, traced_send)"
+        )
     if any(name.endswith(".send") for name in unawaited):
         raise ExerciseHint(
             "your send wrapper called send(message) without await, so the message never went "
