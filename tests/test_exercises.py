@@ -1119,6 +1119,53 @@ class TokenAuthWithNoneForAStranger(TokenAuthMiddleware):
         return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
 
 
+class TokenAuthNotAwaitingTheLookup(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthPassingTheOriginalScope(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        new_scope = dict(scope, user=user)  # noqa: F841 (the mistake: made, then not passed on)
+        return await BaseMiddleware.__call__(self, scope, receive, send)
+
+
+class TokenAuthCallingSelfApp(TokenAuthMiddleware):  # a plain ASGI middleware's self.app; BaseMiddleware has self.inner
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await self.app(dict(scope, user=user), receive, send)
+
+
+class TokenAuthCallingSelfApplication(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await self.application(dict(scope, user=user), receive, send)
+
+
+class TokenAuthSplittingOnTokenEquals(TokenAuthMiddleware):  # right until another parameter follows the token
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        query = scope["query_string"].decode()
+        token = query.split("token=")[1] if "token=" in query else None
+        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
 class MembersOnly(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()
@@ -1168,6 +1215,13 @@ class MembersOnlyNeverAnsweringAnonymous(MembersOnly):
     async def connect(self):
         if self.scope["user"].is_authenticated:
             await self.accept()
+
+
+class MembersOnlyForgettingAwait(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated:
+            self.close(code=4401)
 
 
 # --------------------------------------------------------------------------- 10 performance
@@ -1396,6 +1450,7 @@ CHECKS = {
             (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
             (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
             (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
+            (MembersOnlyForgettingAwait, "MembersOnlyEcho called close(...) without await"),
         ],
     ),
     "check_token_auth": (
@@ -1412,6 +1467,11 @@ CHECKS = {
             (TokenAuthPuttingTheTokenInTheScope, "was the string 'ada-s3cret'"),
             (TokenAuthWithNoneForAStranger, "is AnonymousUser()"),
             (TokenAuthPassingTheList, "take token[0]"),
+            (TokenAuthNotAwaitingTheLookup, "the consumer saw a coroutine as scope['user']"),
+            (TokenAuthPassingTheOriginalScope, "pass the copy with the user on to the inner app"),
+            (TokenAuthCallingSelfApp, "it keeps the application it wraps as self.inner"),
+            (TokenAuthCallingSelfApplication, "it keeps the application it wraps as self.inner"),
+            (TokenAuthSplittingOnTokenEquals, "(?token=ada-s3cret&room=lobby)"),
         ],
     ),
     "check_database_free_echo": (
