@@ -372,6 +372,22 @@ def trace_messages_returning_nothing(app, log):
         await app(scope, receive, send)
 
 
+def trace_messages_returning_a_plain_def(app, log):
+    def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            await send(message)
+
+        return app(scope, traced_receive, traced_send)  # a coroutine, but uvicorn calls traced(scope) alone
+
+    return traced
+
+
 def trace_messages_without_awaiting_the_app(app, log):
     async def traced(scope, receive, send):
         async def traced_receive():
@@ -1335,6 +1351,7 @@ CHECKS = {
             (trace_messages_to_a_new_list, "the log is empty"),
             (trace_messages_with_directions_swapped, "the directions are swapped"),
             (trace_messages_without_awaiting_the_app, "called app(scope, ...) without await"),
+            (trace_messages_returning_a_plain_def, "trace_messages returned a plain def"),
         ],
     ),
     "check_shouting_app": (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import traceback
 
 from ..clients import connect_ws
 from ..serving import serve_asgi
@@ -29,26 +28,20 @@ class _AfterDisconnect(Exception):
     """The app asked for another event after websocket.disconnect."""
 
 
-class _NotAnAsyncApp(Exception):
-    """Calling the app gave no coroutine to await: it is a plain ``def``."""
-
-
 class _ReturnedAMessage(Exception):
     """The app returned a message instead of sending it."""
 
 
-def _started(app, *args):
-    """``app(*args)`` as a task; _NotAnAsyncApp if calling it ran it at once (a plain ``def``)."""
-    try:
-        call = app(*args)
-    except NotImplementedError:
-        raise
-    except Exception as error:
-        traceback.clear_frames(error.__traceback__)  # drops the coroutines its receive() made, now
-        raise _NotAnAsyncApp(f"{type(error).__name__}: {error}") from None
-    if not inspect.isawaitable(call):
-        raise _NotAnAsyncApp(call)
-    return asyncio.ensure_future(call)
+def _is_an_async_app(app) -> bool:
+    """Whether uvicorn calls ``app`` as an ASGI 3 app, ``await app(scope, receive, send)``: uvicorn's own test.
+
+    Anything else, a plain ``def`` above all, uvicorn takes for an ASGI 2 app and calls with the scope alone.
+    """
+    if inspect.isclass(app):
+        return hasattr(app, "__await__")
+    if inspect.isfunction(app):
+        return asyncio.iscoroutinefunction(app)
+    return callable(app) and asyncio.iscoroutinefunction(app.__call__)
 
 
 def _ended(task) -> None:
@@ -91,7 +84,7 @@ async def _drive(shout, texts):
             await asyncio.sleep(0.005)
         return None
 
-    task = _started(shout, dict(_SCOPE), receive, send)
+    task = asyncio.ensure_future(shout(dict(_SCOPE), receive, send))
     sent = []
     try:
         await inbox.put({"type": "websocket.connect"})
@@ -121,12 +114,6 @@ async def _drive(shout, texts):
 def _hint_for_an_error(error: BaseException) -> ExerciseHint:
     if isinstance(error, NotImplementedError):
         return not_written("shout")
-    if isinstance(error, _NotAnAsyncApp):
-        return ExerciseHint(
-            "shout is a plain def, so it ran at once instead of giving a coroutine to await: an ASGI "
-            "app is an async def (async def shout(scope, receive, send)) that awaits receive() and "
-            "send(...)"
-        )
     if isinstance(error, _ReturnedAMessage):
         return ExerciseHint(
             f"shout returned {error.args[0]}: an ASGI app returns nothing, it sends each reply with "
@@ -148,8 +135,14 @@ def _hint_for_an_error(error: BaseException) -> ExerciseHint:
 
 def check_shouting_app(shout) -> None:
     """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'."""
+    if not _is_an_async_app(shout):
+        raise ExerciseHint(
+            "shout is a plain def: an ASGI app is an async def, async def shout(scope, receive, send), "
+            "which awaits receive() and send(...). (uvicorn takes a plain def for an old ASGI 2 app, "
+            "and calls it with the scope alone)"
+        )
     try:
-        with unawaited_coroutines() as unawaited:  # also keeps a plain def's receive() from warning
+        with unawaited_coroutines() as unawaited:
             outcome, sent = run(_drive(shout, ["hello", "again"]))
     except Exception as error:
         raise _hint_for_an_error(error) from None
@@ -398,6 +391,12 @@ def check_tracer(trace_messages) -> None:
             if traced is None:
                 raise ExerciseHint(
                     "trace_messages returned None: define the wrapping app inside it and return it (return traced)"
+                )
+            if not _is_an_async_app(traced):
+                raise ExerciseHint(
+                    "trace_messages returned a plain def: the app it returns is an ASGI app, so an async def, "
+                    "async def traced(scope, receive, send), which ends with "
+                    "await app(scope, traced_receive, traced_send)"
                 )
             outcome, sent, logged_at_send = run(_drive_traced(traced, log))
     except ExerciseHint:
