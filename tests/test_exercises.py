@@ -1182,6 +1182,16 @@ class TokenAuthSplittingOnTokenEquals(TokenAuthMiddleware):  # right until anoth
         return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
 
 
+class TokenAuthKeepingTheUserOnSelf(TokenAuthMiddleware):  # one instance serves every connection
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        if not hasattr(self, "user"):
+            token = parse_qs(scope["query_string"].decode()).get("token")
+            self.user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=self.user), receive, send)
+
+
 class MembersOnly(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()
@@ -1488,7 +1498,8 @@ CHECKS = {
             (TokenAuthPassingTheOriginalScope, "pass the copy with the user on to the inner app"),
             (TokenAuthCallingSelfApp, "it keeps the application it wraps as self.inner"),
             (TokenAuthCallingSelfApplication, "it keeps the application it wraps as self.inner"),
-            (TokenAuthSplittingOnTokenEquals, "(?token=ada-s3cret&room=lobby)"),
+            (TokenAuthSplittingOnTokenEquals, "(?token=ada-s3cret&room=lobby), the consumer saw AnonymousUser: read"),
+            (TokenAuthKeepingTheUserOnSelf, "your middleware stored self.user"),
         ],
     ),
     "check_database_free_echo": (

@@ -92,6 +92,7 @@ def check_token_auth(middleware_class) -> None:
                 await self.close(code=4401)
 
     application = middleware_class(MembersOnly.as_asgi())
+    attributes = set(getattr(application, "__dict__", {}))
     visits = [
         ("a good token", f"token={GOOD_TOKEN}", ada),
         ("a good token before another parameter", f"token={GOOD_TOKEN}&room=lobby", ada),
@@ -135,6 +136,13 @@ def check_token_auth(middleware_class) -> None:
                 "is no error, it is AnonymousUser(): parse_qs(...).get('token'), and user_for_token answers "
                 "AnonymousUser for a token it does not know"
             ) from None
+        stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
+        if stored:
+            raise ExerciseHint(
+                f"with {who}, your middleware stored self.{stored[0]}: one middleware instance serves every "
+                "connection, so the next visitor would find this one's value there (BaseMiddleware's "
+                "docstring: don't store state on the instance). Keep it in a local variable, and in the scope"
+            )
         lookups = [user for user in seen if inspect.iscoroutine(user)]
         for lookup in lookups:
             lookup.close()  # never awaited by the learner: closed here, so Python does not warn later
