@@ -373,6 +373,38 @@ def trace_messages_returning_nothing(app, log):
         await app(scope, receive, send)
 
 
+def trace_messages_returning_a_plain_def(app, log):
+    def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            await send(message)
+
+        return app(scope, traced_receive, traced_send)  # a coroutine, but uvicorn calls traced(scope) alone
+
+    return traced
+
+
+def trace_messages_without_awaiting_the_app(app, log):
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            await send(message)
+
+        app(scope, traced_receive, traced_send)
+
+    return traced
+
+
 trace_messages_of_receive_only = _tracer(send_wrapper=_untraced_send)
 trace_messages_of_send_only = _tracer(receive_wrapper=_untraced_receive)
 trace_messages_without_awaiting_receive = _tracer(receive_wrapper=_receive_without_await)
@@ -492,6 +524,45 @@ async def shout_counting_globally(scope, receive, send):
         else:
             _shouted += 1
             await send({"type": "websocket.send", "text": f"{_shouted}: {event['text'].upper()}"})
+
+
+async def shout_returning_the_reply(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            return {"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"}
+        else:
+            return
+
+
+async def shout_without_awaiting_send(scope, receive, send):
+    count = 0
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+        else:
+            return
+
+
+def shout_as_a_plain_def(scope, receive, send):
+    count = 0
+    while True:
+        event = receive()
+        if event["type"] == "websocket.connect":
+            send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count += 1
+            send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
+        else:
+            return
 
 
 def test_checks_also_run_where_an_event_loop_is_running(capsys):
@@ -1087,6 +1158,63 @@ class TokenAuthWithNoneForAStranger(TokenAuthMiddleware):
         return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
 
 
+class TokenAuthNotAwaitingTheLookup(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthPassingTheOriginalScope(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        new_scope = dict(scope, user=user)  # noqa: F841 (the mistake: made, then not passed on)
+        return await BaseMiddleware.__call__(self, scope, receive, send)
+
+
+class TokenAuthCallingSelfApp(TokenAuthMiddleware):  # a plain ASGI middleware's self.app; BaseMiddleware has self.inner
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await self.app(dict(scope, user=user), receive, send)
+
+
+class TokenAuthCallingSelfApplication(TokenAuthMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await self.application(dict(scope, user=user), receive, send)
+
+
+class TokenAuthSplittingOnTokenEquals(TokenAuthMiddleware):  # right until another parameter follows the token
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        query = scope["query_string"].decode()
+        token = query.split("token=")[1] if "token=" in query else None
+        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
+
+
+class TokenAuthKeepingTheUserOnSelf(TokenAuthMiddleware):  # one instance serves every connection
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        if not hasattr(self, "user"):
+            token = parse_qs(scope["query_string"].decode()).get("token")
+            self.user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
+        return await BaseMiddleware.__call__(self, dict(scope, user=self.user), receive, send)
+
+
 class MembersOnly(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()
@@ -1136,6 +1264,13 @@ class MembersOnlyNeverAnsweringAnonymous(MembersOnly):
     async def connect(self):
         if self.scope["user"].is_authenticated:
             await self.accept()
+
+
+class MembersOnlyForgettingAwait(MembersOnly):
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated:
+            self.close(code=4401)
 
 
 # --------------------------------------------------------------------------- 10 performance
@@ -1248,6 +1383,8 @@ CHECKS = {
             (trace_messages_returning_nothing, "trace_messages returned None"),
             (trace_messages_to_a_new_list, "the log is empty"),
             (trace_messages_with_directions_swapped, "the directions are swapped"),
+            (trace_messages_without_awaiting_the_app, "called app(scope, ...) without await"),
+            (trace_messages_returning_a_plain_def, "trace_messages returned a plain def"),
         ],
     ),
     "check_shouting_app": (
@@ -1263,6 +1400,9 @@ CHECKS = {
             (shout_treating_disconnect_as_a_message, "only websocket.receive carries 'text'"),
             (shout_once, "keep receiving events in a loop"),
             (shout_counting_globally, "not in a global"),
+            (shout_returning_the_reply, "it sends each reply with await send("),
+            (shout_without_awaiting_send, "called send({...}) without await"),
+            (shout_as_a_plain_def, "an ASGI app is an async def"),
         ],
     ),
     "check_tally": (
@@ -1364,6 +1504,7 @@ CHECKS = {
             (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
             (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
             (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
+            (MembersOnlyForgettingAwait, "MembersOnlyEcho called close(...) without await"),
         ],
     ),
     "check_token_auth": (
@@ -1380,6 +1521,12 @@ CHECKS = {
             (TokenAuthPuttingTheTokenInTheScope, "was the string 'ada-s3cret'"),
             (TokenAuthWithNoneForAStranger, "is AnonymousUser()"),
             (TokenAuthPassingTheList, "take token[0]"),
+            (TokenAuthNotAwaitingTheLookup, "the consumer saw a coroutine as scope['user']"),
+            (TokenAuthPassingTheOriginalScope, "pass the copy with the user on to the inner app"),
+            (TokenAuthCallingSelfApp, "it keeps the application it wraps as self.inner"),
+            (TokenAuthCallingSelfApplication, "it keeps the application it wraps as self.inner"),
+            (TokenAuthSplittingOnTokenEquals, "(?token=ada-s3cret&room=lobby), the consumer saw AnonymousUser: read"),
+            (TokenAuthKeepingTheUserOnSelf, "your middleware stored self.user"),
         ],
     ),
     "check_database_free_echo": (

@@ -28,6 +28,29 @@ class _AfterDisconnect(Exception):
     """The app asked for another event after websocket.disconnect."""
 
 
+class _ReturnedAMessage(Exception):
+    """The app returned a message instead of sending it."""
+
+
+def _is_an_async_app(app) -> bool:
+    """Whether uvicorn calls ``app`` as an ASGI 3 app, ``await app(scope, receive, send)``: uvicorn's own test.
+
+    Anything else, a plain ``def`` above all, uvicorn takes for an ASGI 2 app and calls with the scope alone.
+    """
+    if inspect.isclass(app):
+        return hasattr(app, "__await__")
+    if inspect.isfunction(app):
+        return asyncio.iscoroutinefunction(app)
+    return callable(app) and asyncio.iscoroutinefunction(app.__call__)
+
+
+def _ended(task) -> None:
+    """Raise what a finished app raised; _ReturnedAMessage if it returned a message."""
+    returned = task.result()
+    if isinstance(returned, dict) and "type" in returned:
+        raise _ReturnedAMessage(returned)
+
+
 async def _drive(shout, texts):
     """Play one connection's events to ``shout`` directly, as a server would; return what it did.
 
@@ -56,7 +79,7 @@ async def _drive(shout, texts):
             if not outbox.empty():
                 return outbox.get_nowait()
             if task.done():
-                task.result()  # raise what the app raised
+                _ended(task)  # raise what the app raised
                 return None
             await asyncio.sleep(0.005)
         return None
@@ -80,7 +103,7 @@ async def _drive(shout, texts):
         done, _ = await asyncio.wait([task], timeout=SHORT)
         if not done:
             return "still running", sent
-        task.result()
+        _ended(task)
         return "ok", sent
     finally:
         if not task.done():
@@ -91,6 +114,11 @@ async def _drive(shout, texts):
 def _hint_for_an_error(error: BaseException) -> ExerciseHint:
     if isinstance(error, NotImplementedError):
         return not_written("shout")
+    if isinstance(error, _ReturnedAMessage):
+        return ExerciseHint(
+            f"shout returned {error.args[0]}: an ASGI app returns nothing, it sends each reply with "
+            "await send({'type': 'websocket.send', 'text': ...}) and keeps receiving in a loop"
+        )
     if isinstance(error, _AfterDisconnect):
         return ExerciseHint(
             "after websocket.disconnect, shout asked for another event: the connection is "
@@ -107,10 +135,22 @@ def _hint_for_an_error(error: BaseException) -> ExerciseHint:
 
 def check_shouting_app(shout) -> None:
     """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'."""
+    if not _is_an_async_app(shout):
+        raise ExerciseHint(
+            "shout is a plain def: an ASGI app is an async def, async def shout(scope, receive, send), "
+            "which awaits receive() and send(...). (uvicorn takes a plain def for an old ASGI 2 app, "
+            "and calls it with the scope alone)"
+        )
     try:
-        outcome, sent = run(_drive(shout, ["hello", "again"]))
+        with unawaited_coroutines() as unawaited:
+            outcome, sent = run(_drive(shout, ["hello", "again"]))
     except Exception as error:
         raise _hint_for_an_error(error) from None
+    if any(name.endswith(".send") for name in unawaited):
+        raise ExerciseHint(
+            "shout called send({...}) without await, so the message never went anywhere: "
+            "write await send({'type': 'websocket.send', 'text': ...})"
+        )
     if outcome == "no accept":
         if sent and sent[0].get("type") == "websocket.send":
             raise ExerciseHint(
@@ -352,11 +392,22 @@ def check_tracer(trace_messages) -> None:
                 raise ExerciseHint(
                     "trace_messages returned None: define the wrapping app inside it and return it (return traced)"
                 )
+            if not _is_an_async_app(traced):
+                raise ExerciseHint(
+                    "trace_messages returned a plain def: the app it returns is an ASGI app, so an async def, "
+                    "async def traced(scope, receive, send), which ends with "
+                    "await app(scope, traced_receive, traced_send)"
+                )
             outcome, sent, logged_at_send = run(_drive_traced(traced, log))
     except ExerciseHint:
         raise
     except Exception as error:
         raise _hint_for_a_tracer_error(error) from None
+    if any(name.endswith(".guarded") for name in unawaited):  # the app trace_messages was given
+        raise ExerciseHint(
+            "your wrapper called app(scope, ...) without await, so the app never ran: "
+            "write await app(scope, traced_receive, traced_send)"
+        )
     if any(name.endswith(".send") for name in unawaited):
         raise ExerciseHint(
             "your send wrapper called send(message) without await, so the message never went "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 from ._common import (
     ExerciseHint,
     connect,
     in_a_plain_thread,
+    missing_await_hint,
     next_output,
     not_written,
     passed,
@@ -38,6 +40,7 @@ async def _handshake(application, origin: bytes | None, user=None, path="/whoami
 
 
 GOOD_TOKEN = "ada-s3cret"  # the exercise's TOKENS maps it to the user "ada"
+_NO_USER = object()  # what the check's consumer notes when its scope has no "user"
 
 
 def _ada():
@@ -83,14 +86,16 @@ def check_token_auth(middleware_class) -> None:
 
     class MembersOnly(AsyncJsonWebsocketConsumer):
         async def connect(self):
-            seen.append(self.scope.get("user", "no user in the scope"))
+            seen.append(self.scope.get("user", _NO_USER))
             await self.accept()
             if not getattr(seen[-1], "is_authenticated", False):
                 await self.close(code=4401)
 
     application = middleware_class(MembersOnly.as_asgi())
+    attributes = set(getattr(application, "__dict__", {}))
     visits = [
         ("a good token", f"token={GOOD_TOKEN}", ada),
+        ("a good token before another parameter", f"token={GOOD_TOKEN}&room=lobby", ada),
         ("a good token after another parameter", f"room=lobby&token={GOOD_TOKEN}", ada),
         ("a wrong token", "token=guessed", None),
         ("no token at all", "", None),
@@ -107,6 +112,17 @@ def check_token_auth(middleware_class) -> None:
                 "the database lookup ran inside the event loop and Django refused it (SynchronousOnlyOperation): "
                 "await database_sync_to_async(user_for_token)(token)"
             ) from None
+        except AttributeError as error:
+            on_the_middleware = inspect.isclass(middleware_class) and isinstance(
+                getattr(error, "obj", None), middleware_class
+            )
+            if on_the_middleware and getattr(error, "name", None) in ("app", "application"):
+                raise ExerciseHint(
+                    f"your middleware called self.{error.name}, which BaseMiddleware does not have: it keeps "
+                    "the application it wraps as self.inner. End __call__ with "
+                    "return await super().__call__(scope, receive, send)"
+                ) from None
+            raise ExerciseHint(f"with {who}, your middleware raised AttributeError: {error}") from None
         except TypeError as error:
             if "unhashable" not in str(error):
                 raise
@@ -120,6 +136,22 @@ def check_token_auth(middleware_class) -> None:
                 "is no error, it is AnonymousUser(): parse_qs(...).get('token'), and user_for_token answers "
                 "AnonymousUser for a token it does not know"
             ) from None
+        stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
+        if stored:
+            raise ExerciseHint(
+                f"with {who}, your middleware stored self.{stored[0]}: one middleware instance serves every "
+                "connection, so the next visitor would find this one's value there (BaseMiddleware's "
+                "docstring: don't store state on the instance). Keep it in a local variable, and in the scope"
+            )
+        lookups = [user for user in seen if inspect.iscoroutine(user)]
+        for lookup in lookups:
+            lookup.close()  # never awaited by the learner: closed here, so Python does not warn later
+        if lookups or any(name.startswith("SyncToAsync.") for name in unawaited):
+            raise ExerciseHint(
+                f"with {who}, the consumer saw a coroutine as scope['user'], not a user: "
+                "database_sync_to_async(user_for_token)(token) gives a coroutine, and only await runs "
+                "the lookup: user = await database_sync_to_async(user_for_token)(token)"
+            )
         if unawaited:
             raise ExerciseHint(
                 "super().__call__(...) was called without await, so the consumer never ran: "
@@ -137,13 +169,19 @@ def check_token_auth(middleware_class) -> None:
                 "scope = dict(scope, user=user), and pass that on"
             )
         user = seen[0]
+        if user is _NO_USER:
+            raise ExerciseHint(
+                f"with {who}, the scope the consumer got had no 'user': pass the copy with the user "
+                "on to the inner app, not the scope you were given: "
+                "return await super().__call__(dict(scope, user=user), receive, send)"
+            )
         if isinstance(user, (str, bytes)):
             raise ExerciseHint(
                 f"with {who}, scope['user'] was the string {user!r}: look the token's user up, "
                 "await database_sync_to_async(user_for_token)(token), and put that in scope['user']"
             )
         if expected is not None and not isinstance(user, User):
-            if query_string.startswith("room="):
+            if "&" in query_string:
                 raise ExerciseHint(
                     f"with {who} (?{query_string}), the consumer saw {_described(user)}: read the query string with "
                     "parse_qs(scope['query_string'].decode()).get('token'), not by splitting it by hand"
@@ -182,7 +220,8 @@ def check_members_only(consumer_class) -> None:
 
     application = consumer_class.as_asgi()
     try:
-        connected, replies = run(_handshake(application, None, user=AnonymousUser(), path="/members/"))
+        with unawaited_coroutines() as unawaited:
+            connected, replies = run(_handshake(application, None, user=AnonymousUser(), path="/members/"))
     except NotImplementedError:
         raise not_written("MembersOnlyEcho") from None
     except TypeError as error:
@@ -196,6 +235,8 @@ def check_members_only(consumer_class) -> None:
         raise ExerciseHint(
             f"MembersOnlyEcho raised KeyError: {error}. The user is scope['user'], put there by AuthMiddlewareStack"
         ) from None
+    if unawaited:
+        raise missing_await_hint(unawaited, "MembersOnlyEcho")
     if connected is None:
         raise ExerciseHint(
             "an anonymous user's handshake got no answer: connect() must accept first, then close with code 4401"
