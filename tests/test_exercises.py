@@ -700,6 +700,12 @@ class TallySayingGoodbye(Tally):
         await super().receive_json(content, **kwargs)
 
 
+class TallyWithAnAsyncInit(Tally):
+    async def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.total = 0
+
+
 class TallyForgettingAwait(Tally):
     async def receive_json(self, content, **kwargs):
         if "bye" in content:
@@ -1425,6 +1431,7 @@ CHECKS = {
             (tally_router(Tally, http=False), "no 'http' entry"),
             (tally_router(TallyNotReturningAfterBye), "went on to send"),
             (tally_router(TallySayingGoodbye), "before closing"),
+            (tally_router(TallyWithAnAsyncInit), "cannot await a constructor"),
             (tally_router(Tally, http=get_asgi_application), "call it, 'http': get_asgi_application()"),
             (tally_router(Tally, http=Echo.as_asgi()), "consumers answer WebSockets"),
             (bare_url_router, "bare URLRouter"),

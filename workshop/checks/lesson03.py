@@ -144,6 +144,13 @@ def _talk(application, path, messages, who, routes=(), conversation=_conversatio
             connected, replies = run(conversation(application, path, messages))
     except NotImplementedError:
         raise not_written(who) from None
+    except TypeError as error:
+        if "__init__() should return None" in str(error):
+            raise ExerciseHint(
+                f"{who}.__init__ is an async def: Python cannot await a constructor. Set the state in "
+                "connect() instead (self.total = 0, then await self.accept())"
+            ) from None
+        raise ExerciseHint(f"{who} raised TypeError: {error}") from None
     except ValueError as error:
         if "No route found" in str(error):
             route = path.strip("/")
