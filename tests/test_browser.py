@@ -1,30 +1,17 @@
 """The echo chamber's page in a real headless Chromium (Debian's, never a downloaded one)."""
 
-import os
-
 import pytest
 
-from workshop import REPO, serve_asgi, serve_echo_project, serve_wsgi
-from workshop.browser import find_chromium, launch_chromium
+from tests.chromium import ARTIFACTS, chromium, require_chromium
+from workshop import serve_asgi, serve_echo_project, serve_wsgi
 
-ARTIFACTS = REPO / "test-artifacts"
-
-if find_chromium() is None:
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the browser test: install Debian's chromium (.ci/run does)", pytrace=False)
-    pytest.skip(
-        "no Chromium found: sudo apt-get install chromium (the lessons do not need it)", allow_module_level=True
-    )
+require_chromium("the browser test")
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,77 +6,23 @@ drawn in ``currentColor`` inside JupyterLab's own text colour, so it must stay r
 (dark on light, light on dark). Screenshots are kept in test-artifacts/ to look at.
 """
 
-import json
-import os
-import pathlib
-import shutil
-import sys
-
 import pytest
 
-from workshop import REPO, serve_process
-from workshop.browser import find_chromium, launch_chromium
+from tests.chromium import ARTIFACTS, chromium, open_and_run_all, require_chromium, serve_jupyterlab
 
-ARTIFACTS = REPO / "test-artifacts"
-THEME_SETTINGS = pathlib.Path("@jupyterlab") / "apputils-extension" / "themes.jupyterlab-settings"
-
-if find_chromium() is None:
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the diagram screenshot test: install Debian's chromium (.ci/run does)", pytrace=False)
-    pytest.skip("no Chromium found: sudo apt-get install chromium", allow_module_level=True)
+require_chromium("the diagram screenshot test")
 
 
 @pytest.fixture
 def lab(tmp_path):
-    """JupyterLab on a copy of notebooks/, with its own settings, no token, on 127.0.0.1."""
-    root = tmp_path
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
-    settings = root / "settings"
-    env = {
-        "JUPYTER_CONFIG_DIR": str(root / "config"),
-        "JUPYTER_DATA_DIR": str(root / "data"),
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
-        "IPYTHONDIR": str(root / "ipython"),
-    }
-    server = serve_process(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--ip={host}",
-            "--port={port}",
-            "--IdentityProvider.token=",
-            "--allow-root",
-            "--LabApp.extension_manager=readonly",
-            f"--ServerApp.root_dir={root / 'notebooks'}",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ],  # no network
-        env=env,
-        name="jupyter lab (diagrams)",
-        ready_timeout=60,
-    )
-    server.settings = settings
-    yield server
-    server.stop()
-
-
-def set_theme(lab, theme: str) -> None:
-    path = lab.settings / THEME_SETTINGS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"theme": theme}))
+    with serve_jupyterlab(tmp_path, "jupyter lab (diagrams)") as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def luminance(css_colour: str) -> float:
@@ -86,17 +32,7 @@ def luminance(css_colour: str) -> float:
 
 
 def run_all_and_find_the_diagram(page, lab, notebook: str, title: str):
-    page.goto(f"{lab.url}lab/tree/{notebook}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    # Until the kernel is idle. JupyterLab may first ask which kernel (the workshop installs its own).
-    kernel_dialog = page.locator(".jp-Dialog button", has_text="Select")
-    idle = page.locator("#jp-main-statusbar", has_text="| Idle")
-    kernel_dialog.or_(idle).first.wait_for(timeout=90_000)
-    if kernel_dialog.is_visible():
-        kernel_dialog.click()
-    idle.wait_for(timeout=90_000)
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    open_and_run_all(page, lab.notebook_url(notebook))
     diagram = page.locator(f'svg.workshop-sequence[aria-label="{title}"]')
     diagram.wait_for(state="attached", timeout=180_000)
     diagram.scroll_into_view_if_needed()
@@ -112,7 +48,7 @@ def run_all_and_find_the_diagram(page, lab, notebook: str, title: str):
     ],
 )
 def test_the_diagram_is_drawn_and_readable_in_jupyterlab(lab, browser, notebook, title, theme, arrows):
-    set_theme(lab, theme)
+    lab.set_theme(theme)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     diagram = None
     try:
