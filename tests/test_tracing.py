@@ -248,3 +248,31 @@ def test_a_traced_layer_as_a_context_manager_puts_the_plain_layer_back():
         assert channel_layers["default"] is plain
     finally:
         channel_layers.set("default", old)
+
+
+def test_no_lifeline_runs_through_a_label():
+    hops = [
+        Hop(1, "client", "server", "GET, Upgrade: websocket"),
+        Hop(2, "server", "echo", "websocket.receive text='a rather long message, as a learner types'"),
+        Hop(3, "client", "echo", "across the server: " + "x" * 60),
+        Hop(4, "echo", "echo", "a note over the last participant, wider than its box"),
+        Hop(5, "server", "client", "text frame"),
+    ]
+    root = ElementTree.fromstring(SequenceDiagram(hops).svg())
+    lifelines = [
+        (float(e.get("x1")), float(e.get("y1")), float(e.get("y2")))
+        for e in root.iter()
+        if e.tag.endswith("line") and e.get("stroke-dasharray")
+    ]
+    assert len(lifelines) > 3, "broken where labels lie"
+    labels = [e for e in root.iter() if e.tag.endswith("text") and e.get("y") != "22"]  # not the participants' names
+    assert len(labels) == len(hops)
+    for label in labels:
+        half = len(label.text) * 7.2 / 2  # the diagram's own estimate of 12px monospace
+        x, baseline = float(label.get("x")), float(label.get("y"))
+        through = [
+            line
+            for line in lifelines
+            if x - half < line[0] < x + half and line[1] < baseline and line[2] > baseline - 12
+        ]
+        assert not through, (label.text, through)

@@ -81,6 +81,7 @@ class SequenceDiagram:
             'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="currentColor"/>'
             "</marker></defs>",
         ]
+        labels = self._label_boxes()
         for name in self.participants:
             x = self._x(name)
             box = max(len(name) * _CHAR + 16, 80)
@@ -89,10 +90,14 @@ class SequenceDiagram:
                 'fill="none" stroke="currentColor"/>'
             )
             out.append(f'<text x="{x:.0f}" y="22" text-anchor="middle" fill="currentColor">{escape(name)}</text>')
-            out.append(
-                f'<line x1="{x:.0f}" y1="30" x2="{x:.0f}" y2="{height - 6}" stroke="currentColor" '
-                'stroke-opacity="0.35" stroke-dasharray="4 4"/>'
-            )
+            # The lifeline, broken where a label lies across it, so that no line runs through text.
+            top = 30
+            for left, right, above, below in labels:
+                if left < x < right and above > top:
+                    out.append(self._lifeline(x, top, above))
+                if left < x < right:
+                    top = max(top, below)
+            out.append(self._lifeline(x, top, height - 6))
         for row, hop in enumerate(self.hops):
             y = _TOP + (row + 1) * _ROW
             x1, x2 = self._x(hop.source), self._x(hop.target)
@@ -117,6 +122,23 @@ class SequenceDiagram:
             )
         out.append("</svg>")
         return "\n".join(out)
+
+    def _label_boxes(self) -> list[tuple[float, float, float, float]]:
+        """Where each arrow's label and each note lie: (left, right, top, bottom), top to bottom."""
+        boxes = []
+        for row, hop in enumerate(self.hops):
+            y = _TOP + (row + 1) * _ROW
+            middle = self._x(hop.source) if hop.is_note else (self._x(hop.source) + self._x(hop.target)) / 2
+            half = (len(hop.text) * _CHAR + (12 if hop.is_note else 4)) / 2
+            boxes.append((middle - half, middle + half, y - 17, y + 5 if hop.is_note else y - 1))
+        return boxes
+
+    @staticmethod
+    def _lifeline(x: float, top: float, bottom: float) -> str:
+        return (
+            f'<line x1="{x:.0f}" y1="{top:.0f}" x2="{x:.0f}" y2="{bottom:.0f}" stroke="currentColor" '
+            'stroke-opacity="0.35" stroke-dasharray="4 4"/>'
+        )
 
     def _repr_html_(self) -> str:
         # JupyterLab's theme variable (light or dark), with a fallback outside JupyterLab.
