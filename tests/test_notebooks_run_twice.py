@@ -1,14 +1,16 @@
-"""Every notebook survives "Run All" twice in one kernel, with the same outputs.
+"""Every notebook survives "Run All" twice in one kernel, as JupyterLab runs it, with the same outputs.
 
-nbval checks one clean run against the stored outputs; this runs each notebook
-twice in a single kernel, as a learner does when they press Run All again, and
-compares the second run's outputs with the stored ones the way nbval does.
+nbval checks one clean run against the stored outputs, sending no cell ids. This runs each
+lesson, and each exercise with its solution filled in (solutions/), the way JupyterLab does:
+every cell's request carries its id (tests/lab_kernel.py), and Run All is pressed twice in a
+single kernel. A cell that raises fails the test unless it is tagged ``raises-exception``; the
+second run's outputs are compared with the stored ones the way nbval does.
 """
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
+from tests.lab_kernel import run_notebook
 from workshop import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
@@ -34,16 +36,9 @@ def comparable(outputs):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_run_all_twice_in_one_kernel(path):
+def test_run_all_twice_in_one_kernel_with_cell_ids(path):
     stored = nbformat.read(path, as_version=4)
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
-    with client.setup_kernel():
-        for _ in range(2):
-            for index, cell in enumerate(notebook.cells):
-                client.execute_cell(cell, index)  # raises unless the cell is tagged raises-exception
+    notebook = run_notebook(path, runs=2)
     for index, (cell, before) in enumerate(zip(notebook.cells, stored.cells, strict=True)):
         if cell.cell_type != "code" or "nbval-ignore-output" in cell.metadata.get("tags", []):
             continue

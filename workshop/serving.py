@@ -173,7 +173,7 @@ def _claim_for_cell(label: str | None) -> tuple[str | None, list | None]:
         servers = previous[2]
     if label is None:
         return None, servers
-    name = f"{label} (cell {cell_id[:8]})"
+    name = f"{label} (cell {cell_id})"  # the whole id: a copied notebook's ids share long prefixes
     taken = {server.name for server in servers}
     number = 1
     while (f"{name} #{number}" if number > 1 else name) in taken:
