@@ -48,7 +48,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # echo_project's rooms keep their history in echo_project/db.sqlite3: its tables first (quick when they exist).
 lab: setup
 	cd echo_project && $(abspath $(PY)) manage.py migrate --verbosity 0
-	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.
 test: setup

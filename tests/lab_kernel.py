@@ -15,15 +15,14 @@ from collections.abc import Mapping
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.util import run_sync
 
 
 class LabNotebookClient(NotebookClient):
     """nbclient, but every execute_request names its cell as JupyterLab's does."""
 
-    _cell_id: str | None = None
-
-    async def async_start_new_kernel_client(self):
-        client = await super().async_start_new_kernel_client()
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        client, cell_id = self.kc, cell.get("id")
 
         def execute(
             code, silent=False, store_history=True, user_expressions=None, allow_stdin=None, stop_on_error=True
@@ -36,17 +35,15 @@ class LabNotebookClient(NotebookClient):
                 "allow_stdin": False,
                 "stop_on_error": stop_on_error,
             }
-            metadata = {"cellId": self._cell_id, "deletedCells": [], "recordTiming": False} if self._cell_id else {}
+            metadata = {"cellId": cell_id, "deletedCells": [], "recordTiming": False} if cell_id else {}
             message = client.session.msg("execute_request", content, metadata=metadata)
             client.shell_channel.send(message)
             return message["header"]["msg_id"]
 
-        client.execute = execute
-        return client
-
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        self._cell_id = cell.get("id")
+        client.execute = execute  # nbclient sends each cell through kc.execute, which takes no metadata
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its sync name to its own coroutine
 
 
 def run_notebook(

@@ -1,5 +1,6 @@
 """The README's commands do what it says."""
 
+import http.client
 import json
 import os
 import pathlib
@@ -23,6 +24,13 @@ def test_make_lab_starts_jupyterlab_on_the_notebooks():
         assert listing.status == 200
         names = {item["name"] for item in json.loads(listing.body)["content"]}
         assert "00-welcome.ipynb" in names
+        # The browser that `make lab` opens goes to the server's root: it must land on lesson 00, not the Launcher.
+        root = http.client.HTTPConnection(lab.host, lab.port, timeout=10)
+        root.request("GET", f"/?token={TOKEN}")
+        landing = root.getresponse()
+        assert landing.status in (301, 302, 303, 307), landing.status
+        assert landing.getheader("Location").split("?")[0].endswith("/lab/tree/notebooks/00-welcome.ipynb")
+        root.close()
     assert lab.process.poll() is not None
 
 

@@ -489,3 +489,27 @@ def test_a_process_that_serves_no_port_is_ready_when_its_log_says_so():
             ready_line="never printed",
             ready_timeout=0.5,
         )
+
+
+def test_cells_whose_ids_share_a_long_prefix_keep_their_own_servers(tmp_path):
+    """JupyterLab names each cell; a copied notebook's ids share long prefixes (09's share 20 characters).
+
+    Two cells start the same kind of server: each keeps its own, and re-running one replaces only its own.
+    """
+    import nbformat
+
+    from tests.lab_kernel import run_notebook
+
+    start = "from workshop import asgi_echo, serve_asgi\n{name} = serve_asgi(asgi_echo)"
+    cells = [
+        ("08-security-and-prod-07", start.format(name="site")),
+        ("08-security-and-prod-11", start.format(name="guarded")),
+        ("08-security-and-prod-99", "print(site.running, guarded.running, site.name != guarded.name)"),
+    ]
+    notebook = nbformat.v4.new_notebook()
+    for cell_id, source in cells:
+        notebook.cells.append(nbformat.v4.new_code_cell(source, id=cell_id))
+    path = tmp_path / "prefixes.ipynb"
+    nbformat.write(notebook, path)
+    ran = run_notebook(path, runs=2)
+    assert ran.cells[2].outputs[0]["text"] == "True True True\n"
