@@ -209,6 +209,39 @@ def test_notebook_is_committed_with_the_outputs_of_a_clean_run(path):
         assert not errors or "raises-exception" in tags(cell), f"unexpected error in {''.join(cell['source'])[:80]}"
 
 
+# What a stored output shows when something failed: pytest's verdicts, a traceback, a server's ERROR log line.
+SHOWS_A_FAILURE = re.compile(r"^FAILED |\b\d+ failed\b|Traceback \(most recent call last\)|^ERROR\b", re.M)
+
+
+def shown_text(cell) -> str:
+    """The text a learner reads in a cell's stored outputs (streams, results, errors)."""
+    text = []
+    for output in cell.get("outputs", []):
+        text.append("".join(output.get("text", "")))
+        text.append("".join(output.get("data", {}).get("text/plain", "")))
+        if output["output_type"] == "error":
+            text.append("Traceback (most recent call last)\n" + "\n".join(output.get("traceback", [])))
+    return "\n".join(text)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_stored_failure_is_tagged_with_why(path):
+    """A stored output is a claim: one that shows a failure is on purpose, and says why in its metadata.
+
+    A failure stored by accident (lesson 08 once stored ``1 failed`` under a text that says the test
+    passes) stays green under nbval, which only compares runs. So each such cell carries the tag
+    ``shows-a-failure`` (or ``raises-exception``) and ``metadata.why_it_fails``: the reason, in words.
+    """
+    for index, cell in enumerate(cells(path)):
+        if cell["cell_type"] != "code" or not (found := SHOWS_A_FAILURE.search(shown_text(cell))):
+            continue
+        where = f"cell {index} ({cell.get('id')}) shows {found.group(0).strip()!r}"
+        assert {"shows-a-failure", "raises-exception"} & set(tags(cell)), (
+            f"{where}, untagged: is it what the text says?"
+        )
+        assert cell["metadata"].get("why_it_fails", "").strip(), f"{where}: say why in metadata.why_it_fails"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebook_follows_the_house_style(path):
     all_cells = cells(path)
