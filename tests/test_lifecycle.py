@@ -207,3 +207,56 @@ def test_a_server_that_dies_by_itself_leaves_no_watchdog_behind():
         assert live_group_members(server.pid) == []
     finally:
         server.stop()
+
+
+def processes_whose_command_line_has(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if marker.encode() in cmdline.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("awaits", [False, True], ids=["plain cell", "cell that awaits"])
+def test_interrupting_a_cell_while_its_server_starts_stops_that_start(kernel, awaits):
+    """The kernel's interrupt in the middle of a start ends the start, not the cell's next await.
+
+    In a cell that awaits anything, ipykernel answers SIGINT by cancelling the cell's task, which
+    used to take effect only once the server was up, as a CancelledError traceback. Now the start
+    itself is interrupted, says so in one line, and leaves nothing running.
+    """
+    manager, client = kernel
+    marker = f"slow-to-start-{os.getpid()}-{int(awaits)}"
+    slow = f"import time; time.sleep(30)  # {marker}"  # never ready within the test
+    code = (
+        ("import asyncio\nawait asyncio.sleep(0)\n" if awaits else "")
+        + "import sys\nfrom workshop import serve_process\nprint('starting', flush=True)\n"
+        + f"web = serve_process([sys.executable, '-c', {slow!r}], port=1, ready_timeout=60)\n"
+    )
+    msg_id = client.execute(code)
+    errors = []
+    while True:
+        message = client.get_iopub_msg(timeout=60)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, body = message["msg_type"], message["content"]
+        if kind == "stream" and "starting" in body["text"]:
+            while not processes_whose_command_line_has(marker):  # the child is spawned: the start waits
+                time.sleep(0.05)
+            manager.interrupt_kernel()
+        elif kind == "error":
+            errors.append((body["ename"], body["traceback"]))
+        elif kind == "status" and body["execution_state"] == "idle":
+            break
+    assert [name for name, _ in errors] == ["StartInterrupted"], errors
+    traceback = errors[0][1]
+    assert len(traceback) == 1 and "nothing of it is left running" in traceback[0], traceback  # one line
+    assert run_cell(client, "from workshop import running_servers\nprint(running_servers())") == "[]\n"
+    deadline = time.monotonic() + GONE_WITHIN
+    while processes_whose_command_line_has(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_whose_command_line_has(marker) == []

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import inspect
 import os
 import re
@@ -70,6 +71,37 @@ STOP_TIMEOUT = 5.0
 
 class ServerStartError(RuntimeError):
     """The server did not become ready; the message says why, with its last log lines."""
+
+
+class StartInterrupted(KeyboardInterrupt):
+    """The learner interrupted the kernel while a server was starting; that server was stopped."""
+
+    def _render_traceback_(self):  # IPython shows this instead of a traceback into the kit
+        return [f"KeyboardInterrupt: {self}"]
+
+
+@contextlib.contextmanager
+def _interruptible(name: str):
+    """While a server starts, the kernel's interrupt button raises at once, here.
+
+    In a cell that awaits anything, ipykernel answers SIGINT by cancelling the cell's task,
+    which takes effect only at the cell's next ``await``: after a start that blocks for
+    seconds, and then as a ``CancelledError`` traceback. So for the start, and only on the
+    main thread, SIGINT raises ``StartInterrupted`` directly; the caller stops what it began.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupted(signum, frame):
+        raise StartInterrupted(f"stopped starting {name!r}; nothing of it is left running")
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class ServerThreadSurvived(RuntimeWarning):
@@ -357,8 +389,14 @@ class ASGIServer(BackgroundServer):
     def start(self, ready_timeout: float = READY_TIMEOUT) -> ASGIServer:
         logs.install()
         self._register()
-        self._thread.start()
-        if not self._ready.wait(ready_timeout):
+        try:
+            with _interruptible(self.name):
+                self._thread.start()
+                ready = self._ready.wait(ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        if not ready:
             why = f"not ready after {ready_timeout:g} s"
             if self.logs and self.logs[-1].endswith("Waiting for application startup."):
                 why += (
@@ -639,10 +677,11 @@ class ProcessServer(BackgroundServer):
         _stop_all_on_sigterm()
         self._register()
         try:
-            if self.ready_line is None:
-                self._refuse_a_busy_port()
-            self._spawn()
-            self._wait_until_ready(ready_timeout)
+            with _interruptible(self.name):
+                if self.ready_line is None:
+                    self._refuse_a_busy_port()
+                self._spawn()
+                self._wait_until_ready(ready_timeout)
         except BaseException:
             self.stop()  # whatever went wrong, nothing stays registered or running
             raise
