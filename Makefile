@@ -2,6 +2,7 @@
 #   make lab         install (once) and open JupyterLab on the lessons
 #   make test        install (once) and run everything CI runs
 #   make check       the preflight: is this laptop ready for the workshop?
+#   make rehearse    the night before: every lesson as JupyterLab runs it, the echo page in Chromium
 #   make lint        ruff: lint and format check (CI runs it); `make format` rewrites
 #   make exercises   regenerate exercises/ from solutions/
 #   make bench       the benchmark (QUICK=1 for a smoke run, OPTIONS=1 to compare uvicorn's options)
@@ -43,7 +44,7 @@ export MPLCONFIGDIR := $(STATE)/matplotlib
 export WORKSHOP_LOG_DIR := $(STATE)/logs
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test test-python test-offline-install lint format check exercises bench wheelhouse slides outputs setup clean
+.PHONY: lab test test-python test-offline-install lint format check rehearse exercises bench wheelhouse slides outputs setup clean
 
 # echo_project's rooms keep their history in echo_project/db.sqlite3: its tables first (quick when they exist).
 lab: setup
@@ -74,6 +75,10 @@ format: setup
 
 check: setup
 	$(PY) -m workshop.preflight
+
+# NB=notebooks/04-echo-chamber.ipynb for some lessons; PAGE=0 skips the echo page in Chromium.
+rehearse: setup
+	$(PY) -m tools.rehearse $(if $(filter 0,$(PAGE)),--no-page) $(filter notebooks/%,$(NB))
 
 exercises: setup
 	$(PY) -m tools.exercises solutions exercises

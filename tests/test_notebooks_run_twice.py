@@ -10,7 +10,7 @@ second run's outputs are compared with the stored ones the way nbval does.
 import nbformat
 import pytest
 
-from tests.lab_kernel import run_notebook
+from tools.lab_kernel import run_notebook
 from workshop import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))

@@ -498,7 +498,7 @@ def test_cells_whose_ids_share_a_long_prefix_keep_their_own_servers(tmp_path):
     """
     import nbformat
 
-    from tests.lab_kernel import run_notebook
+    from tools.lab_kernel import run_notebook
 
     start = "from workshop import asgi_echo, serve_asgi\n{name} = serve_asgi(asgi_echo)"
     cells = [

@@ -1,5 +1,7 @@
 """Run notebooks as JupyterLab runs them: each cell's ``execute_request`` carries the cell's id.
 
+For the tests (every lesson and solution, run twice) and ``make rehearse`` (every lesson, once).
+
 nbval and nbclient send no metadata with a cell, so a kit that keys anything by cell (the
 servers a cell started) takes another path under them than under JupyterLab, which sends
 ``{"cellId": ..., "deletedCells": [...], "recordTiming": ...}`` with every cell it runs.
@@ -11,6 +13,7 @@ top to bottom in a fresh kernel with it, optionally with some cells changed firs
 from __future__ import annotations
 
 import pathlib
+import subprocess
 from collections.abc import Mapping
 
 import nbformat
@@ -67,7 +70,7 @@ def run_notebook(
     client = LabNotebookClient(
         notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
-    with client.setup_kernel():
+    with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's own log; cells' output comes by messages
         for _ in range(runs):
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)

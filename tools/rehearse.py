@@ -1,0 +1,114 @@
+"""`make rehearse`: the night before, every lesson runs as JupyterLab runs it, and the echo page answers.
+
+Each lesson gets a fresh kernel and a Run All whose requests carry the cells' ids, as
+JupyterLab's do (``tools.lab_kernel``); a cell that raises, unless tagged ``raises-exception``,
+fails its lesson. Then echo_project is served with the README's command and typed into in
+headless Chromium, where the machine has one. Last, nothing may be left running. One line per
+step; exits 1 when any step fails.
+
+    python -m tools.rehearse                       # every lesson
+    python -m tools.rehearse notebooks/04-*.ipynb  # some
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import nbformat
+from nbclient.exceptions import CellExecutionError
+
+from tools.lab_kernel import run_notebook
+from workshop.paths import REPO
+
+MARKS = {True: "[ ok ]", False: "[FAIL]", None: "[warn]"}
+
+
+def line(ok: bool | None, what: str, detail: str = "") -> bool | None:
+    print(f"{MARKS[ok]} {what:<40} {detail}".rstrip(), flush=True)
+    return ok
+
+
+def rehearse_lesson(path: pathlib.Path) -> bool:
+    began = time.monotonic()
+    try:
+        notebook = run_notebook(path)
+    except CellExecutionError as error:
+        return line(False, path.stem, f"Run All stops at {failing_cell(path, error)}")
+    except Exception as error:  # the kernel died, a cell timed out
+        return line(False, path.stem, f"{type(error).__name__}: {error}".splitlines()[0][:160])
+    cells = sum(cell.cell_type == "code" for cell in notebook.cells)
+    return line(True, path.stem, f"{cells} cells, {time.monotonic() - began:.0f} s")
+
+
+def failing_cell(path: pathlib.Path, error: CellExecutionError) -> str:
+    """Which cell raised: nbclient's message quotes the cell's source; match it to the notebook's cells."""
+    notebook = nbformat.read(path, as_version=4)
+    message = str(error)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and cell.source.strip() and cell.source.strip() in message:
+            return f"cell {index} ({cell.get('id')}): {error.ename}: {error.evalue}".splitlines()[0][:160]
+    return f"{error.ename}: {error.evalue}".splitlines()[0][:160]
+
+
+def rehearse_echo_page() -> bool | None:
+    """echo_project with the README's command, typed into in headless Chromium: the evening's live demo."""
+    from workshop import serve_echo_project
+    from workshop.browser import find_chromium, launch_chromium
+
+    what = "the echo page in Chromium"
+    if find_chromium() is None:
+        return line(None, what, "no Chromium here: open the page by hand in your browser instead")
+    from playwright.sync_api import sync_playwright
+
+    with serve_echo_project(name="echo_project (rehearsal)") as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            page.goto(server.url)
+            page.wait_for_selector("#status[data-state='open']", timeout=15_000)
+            page.locator("#typing").press_sequentially("hello", delay=20)
+            page.locator("#received li:not(.history)").nth(4).wait_for(timeout=15_000)
+            echoes = page.locator("#received li:not(.history)").all_inner_texts()[-5:]
+        except Exception as error:
+            return line(False, what, f"{type(error).__name__}: {error}".splitlines()[0][:160])
+        finally:
+            browser.close()
+    return line(True, what, f"typed 'hello', got {''.join(e[-1:] for e in echoes)!r} back")
+
+
+def rehearse_nothing_left() -> bool:
+    from workshop.preflight import find_strays
+
+    deadline = time.monotonic() + 5  # kernels just ended: their watchdogs end their servers
+    while (strays := find_strays()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if strays:
+        return line(False, "nothing left running", "; ".join(f"{pid} {cmd[:60]}" for pid, cmd in strays[:3]))
+    return line(True, "nothing left running")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path, help="default: every lesson in notebooks/")
+    parser.add_argument("--no-page", action="store_true", help="skip the echo page in Chromium")
+    options = parser.parse_args(argv)
+    lessons = options.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
+    print("Rehearsal: every lesson as JupyterLab runs it (a fresh kernel, Run All, cell ids)\n", flush=True)
+    results = [rehearse_lesson(path.resolve()) for path in lessons]
+    if not options.no_page:
+        results.append(rehearse_echo_page())
+    results.append(rehearse_nothing_left())
+    failed = results.count(False)
+    print()
+    if failed:
+        print(f"{failed} step(s) failed: fix them, or skip those lessons, before the evening.")
+        return 1
+    print("Rehearsal passed: ready for the evening.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
