@@ -5,8 +5,8 @@ echo_project/echo/), so setuptools 80 makes `pip install -e .` with a meta path 
 always warns, in a box of asterisks, to "be careful with folders in your working directory with the
 same name as your package": here those folders *are* the packages. Recent pip (26.3, which `make`
 installs; 23.2 did not) prints a build backend's warnings even with --quiet, so every `make` showed
-the box, and learners took it for a broken install. Only that notice (setuptools' InformationOnly category) is silenced, and only while
-an editable wheel is built; every other warning of setuptools still shows.
+the box, and learners took it for a broken install. Only that notice (setuptools' InformationOnly
+category) is silenced, and only while an editable wheel is built; every other warning still shows.
 """
 
 import warnings
