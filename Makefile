@@ -36,6 +36,8 @@ WHEELS := $(if $(OFFLINE),$(CURDIR)/wheelhouse,$(CURDIR)/.state/wheels)
 STATE := $(CURDIR)/.state
 export IPYTHONDIR := $(STATE)/ipython
 export JUPYTER_CONFIG_DIR := $(STATE)/jupyter/config
+# The workshop's own Jupyter settings (kernels get CurveZMQ keys: see the file); the folder above takes precedence.
+export JUPYTER_CONFIG_PATH := $(CURDIR)/jupyter-config
 export JUPYTER_DATA_DIR := $(STATE)/jupyter/data
 export JUPYTER_RUNTIME_DIR := $(STATE)/jupyter/runtime
 export JUPYTERLAB_SETTINGS_DIR := $(STATE)/jupyter/lab/user-settings
