@@ -2,7 +2,7 @@
 
 nbval checks one clean run against the stored outputs, sending no cell ids. This runs each
 lesson, and each exercise with its solution filled in (solutions/), the way JupyterLab does:
-every cell's request carries its id (tests/lab_kernel.py), and Run All is pressed twice in a
+every cell's request carries its id (tools/lab_kernel.py), and Run All is pressed twice in a
 single kernel. A cell that raises fails the test unless it is tagged ``raises-exception``; the
 second run's outputs are compared with the stored ones the way nbval does.
 """

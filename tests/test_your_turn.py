@@ -2,12 +2,12 @@
 
 Each test makes the learner's edit (a cell's new source, as the answer describes it), runs the
 lesson from the top down to that cell in a fresh kernel with cell ids, as JupyterLab does
-(tests/lab_kernel.py), and asserts what the answer says the learner sees.
+(tools/lab_kernel.py), and asserts what the answer says the learner sees.
 """
 
 import nbformat
 
-from tests.lab_kernel import run_notebook
+from tools.lab_kernel import run_notebook
 from workshop import REPO
 
 NOTEBOOKS = REPO / "notebooks"
