@@ -146,7 +146,15 @@ def download_target(requirements: pathlib.Path, dest: pathlib.Path, python: str,
         return resolved.stderr.strip().splitlines()[-1] if resolved.stderr.strip() else "uv failed"
     platform_args = [arg for tag in tags for arg in ("--platform", tag)]
     pins = [line.strip() for line in lock.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    pins += build_requirements()  # pure-Python wheels: the same for every target
+    # The build backend's pins are downloaded on their own: the project may need another version at run time
+    # (on Python 3.10, autobahn asks for a newer setuptools than the one pyproject.toml builds with), and one
+    # pip download refuses two versions of a package. pip's isolated build picks the pinned one from the folder.
+    built_with = run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(dest)]
+        + build_requirements()
+    )
+    if built_with.returncode:
+        return "the build backend: " + (built_with.stderr.strip().splitlines() or ["pip download failed"])[-1]
     no_wheel = []
     for _ in range(10):  # each round sets aside one package that has no wheel for this target
         pinned = lock.with_suffix(".wheels.txt")
