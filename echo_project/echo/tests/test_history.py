@@ -211,7 +211,7 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes)
     database, env = shared_by_processes
     with (
         serve_echo_project(env, name="history: chamber") as server,
-        serve_echo_worker("room-summary", env=env, name="history: worker"),
+        serve_echo_worker("room-summary", env=env, name="history: worker") as worker,
     ):
         ada, bob = await join(server, "garden"), await join(server, "garden")
         for speaker, text in [(ada, "one"), (ada, "two"), (bob, "three")]:
@@ -228,3 +228,5 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes)
         assert asked.returncode == 0, asked.stderr
         assert await next_message(bob) == {"who": "summary", "message": {"messages": 3, "members": 2}}
         await ada.close(), await bob.close()
+        # A SyncConsumer here warned "async_to_sync was passed a non-async-marked callable" on its first job.
+        assert not [line for line in worker.logs if "Warning" in line or "Traceback" in line], worker.logs
