@@ -513,3 +513,17 @@ def test_cells_whose_ids_share_a_long_prefix_keep_their_own_servers(tmp_path):
     nbformat.write(notebook, path)
     ran = run_notebook(path, runs=2)
     assert ran.cells[2].outputs[0]["text"] == "True True True\n"
+
+
+def test_two_unnamed_echo_projects_are_two_servers():
+    """The kit's own helpers name a server after the line that called them, not after themselves."""
+    from workshop import serve_echo_project
+
+    first = serve_echo_project()
+    second = serve_echo_project()
+    try:
+        assert first.running and second.running and first.name != second.name
+        assert fetch(first.url).status == fetch(second.url).status == 200
+    finally:
+        first.stop()
+        second.stop()

@@ -79,7 +79,8 @@ def serve_echo_project(env: dict | None = None, *, name: str | None = None, read
     """
     return serve_process(
         echo_project_command(env=env),
-        name=name or "echo_project",
+        name=name,
+        label="echo_project",
         env=env,
         cwd=ECHO_PROJECT,
         ready_timeout=ready_timeout,
@@ -95,7 +96,8 @@ def serve_echo_worker(*channels: str, env: dict | None = None, name: str | None 
     """
     return serve_process(
         [sys.executable, "manage.py", "runworker", *channels],
-        name=name or "echo_project worker",
+        name=name,
+        label="echo_project worker",
         env=env,
         cwd=ECHO_PROJECT,
         ready_line="Running worker for channels",

@@ -221,7 +221,7 @@ def _default_name(name: str | None, label: str) -> tuple[str, list | None]:
 def _call_site_name(label: str) -> str:
     """A name that is the same when the same line (of a script, a test, a cell's source) runs again."""
     frame = sys._getframe(2)
-    while frame and frame.f_globals.get("__name__") == __name__:
+    while frame and frame.f_globals.get("__name__", "").partition(".")[0] == __package__:  # the kit's own frames
         frame = frame.f_back
     where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame else "?"
     return f"{label} ({where})"
@@ -860,6 +860,7 @@ def serve_process(
     host: str = LOOPBACK,
     ready_timeout: float = READY_TIMEOUT,
     ready_line: str | None = None,
+    label: str | None = None,
 ):
     """Start a server in a child process and return once its port accepts connections.
 
@@ -870,11 +871,12 @@ def serve_process(
     refused with ServerStartError; so is a child that exits before it accepts.
 
     A process that listens on no port (a worker) gives ``ready_line`` instead: it is
-    ready once a line of its log contains that text.
+    ready once a line of its log contains that text. Unnamed, it is named after ``label``
+    (the program's name unless given) and the cell or line that started it.
     """
     argv = [str(arg) for arg in argv]
     port = port or free_port(host)
-    name, cell_servers = _default_name(name, os.path.basename(argv[0]))
+    name, cell_servers = _default_name(name, label or os.path.basename(argv[0]))
     server = ProcessServer(argv, name, port, env, cwd, host)
     server.ready_line = ready_line
     return _started_by_cell(server.start(ready_timeout), cell_servers)
