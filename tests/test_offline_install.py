@@ -6,6 +6,8 @@
 """
 
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -38,21 +40,13 @@ def test_make_lab_offline_installs_from_the_wheelhouse_and_downloads_nothing():
     assert "--upgrade pip" not in commands and "tools.wheelhouse" not in commands
 
 
-@pytest.mark.downloads
-def test_a_fresh_venv_installs_everything_from_freshly_downloaded_wheels(tmp_path):
-    wheelhouse, venv = tmp_path / "wheelhouse", tmp_path / "venv"
-    made = subprocess.run(
-        [sys.executable, "-m", "tools.wheelhouse", "--here", "--dest", str(wheelhouse)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+def installs_with_no_index(python: str, wheelhouse, tmp_path):
+    """A fresh venv of ``python`` installs the project from ``wheelhouse`` alone, and imports everything."""
+    venv = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
+    in_venv = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
     installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheelhouse), "-e", "."],
+        [str(in_venv), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheelhouse), "-e", "."],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -61,5 +55,48 @@ def test_a_fresh_venv_installs_everything_from_freshly_downloaded_wheels(tmp_pat
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
     imports = "; ".join(f"import {module}" for module in [*MODULES.values(), "workshop", "echo_project.asgi"])
-    imported = subprocess.run([str(python), "-c", imports], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    imported = subprocess.run([str(in_venv), "-c", imports], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr
+
+
+def make_wheelhouse(*args, dest):
+    made = subprocess.run(
+        [sys.executable, "-m", "tools.wheelhouse", *args, "--dest", str(dest)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    return made.stdout
+
+
+@pytest.mark.downloads
+def test_a_fresh_venv_installs_everything_from_freshly_downloaded_wheels(tmp_path):
+    make_wheelhouse("--here", dest=tmp_path / "wheelhouse")
+    installs_with_no_index(sys.executable, tmp_path / "wheelhouse", tmp_path)
+
+
+def interpreter(version: str) -> str | None:
+    """pyenv's newest patch release of a Python, else python3.X on PATH (as .ci/run finds them)."""
+    found = sorted(
+        pathlib.Path(os.environ.get("PYENV_ROOT", pathlib.Path.home() / ".pyenv")).glob(
+            f"versions/{version}.*/bin/python3"
+        )
+    )
+    return str(found[-1]) if found else shutil.which(f"python{version}")
+
+
+@pytest.mark.downloads
+@pytest.mark.parametrize("version", ["3.10", "3.13"], ids=["oldest", "newest"])
+def test_the_wheelhouse_for_another_python_installs_it_offline(tmp_path, version):
+    """`make wheelhouse` resolves each Python on its own; the stick must install the oldest and newest supported."""
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no Python {version} on this machine")
+    platform = {"x86_64": "linux-x86_64", "aarch64": "linux-aarch64"}.get(os.uname().machine)
+    if sys.platform != "linux" or platform is None:
+        pytest.skip("checked on Linux, where CI runs")
+    report = make_wheelhouse("--python", version, "--platform", platform, dest=tmp_path / "wheelhouse")
+    assert f"ok     {platform} Python {version}" in report
+    installs_with_no_index(python, tmp_path / "wheelhouse", tmp_path)

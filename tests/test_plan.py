@@ -1,0 +1,95 @@
+"""The instructor's plans add up, leave slack, and agree with the README and the notebooks on minutes.
+
+The guide (docs/instructor-guide.md) plans three evenings of about 3 hours. A plan whose parts do not
+add up, or that fills 180 minutes exactly, fails on the evening; so does a lesson that says 30 minutes
+in its notebook and 40 in the README.
+"""
+
+import json
+import re
+
+import pytest
+
+from workshop import REPO
+
+GUIDE = (REPO / "docs" / "instructor-guide.md").read_text()
+README = (REPO / "README.md").read_text()
+EVENING = 180  # minutes in a user-group evening
+SLACK = 10  # at least this much of it left unplanned: questions, a laptop that will not start
+
+
+def header_minutes(path) -> int:
+    """The '**N minutes.**' a notebook's first cell promises."""
+    first = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    return int(re.search(r"\*\*(\d+) minutes\.\*\*", first).group(1))
+
+
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The cells of each row of the markdown table whose header row starts with ``header``."""
+    lines = text[text.index(header) :].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+LESSONS = {path.name[:2]: header_minutes(path) for path in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))}
+EXERCISES = {path.name[:2]: header_minutes(path) for path in sorted((REPO / "exercises").glob("[0-9][0-9]-*.ipynb"))}
+
+
+def test_the_readme_agenda_gives_each_lesson_the_minutes_its_notebook_says():
+    agenda = {row[0]: int(row[2]) for row in table_rows(README, "| # | notebook | minutes |")}
+    assert agenda == LESSONS
+
+
+def test_the_guide_gives_each_lesson_and_exercise_the_minutes_their_notebooks_say():
+    lessons, exercises = {}, {}
+    for lesson, minutes, _, exercise in table_rows(GUIDE, "| lesson | minutes |"):
+        lessons[lesson[:2]] = int(minutes)
+        if exercise != "none":
+            exercises[exercise[:2]] = sum(int(n) for n in re.findall(r"\((\d+)\)", exercise))
+    assert lessons == LESSONS
+    assert exercises == EXERCISES
+
+
+def clock(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def test_the_first_evening_runs_on_time_and_leaves_slack():
+    rows = table_rows(GUIDE, "| time | what |")
+    end = 0
+    for start, what, length, _ in rows:
+        assert clock(start) == end, (
+            f"{what!r} starts at {start}, but the row before it ends at {end // 60}:{end % 60:02d}"
+        )
+        minutes = int(re.search(r"(\d+) min", length).group(1))
+        if lesson := re.match(r"(\d\d) ·", length):
+            assert minutes == LESSONS[lesson.group(1)], what
+        end += minutes
+    assert end <= EVENING - SLACK, f"the first evening plans {end} of {EVENING} minutes: no room for a question"
+
+
+EVENINGS = re.findall(r"\*\*(\w+) evening\*\* \((\d+) h(?: (\d+))?\): ([^;]*)", GUIDE)
+
+
+@pytest.mark.parametrize("name, hours, minutes, parts", EVENINGS, ids=[e[0] for e in EVENINGS])
+def test_every_other_evening_adds_up_and_leaves_slack(name, hours, minutes, parts):
+    stated = int(hours) * 60 + int(minutes or 0)
+    planned = 0
+    for part, length in re.findall(r"([^,()]+?)\s*\((\d+)\)", parts):
+        length = int(length)
+        if exercise := re.fullmatch(r"exercise (\d\d)", part.strip()):
+            assert length == EXERCISES[exercise.group(1)], part
+        elif lesson := re.match(r"(\d\d) ", part.strip()):
+            assert length == LESSONS[lesson.group(1)], part
+        planned += length
+    assert planned == stated, f"the {name} evening says {hours} h {minutes or 0}, its parts add up to {planned} min"
+    assert planned <= EVENING - SLACK, f"the {name} evening plans {planned} of {EVENING} minutes"
+
+
+def test_the_guide_plans_the_evenings_it_promises():
+    assert [name for name, *_ in EVENINGS] == ["Second", "Third"]
