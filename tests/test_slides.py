@@ -16,8 +16,8 @@ LESSONS = slides.lessons()
 @pytest.mark.parametrize("path", LESSONS + sorted((REPO / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
 def test_every_cell_carries_its_slide_type(path):
     notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        assert cell.metadata.get("slideshow", {}).get("slide_type") == slides.slide_type(cell), (
+    for cell, wanted in zip(notebook.cells, slides.slide_types(notebook.cells), strict=True):
+        assert cell.metadata.get("slideshow", {}).get("slide_type") == wanted, (
             "run `python -m tools.slides mark` (then `make exercises`)"
         )
 
@@ -60,3 +60,45 @@ def test_a_deck_shows_in_chromium_without_any_network_request(built):
         browser.close()
     assert total > 5
     assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
+
+
+# Every slide of a deck, shown in turn: its height on the projector, its content's, and whether it scrolls.
+EVERY_SLIDE = """() => {
+    const shown = [];
+    [...document.querySelectorAll('.reveal .slides > section')].forEach((top, h) => {
+        const stack = top.querySelectorAll(':scope > section');
+        (stack.length ? [...stack] : [top]).forEach((slide, v) => {
+            Reveal.slide(h, v);
+            const style = getComputedStyle(slide);
+            shown.push({where: `${h}/${v}`, height: slide.clientHeight, content: slide.scrollHeight,
+                        scrolls: ['auto', 'scroll'].includes(style.overflowY),
+                        text: (slide.innerText || '').trim().slice(0, 60)});
+        });
+    });
+    return shown;
+}"""
+
+
+def test_every_slide_fits_the_projector_or_scrolls_within_itself(built):
+    """A 1280x720 projector: a slide taller than that scrolls (a 45-cell lesson made 10 slides, some 3 screens tall)."""
+    if find_chromium() is None:
+        pytest.skip("no Chromium")
+    from playwright.sync_api import sync_playwright
+
+    dest, written = built
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        for deck in written:
+            page.goto(deck.as_uri())
+            page.wait_for_function("typeof Reveal !== 'undefined' && Reveal.isReady()")
+            shown = page.evaluate(EVERY_SLIDE)
+            code_cells = sum(
+                cell.cell_type == "code"
+                for cell in nbformat.read(REPO / "notebooks" / f"{deck.name.split('.')[0]}.ipynb", as_version=4).cells
+            )
+            assert len(shown) >= code_cells // 2, f"{deck.name}: {len(shown)} slides for {code_cells} code cells"
+            for slide in shown:
+                assert slide["height"] <= 720, (deck.name, slide)
+                assert slide["content"] <= slide["height"] or slide["scrolls"], (deck.name, slide)
+        browser.close()

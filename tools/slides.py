@@ -4,8 +4,11 @@
     python -m tools.slides build    # slides/NN-topic.slides.html, with reveal.js beside them
 
 Slide breaks follow the headings: a `#` or `##` markdown cell starts a slide, a `###`
-one a sub-slide, everything else continues the current slide. The same metadata lets
-an instructor present a notebook live with a slideshow extension.
+one a sub-slide. Below a heading, each code cell starts a sub-slide of its own, with the
+text that introduces it and the text after it that says what to notice, so a slide holds
+one step of the story (whole sections were 2 to 5 times the projector's height). What
+still does not fit scrolls within its slide. The same metadata lets an instructor present
+a notebook live with a slideshow extension.
 
 reveal.js is fetched once from the npm registry (`npm pack`, like pip for Python
 packages) into .state/, then the slides build and show with no network at all.
@@ -27,7 +30,8 @@ REVEAL = "reveal.js@4.6.0"
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "templates" / "offline_slides.html.j2"
 
 
-def slide_type(cell) -> str:
+def heading_type(cell) -> str:
+    """'slide' for a `#` or `##` markdown cell, 'subslide' for `###`, else '-'."""
     if cell.cell_type == "markdown":
         first = cell.source.lstrip().split("\n", 1)[0]
         if first.startswith(("# ", "## ")):
@@ -37,14 +41,35 @@ def slide_type(cell) -> str:
     return "-"
 
 
+def slide_types(cells) -> list[str]:
+    """Each cell's slide type: headings break, and so does each code cell, with its introduction.
+
+    A markdown cell right after a code cell says what to notice in it and stays on its sub-slide;
+    a markdown cell right before a code cell, and not such a notice, introduces it and opens its
+    sub-slide. A step right under its heading stays on the heading's slide.
+    """
+    types = [heading_type(cell) for cell in cells]
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or index == 0 or types[index - 1] != "-":
+            continue
+        before_intro = index - 2
+        introduced = cells[index - 1].cell_type == "markdown" and (
+            before_intro < 0 or cells[before_intro].cell_type != "code"
+        )
+        if not introduced:
+            types[index] = "subslide"  # right after another step's code or notice
+        elif before_intro >= 0 and types[before_intro] == "-":
+            types[index - 1] = "subslide"
+    return types
+
+
 def mark(paths) -> list[pathlib.Path]:
     """Give every cell its slide type; returns the notebooks that changed."""
     changed = []
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
         dirty = False
-        for cell in notebook.cells:
-            wanted = slide_type(cell)
+        for cell, wanted in zip(notebook.cells, slide_types(notebook.cells), strict=True):
             if cell.metadata.get("slideshow", {}).get("slide_type") != wanted:
                 cell.metadata["slideshow"] = {"slide_type": wanted}
                 dirty = True
