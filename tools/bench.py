@@ -51,6 +51,13 @@ def echo_project_argv() -> list[str]:
     return [*echo_project_command(), "--log-level", "warning", "--no-access-log"]
 
 
+def asgi_echo_argv() -> list[str]:
+    """The raw ASGI echo (no Django, no Channels) on the README's transport: its command with the app swapped."""
+    argv = echo_project_argv()
+    argv[argv.index("echo_project.asgi:application")] = "workshop.bench_servers:asgi_echo"
+    return argv
+
+
 def plain_uvicorn_argv() -> list[str]:
     """uvicorn with its defaults, quiet, on the port the kit picks: add the app (and any option to measure)."""
     return [
@@ -77,11 +84,8 @@ def targets() -> list[Target]:
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
         Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
-        # The same, on the WebSocket implementation the README's command picks: the floor under Channels there.
-        Target(
-            "raw ASGI echo, uvicorn --ws websockets",
-            [*uvicorn, "--ws", "websockets", "workshop.bench_servers:asgi_echo"],
-        ),
+        # The same, on the README's transport (its command, the app swapped): the floor under Channels there.
+        Target("raw ASGI echo, README's transport", asgi_echo_argv()),
         *(
             Target(
                 f"echo consumer ({consumers}), uvicorn",
@@ -233,17 +237,15 @@ def option_targets() -> list[Target]:
     }
     targets = [Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"])]
     targets += [Target(name, base + extra, "echo/", project) for name, extra in variants.items()]
-    # The README's command (transport limits, --ws websockets), and with the implementation uvicorn picks itself
+    # The README's command (transport limits, flow-controlled pongs, h11), and with uvicorn's own WebSocket
+    # implementations: the sans-I/O one it builds on (unbounded pongs), the deprecated legacy one; and httptools.
     tuned = {"ECHO_CONSUMERS": "tuned"}
+    targets += [Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned)]
     targets += [
-        Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned),
         Target(
-            "README's command, tuned, --ws websockets-sansio",
-            [*echo_project_argv(), "--ws", "websockets-sansio"],
-            "echo/",
-            project,
-            env=tuned,
-        ),
+            f"README's command, tuned, {' '.join(option)}", [*echo_project_argv(), *option], "echo/", project, env=tuned
+        )
+        for option in (["--ws", "websockets-sansio"], ["--ws", "websockets"], ["--http", "httptools"])
     ]
     # Browsers offer permessage-deflate and uvicorn accepts it by default: measured with a client that offers it.
     targets += [
