@@ -29,7 +29,7 @@ pytestmark = linux_only
 
 MIB = 2**20
 GROWTH_LIMIT_MIB = 10  # what an attack may cost the server, at most
-STALLED = 3.0  # seconds a send may block before the attacker concludes the server stopped reading
+STALLED = 3.0  # seconds without progress after which an attacker concludes the server stopped reading it
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def bystander_is_served(server) -> bool:
 
 
 def flood(sockets: list[socket.socket], block: bytes, budget: int, server) -> tuple[list[int], float]:
-    """Each socket sends ``block`` until ``budget`` bytes, a refusal, or a send stalled STALLED seconds.
+    """Each socket sends ``block`` over and over until ``budget`` bytes, a refusal, or STALLED seconds with no progress.
 
     One thread per socket; none reads. Returns the bytes each sent, and the server's largest
     resident memory (MiB) seen meanwhile.
@@ -64,11 +64,13 @@ def flood(sockets: list[socket.socket], block: bytes, budget: int, server) -> tu
     sent = [0] * len(sockets)
 
     def send_all_along(n, sock):
-        sock.settimeout(STALLED)
+        sock.settimeout(STALLED)  # for each send(): STALLED seconds without a byte taken
+        view, offset = memoryview(block), 0
         try:
             while sent[n] < budget:
-                sock.sendall(block)
-                sent[n] += len(block)
+                count = sock.send(view[offset:])
+                sent[n] += count
+                offset = (offset + count) % len(block)
         except TimeoutError:
             pass  # the server stopped reading this socket: flow control
         except OSError:
