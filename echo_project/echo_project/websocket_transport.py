@@ -25,9 +25,9 @@ waits in the queue: ``read_paused``) and this class's (pongs wait in the write b
 ``paused_for_pongs``). uvicorn resumes reading in ``receive()`` and when the app closes; after
 either, this class pauses again at once, before the event loop can read, if pongs still wait.
 
-Tested on uvicorn 0.54.0 (pinned in requirements.txt) with websockets 16.1.1;
-``echo/tests/test_websocket_transport.py`` fails if a new uvicorn changes the methods this
-builds on. It goes away when uvicorn bounds pongs itself: then use ``--ws websockets-sansio``
+Tested on uvicorn 0.54.0 (pinned in requirements.txt) with websockets 16.1.1, and on uvicorn
+0.55.0 (its tests, benchmarks/RESULTS.md); ``echo/tests/test_websocket_transport.py`` fails if a
+new uvicorn changes the methods this builds on. It goes away when uvicorn bounds pongs itself: then use ``--ws websockets-sansio``
 (or ``auto``) and keep tests/test_transport.py, which says whether it does.
 """
 
