@@ -15,6 +15,15 @@ from uvicorn.server import ServerState
 
 from echo_project.websocket_transport import FlowControlledPongsProtocol
 
+# uvicorn 0.54.0's (and 0.55.0's) WebSocketsSansIOProtocol.receive, which FlowControlledPongsProtocol copies
+UVICORN_RECEIVE = """\
+    async def receive(self) -> ASGIReceiveEvent:
+        message = await self.queue.get()
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
+"""
 HIGH_WATER = 2**16  # asyncio's and uvloop's default high-water mark for a transport's write buffer
 
 
@@ -39,8 +48,10 @@ def test_the_methods_it_builds_on_are_still_there_with_the_same_signatures():
     assert "self.writable.set()" in inspect.getsource(WebSocketsSansIOProtocol.resume_writing)
     assert "self.handle_ping()" in inspect.getsource(WebSocketsSansIOProtocol.handle_events)
     assert "self.transport.write(" in inspect.getsource(WebSocketsSansIOProtocol.handle_ping)
-    # uvicorn's own reason to pause: `read_paused`, resumed only in receive() and send() (which the
-    # subclass follows with its own check); a new place would let a pong flood resume reading.
+    # uvicorn's own reason to pause: `read_paused`, resumed only in receive() (which the subclass
+    # copies, with one condition added) and in send() when the app closes; a new place would let a
+    # pong flood resume reading, a changed receive() would be lost.
+    assert inspect.getsource(WebSocketsSansIOProtocol.receive) == UVICORN_RECEIVE
     resumers = {
         name
         for name, method in inspect.getmembers(WebSocketsSansIOProtocol, inspect.isfunction)
