@@ -53,7 +53,9 @@ class CheapRefusalsMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        return refusal(request) or self.get_response(request)
+        response = refusal(request)
+        return self.get_response(request) if response is None else response
 
     async def __acall__(self, request):
-        return refusal(request) or await self.get_response(request)
+        response = refusal(request)
+        return await self.get_response(request) if response is None else response

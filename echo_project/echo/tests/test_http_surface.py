@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.views import debug
 from django.views.debug import ExceptionReporter, get_default_exception_reporter_filter
 
@@ -114,3 +114,12 @@ async def test_a_spoofed_host_gets_one_line_on_the_event_loop_and_no_technical_p
     assert threads == [threading.current_thread()], "refused on the event loop, not on a thread"
     status, _, _ = await respond("GET", "/")
     assert status == 200, "an allowed host is served"
+
+
+def test_under_a_sync_server_too():
+    """The middleware also works when Django runs synchronously (WSGI, the test client)."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    assert client.generic("TRACE", "/").status_code == 405
+    spoofed = client.get("/", HTTP_HOST="evil.example")
+    assert spoofed.status_code == 400 and b"ALLOWED_HOSTS" in spoofed.content
+    assert client.get("/").status_code == 200
