@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/ping_flood.py [SECONDS]
 
-For each WebSocket implementation uvicorn offers (``--ws``), serves echo_project with the
-kit's command line (``echo_project_command``) and prints the server's resident memory
+For each WebSocket implementation uvicorn offers (``--ws``), and echo_project's own (the
+README's), serves echo_project with the kit's command line (``echo_project_command``) with
+that ``--ws``, and prints the server's resident memory
 before and after 4 such clients. Every pong the server answers waits in its write buffer
 when the client does not read: what grows is what the implementation does about that.
 """
@@ -18,10 +19,10 @@ import threading
 import time
 
 from workshop.measure import resident_kib
-from workshop.project import ECHO_PROJECT, echo_project_command
+from workshop.project import ECHO_PROJECT, WS_IMPLEMENTATION, echo_project_command
 from workshop.serving import serve_process
 
-IMPLEMENTATIONS = ["websockets", "websockets-sansio", "wsproto"]
+IMPLEMENTATIONS = ["websockets", "websockets-sansio", "wsproto", WS_IMPLEMENTATION]
 PING = bytes([0x89, 0x80 | 125]) + b"\x00\x00\x00\x00" + b"p" * 125  # masked (zero mask), 125-byte payload
 
 
@@ -66,14 +67,15 @@ def measure(implementation: str, seconds: float, clients: int = 4) -> tuple[floa
 def main(argv: list[str]) -> int:
     seconds = float(argv[0]) if argv else 10.0
     print(f"4 clients flooding pings for {seconds:.0f} s, never reading; server RSS in MiB")
-    print(f"{'--ws':<20}{'before':>8}{'peak':>8}{'after':>8}")
+    width = max(map(len, IMPLEMENTATIONS)) + 2
+    print(f"{'--ws':<{width}}{'before':>8}{'peak':>8}{'after':>8}")
     for implementation in IMPLEMENTATIONS:
         try:
             before, peak, after = measure(implementation, seconds)
         except Exception as error:  # e.g. wsproto not installed
-            print(f"{implementation:<20}  not measured: {error}")
+            print(f"{implementation:<{width}}  not measured: {error}")
             continue
-        print(f"{implementation:<20}{before:8.0f}{peak:8.0f}{after:8.0f}")
+        print(f"{implementation:<{width}}{before:8.0f}{peak:8.0f}{after:8.0f}")
     return 0
 
 

@@ -32,3 +32,10 @@ def test_quick_bench_prints_the_ratio_table_and_writes_json(tmp_path):
                 record["fanout"][f"chamber ({consumers}), in-memory layer, 1 process, history {history}"]["rounds"] == 2
             )
     assert "[bench] round 1/2 done" in result.stderr, "shows progress"
+    assert "CPU ×base" in header
+    goals = result.stdout.split("ratio to raw websockets", 1)[1]  # stock and tuned beside the goals, and the floor
+    for figure in ("p50 latency", "throughput, 100 connections", "memory per idle connection", "fan-out to 100"):
+        assert figure in goals
+    assert "server CPU per message" in goals and "≤ 1.6" in goals and "raw ASGI floor" in goals
+    for consumers in ("stock", "tuned"):
+        assert record["results"][f"echo consumer ({consumers}), uvicorn"]["cpu_us_per_message"] > 0

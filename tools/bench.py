@@ -3,7 +3,10 @@
 Every server runs in a process of its own; one client (this process) measures
 them all, interleaved round by round (A B C A B C ...), so a machine that slows
 down midway slows every target alike. The table gives ratios to the raw
-`websockets` echo server, the baseline; absolute figures go to the JSON file.
+`websockets` echo server, the baseline, and the server's CPU time per message
+(the steadiest figure on a shared machine); absolute figures go to the JSON file.
+The last table puts the stock and tuned consumers on the README's command, and
+the raw ASGI echo on the same transport (the floor), beside issue 23's goals.
 
     make bench            # the full run, a few minutes at most
     make bench QUICK=1    # seconds: a smoke run (in `make test`), figures not meaningful
@@ -51,6 +54,13 @@ def echo_project_argv() -> list[str]:
     return [*echo_project_command(), "--log-level", "warning", "--no-access-log"]
 
 
+def asgi_echo_argv() -> list[str]:
+    """The raw ASGI echo (no Django, no Channels) on the README's transport: its command with the app swapped."""
+    argv = echo_project_argv()
+    argv[argv.index("echo_project.asgi:application")] = "workshop.bench_servers:asgi_echo"
+    return argv
+
+
 def plain_uvicorn_argv() -> list[str]:
     """uvicorn with its defaults, quiet, on the port the kit picks: add the app (and any option to measure)."""
     return [
@@ -77,14 +87,11 @@ def targets() -> list[Target]:
         Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
         Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
         Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
-        # The same, on the WebSocket implementation the README's command picks: the floor under Channels there.
-        Target(
-            "raw ASGI echo, uvicorn --ws websockets",
-            [*uvicorn, "--ws", "websockets", "workshop.bench_servers:asgi_echo"],
-        ),
+        # The same, on the README's transport (its command, the app swapped): the floor under Channels there.
+        Target(FLOOR, asgi_echo_argv()),
         *(
             Target(
-                f"echo consumer ({consumers}), uvicorn",
+                echo_consumer(consumers),
                 echo_project_argv(),
                 "echo/",
                 project,
@@ -203,21 +210,74 @@ async def measure_fanout(targets: list[FanoutTarget], args, progress) -> dict:
     }
 
 
+def aligned(rows: list[tuple[str, ...]]) -> str:
+    """Rows as a text table: the first column left-aligned, the others right-aligned, a rule under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+FLOOR = "raw ASGI echo, README's transport"
+# Issue 23's goals for the tuned consumers, as ratios to raw websockets (fan-out: to websockets.broadcast).
+GOALS = [
+    ("p50 latency", "p50_us", "<=", 1.1),
+    ("throughput, 100 connections", "throughput_msg_s", ">=", 0.75),
+    ("memory per idle connection", "kib_per_idle_connection", "<=", 1.7),
+    ("fan-out to 100 (in-memory, history on)", "fanout_ms", "<=", 2.0),
+    ("server CPU per message", "cpu_us_per_message", "<=", 1.6),
+]
+
+
+def echo_consumer(consumers: str) -> str:
+    return f"echo consumer ({consumers}), uvicorn"
+
+
+def chamber(consumers: str) -> str:
+    return f"chamber ({consumers}), in-memory layer, 1 process, history on"
+
+
+def goals_table(summary: dict, fanout: dict) -> str:
+    """Stock and tuned consumers on the README's command, and the raw ASGI floor, beside the tuned goals."""
+
+    def ratio(figures, base, key):
+        value, base_value = (figures or {}).get(key), (base or {}).get(key)
+        return value / base_value if value is not None and base_value else None
+
+    rows = [("ratio to raw websockets", "goal (tuned)", "tuned", "met?", "stock", "raw ASGI floor")]
+    for label, key, sense, goal in GOALS:
+        if key == "fanout_ms":
+            base, figures = fanout.get(FANOUT_BASELINE), {c: fanout.get(chamber(c)) for c in CONSUMERS}
+            floor = None
+        else:
+            base, figures = summary.get(BASELINE), {c: summary.get(echo_consumer(c)) for c in CONSUMERS}
+            floor = ratio(summary.get(FLOOR), base, key)
+        tuned, stock = (ratio(figures[c], base, key) for c in ("tuned", "stock"))
+        met = "n/a" if tuned is None else "yes" if (tuned <= goal if sense == "<=" else tuned >= goal) else "no"
+        rows.append(
+            (
+                label,
+                f"{'≤' if sense == '<=' else '≥'} {goal}",
+                *("n/a" if value is None else f"{value:.2f}" for value in (tuned,)),
+                met,
+                *("n/a" if value is None else f"{value:.2f}" for value in (stock, floor)),
+            )
+        )
+    return aligned(rows)
+
+
 def fanout_table(summary: dict) -> str:
     base = summary[FANOUT_BASELINE]["fanout_ms"]
     rows = [("one message to every client", "median ms", "×base")]
     rows += [
         (name, f"{figures['fanout_ms']:.2f}", f"{figures['fanout_ms'] / base:.2f}") for name, figures in summary.items()
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return aligned(rows)
 
 
 def option_targets() -> list[Target]:
@@ -233,17 +293,15 @@ def option_targets() -> list[Target]:
     }
     targets = [Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"])]
     targets += [Target(name, base + extra, "echo/", project) for name, extra in variants.items()]
-    # The README's command (transport limits, --ws websockets), and with the implementation uvicorn picks itself
+    # The README's command (transport limits, flow-controlled pongs, h11), and with uvicorn's own WebSocket
+    # implementations: the sans-I/O one it builds on (unbounded pongs), the deprecated legacy one; and httptools.
     tuned = {"ECHO_CONSUMERS": "tuned"}
+    targets += [Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned)]
     targets += [
-        Target("README's command, tuned", echo_project_argv(), "echo/", project, env=tuned),
         Target(
-            "README's command, tuned, --ws websockets-sansio",
-            [*echo_project_argv(), "--ws", "websockets-sansio"],
-            "echo/",
-            project,
-            env=tuned,
-        ),
+            f"README's command, tuned, {' '.join(option)}", [*echo_project_argv(), *option], "echo/", project, env=tuned
+        )
+        for option in (["--ws", "websockets-sansio"], ["--ws", "websockets"], ["--http", "httptools"])
     ]
     # Browsers offer permessage-deflate and uvicorn accepts it by default: measured with a client that offers it.
     targets += [
@@ -331,7 +389,7 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 async def measure(servers: dict[str, tuple[Target, str]], args, progress) -> dict:
-    results = {name: {"latency": [], "throughput": []} for name in servers}
+    results = {name: {"latency": [], "throughput": [], "cpu_seconds": 0.0, "cpu_messages": 0} for name in servers}
     clients = {name: Client(target, url) for name, (target, url) in servers.items()}
     for client in clients.values():
         await client.__aenter__()
@@ -340,7 +398,11 @@ async def measure(servers: dict[str, tuple[Target, str]], args, progress) -> dic
         for name, client in clients.items():  # interleaved: every target once per round
             results[name]["latency"] += await latency_samples(client, args.round_trips)
         for name, (target, url) in servers.items():
+            cpu_before = cpu_seconds(target.pid)
             results[name]["throughput"].append(await throughput(target, url, args.connections, args.messages))
+            if cpu_before is not None:  # the server's CPU for these messages (the client's is not counted)
+                results[name]["cpu_seconds"] += cpu_seconds(target.pid) - cpu_before
+                results[name]["cpu_messages"] += args.connections * args.messages
         progress(f"round {round_number}/{args.rounds} done")
     for client in clients.values():
         await client.__aexit__()
@@ -359,15 +421,31 @@ def summarize(results: dict) -> dict:
             "throughput_msg_s": statistics.median(figures["throughput"]),
             "samples": len(figures["latency"]),
             "kib_per_idle_connection": figures.get("kib_per_connection"),
+            "cpu_us_per_message": (
+                figures["cpu_seconds"] / figures["cpu_messages"] * 1e6 if figures.get("cpu_messages") else None
+            ),
         }
     return summary
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user and system) a process has used so far, from /proc; None where there is no /proc."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def table(summary: dict) -> str:
     base = summary[BASELINE]
-    rows = [("server", "p50 µs", "p99 µs", "msg/s", "KiB/conn", "p50 ×base", "p99 ×base", "msg/s ×base", "KiB ×base")]
+    rows = [
+        ("server", "p50 µs", "p99 µs", "msg/s", "KiB/conn", "CPU µs/msg")
+        + ("p50 ×base", "p99 ×base", "msg/s ×base", "KiB ×base", "CPU ×base")
+    ]
     for name, figures in summary.items():
         kib, base_kib = figures["kib_per_idle_connection"], base["kib_per_idle_connection"]
+        cpu, base_cpu = figures.get("cpu_us_per_message"), base.get("cpu_us_per_message")
         rows.append(
             (
                 name,
@@ -375,21 +453,15 @@ def table(summary: dict) -> str:
                 f"{figures['p99_us']:.0f}",
                 f"{figures['throughput_msg_s']:.0f}",
                 "n/a" if kib is None else f"{kib:.1f}",
+                "n/a" if cpu is None else f"{cpu:.0f}",
                 f"{figures['p50_us'] / base['p50_us']:.2f}",
                 f"{figures['p99_us'] / base['p99_us']:.2f}",
                 f"{figures['throughput_msg_s'] / base['throughput_msg_s']:.2f}",
                 "n/a" if kib is None or not base_kib else f"{kib / base_kib:.2f}",
+                "n/a" if cpu is None or not base_cpu else f"{cpu / base_cpu:.2f}",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return aligned(rows)
 
 
 def start(target_list: list[Target], progress) -> dict[str, tuple[Target, str]]:
@@ -485,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(summary))
     print()
     print(fanout_table(fanout))
+    print()
+    print(goals_table(summary, fanout))
     record = {
         "command": "make bench" + (" QUICK=1" if args.quick else ""),
         "machine": {

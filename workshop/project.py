@@ -27,9 +27,13 @@ PING_TIMEOUT = 20  # a client that does not answer a ping within this is closed
 # Beyond this many connections and tasks at once, uvicorn answers 503: under the usual default
 # file descriptor limit (`ulimit -n`, often 1024), so the server still has descriptors to answer with.
 LIMIT_CONCURRENCY = 1000
-# The WebSocket implementation that holds a ping flood from a client that never reads (the others
-# queue every pong: benchmarks/RESULTS.md, benchmarks/ping_flood.py).
-WS_IMPLEMENTATION = "websockets"
+# The WebSocket implementation: uvicorn's sans-I/O one with pongs under flow control, so a client that
+# pings and never reads fills its own socket, not the server's memory (uvicorn's own implementations
+# queue every pong, or are deprecated: echo_project/echo_project/websocket_transport.py).
+WS_IMPLEMENTATION = "echo_project.websocket_transport:FlowControlledPongsProtocol"
+# The HTTP implementation: h11 refuses a request head over 16 KiB (its incomplete-event limit);
+# httptools buffers a header without limit (tests/test_transport.py, benchmarks/RESULTS.md).
+HTTP_IMPLEMENTATION = "h11"
 
 
 def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: dict | None = None) -> list[str]:
@@ -38,8 +42,9 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
     ``--ws-max-size`` is ``ECHO_MAX_MESSAGE_BYTES`` (from ``env``, else this environment,
     else the settings' default), so uvicorn refuses a larger message with 1009 before it
     buffers it, instead of the consumer after up to uvicorn's default of 16 MiB.
-    ``--ws websockets``: of uvicorn's implementations, the one whose memory stays flat under a
-    ping flood (benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no
+    ``--ws``: uvicorn's sans-I/O implementation with pongs under flow control, whose memory
+    stays flat under a ping flood; ``--http h11``: a request head is cut at 16 KiB
+    (tests/test_transport.py, benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no
     lifespan protocol (uvicorn would say "ASGI 'lifespan' protocol appears unsupported").
     ``--ws-per-message-deflate false``: compressing one-character messages costs more than it saves.
     """
@@ -54,6 +59,8 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
         str(host),
         "--port",
         str(port),
+        "--http",
+        HTTP_IMPLEMENTATION,
         "--ws",
         WS_IMPLEMENTATION,
         "--lifespan",

@@ -17,24 +17,32 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousOperation  # noqa: E402
-from django.http import Http404  # noqa: E402
+from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):
-    """Django's static files handler, with a path that leaves static/ (``/static/../x``) a 404, not a 500.
+    """Django's static files handler, with a path that leaves static/ (``/static/../x``) a 404, not a 500,
+    ``TRACE`` a 405, and ``X-Content-Type-Options: nosniff`` on every file.
 
     Django's handler turns only ``Http404`` into a response; the ``SuspiciousFileOperation``
     its path check raises would otherwise escape as a server error with a logged traceback.
+    It serves files outside the middleware, so neither SecurityMiddleware's nosniff (which
+    stops a browser from running a file as another type than the one it is served as) nor
+    echo/middleware.py's refusals reach them: they are here.
     """
 
     def serve(self, request):
+        if request.method == "TRACE":
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         try:
-            return super().serve(request)
+            response = super().serve(request)
         except SuspiciousOperation as error:
             raise Http404("no such file") from error
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 application = ProtocolTypeRouter(

@@ -141,6 +141,16 @@ ECHO_FRAME_ANCESTORS = os.environ.get(
 ).split()
 # --- end of framing ---
 
+# --- The HTTP surface (issue 23): error reports and cheap refusals --------------------------------
+# Error reports mask every credential in the settings: a URL's user and password, and any query
+# parameter named like a secret (redis://host/0?password=...), with Django's own pattern
+# (echo/error_reports.py). This replaces the filter named in the echo chamber's block above.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.error_reports.SettingsCredentialsFilter"
+# First of all: a spoofed Host gets a one-line 400 instead of the 69 KB technical page, and TRACE a
+# 405, on the event loop (echo/middleware.py).
+MIDDLEWARE = ["echo.middleware.CheapRefusalsMiddleware", *MIDDLEWARE]
+# --- end of the HTTP surface ---
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
