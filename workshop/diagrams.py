@@ -9,11 +9,13 @@ cannot disagree.
 In a notebook it is an SVG image (no script, nothing fetched) shown by an ``<img>``
 in the HTML output, so that it survives JupyterLab:
 
-- A notebook just opened is not trusted, and JupyterLab then shows an HTML output
-  sanitized (an inline ``<svg>`` comes out as a jumble of its texts) and an
-  ``image/svg+xml`` output not at all (its SVG renderer is not "safe"; see
-  ``renderSVG`` in @jupyterlab/rendermime). The sanitizer keeps an ``<img>``, and
-  its ``data:`` source (JupyterLab checks schemes on ``href`` and ``cite`` only).
+- A notebook just opened is not trusted. JupyterLab then sanitizes an HTML output
+  (an inline ``<svg>`` comes out as a jumble of its texts) and never picks an
+  ``image/svg+xml`` one: its SVG renderer is not "safe", so the output area shows the
+  text form instead (``preferredMimeType(data, trusted ? "any" : "ensure")`` in
+  @jupyterlab/outputarea; ``renderSVG`` in @jupyterlab/rendermime). The sanitizer
+  keeps an ``<img>`` and its ``data:`` source (it checks schemes on ``href`` and
+  ``cite`` only).
 - An image is a document of its own: its ids (the arrowhead marker's) cannot clash
   with another diagram's in another notebook of the same page. Inline, a marker
   found in a hidden tab was drawn nowhere. The ids are unique per diagram all the
