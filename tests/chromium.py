@@ -138,6 +138,28 @@ def wait_for_the_kernel(page) -> None:
     idle.wait_for(timeout=90_000)
 
 
+# Every code cell of the open notebooks has run: its prompt shows a number, not "*" or nothing.
+ALL_CELLS_RAN = """() => {
+    const prompts = [...document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt")];
+    return prompts.length > 0 && prompts.every(prompt => /\\[\\d+\\]/.test(prompt.textContent));
+}"""
+
+NOT_RUN = """() => [...document.querySelectorAll(".jp-Notebook .jp-CodeCell")]
+    .map(cell => [cell.querySelector(".jp-InputArea-prompt").textContent, cell.querySelector(".cm-line")?.textContent])
+    .filter(([prompt]) => !/\\[\\d+\\]/.test(prompt))"""
+
+
+def wait_until_every_cell_ran(page, timeout: float = 300) -> None:
+    """Until Run All is over in every open notebook (JupyterLab scrolls to each cell it runs)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(ALL_CELLS_RAN, timeout=timeout * 1000)
+    except PlaywrightTimeoutError:
+        not_run = page.evaluate(NOT_RUN)
+        raise AssertionError(f"cells not run after {timeout} s (prompt, first line): {not_run}") from None
+
+
 def run_all(page) -> None:
     """Run > Run All Cells in the visible notebook (returns at once: cells run on)."""
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()

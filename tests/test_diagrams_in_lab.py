@@ -33,6 +33,7 @@ from tests.chromium import (
     serve_jupyterlab,
     show_tab,
     wait_for_the_kernel,
+    wait_until_every_cell_ran,
 )
 from workshop import REPO
 
@@ -97,21 +98,30 @@ def arrows(svg: ElementTree.Element) -> list[tuple[float, float, float]]:
 
 
 # Scroll the diagram's own box sideways and the notebook up or down until the diagram's point
-# (x, y) is in view; return where it is on the screen.
-SHOW_POINT = """([image, x, y]) => {
+# (x, y) is in view and stays put (JupyterLab lays its notebook out again after a scroll); return
+# where it is on the screen.
+SHOW_POINT = """async ([image, x, y]) => {
     const box = image.parentElement;
-    box.scrollLeft = Math.max(0, x - box.clientWidth / 2);
     let scroller = box.parentElement;
     while (scroller && !(scroller.scrollHeight > scroller.clientHeight
                          && /auto|scroll/.test(getComputedStyle(scroller).overflowY))) {
         scroller = scroller.parentElement;
     }
-    if (scroller) {
-        const view = scroller.getBoundingClientRect();
-        scroller.scrollTop += image.getBoundingClientRect().top + y - (view.top + scroller.clientHeight / 2);
+    const settled = () => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+    let last = null;
+    for (let attempt = 0; attempt < 50; attempt++) {
+        box.scrollLeft = Math.max(0, x - box.clientWidth / 2);
+        if (scroller) {
+            const view = scroller.getBoundingClientRect();
+            scroller.scrollTop += image.getBoundingClientRect().top + y - (view.top + scroller.clientHeight / 2);
+        }
+        await settled();
+        const where = image.getBoundingClientRect();
+        const point = [where.left + x, where.top + y];
+        if (last && point[0] === last[0] && point[1] === last[1]) return point;
+        last = point;
     }
-    const where = image.getBoundingClientRect();
-    return [where.left + x, where.top + y];
+    throw new Error(`the diagram's point (${x}, ${y}) kept moving`);
 }"""
 
 
@@ -137,32 +147,43 @@ def missing_arrowheads(page, image) -> list:
     return missing
 
 
-def shown_size(image) -> dict:
-    return image.evaluate(
+def assert_never_shrunk(page, image) -> dict:
+    """Shown at its own size, not fit to the cell's width, so its text is as large as it was drawn:
+    at least the notebook's body text (a paragraph of a markdown cell, as rendered)."""
+    paragraph = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown p").locator("visible=true").first
+    paragraph.wait_for(timeout=30_000)
+    body_text = paragraph.evaluate("p => parseFloat(getComputedStyle(p).fontSize)")
+    size = image.evaluate(
         """image => ({
             shown: image.getBoundingClientRect().width, natural: image.naturalWidth,
             box: image.parentElement.clientWidth, scrolls: image.parentElement.scrollWidth,
-            body_text: parseFloat(getComputedStyle(image.closest('.jp-Notebook').querySelector(
-                '.jp-MarkdownCell .jp-RenderedMarkdown p')).fontSize),
         })"""
     )
-
-
-def assert_never_shrunk(image) -> dict:
-    size = shown_size(image)
     assert abs(size["shown"] - size["natural"]) < 0.5, size  # its own size, not the cell's width
     text = float(drawing(image).get("font-size")) * size["shown"] / size["natural"]  # px on screen
-    assert text >= size["body_text"], (text, size)
+    assert text >= body_text, (text, body_text, size)
     return size
+
+
+# The part of the diagram the page shows: the image, cut by its scrolling box and the window.
+SHOWN_PART = """image => {
+    const [shown, box] = [image.getBoundingClientRect(), image.parentElement.getBoundingClientRect()];
+    const left = Math.max(shown.left, box.left, 0), top = Math.max(shown.top, box.top, 0);
+    const right = Math.min(shown.right, box.right, innerWidth);
+    const bottom = Math.min(shown.bottom, box.bottom, innerHeight);
+    return {x: left, y: top, width: right - left, height: bottom - top};
+}"""
 
 
 def assert_readable(page, image, name: str) -> None:
     """The ink stands out from what is behind it, in the image as the page shows it: the
     commonest colour (the plate, or the page if the image let it through) against the darkest."""
-    image.evaluate("image => image.parentElement.scrollLeft = 0")
-    image.scroll_into_view_if_needed()
+    page.evaluate(SHOW_POINT, [image.element_handle(), 0, 0])
+    part = image.evaluate(SHOWN_PART)
+    assert part["width"] > 300 and part["height"] > 100, part
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = Image.open(io.BytesIO(image.screenshot(path=str(ARTIFACTS / f"diagram-{name}-image.png")))).convert("RGB")
+    shot = page.screenshot(clip=part, path=str(ARTIFACTS / f"diagram-{name}-image.png"))
+    shot = Image.open(io.BytesIO(shot)).convert("RGB")
     colours = shot.getcolors(shot.width * shot.height)
     behind = luminance(*max(colours)[1])
     ink = min(luminance(*colour) for _, colour in colours)
@@ -173,19 +194,20 @@ def test_two_diagram_notebooks_open_at_once_both_draw_every_arrowhead(lab, brows
     lab.set_theme("JupyterLab Dark")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        (first, first_title, first_arrows), (second, second_title, second_arrows) = LESSONS
+        (first, _, _), (second, _, _) = LESSONS
         open_and_run_all(page, lab.notebook_url(first))
-        the_diagram(page, first_title)
+        wait_until_every_cell_ran(page)
         open_another(page, second)  # the first stays open, in a hidden tab
         wait_for_the_kernel(page)
         run_all(page)
+        wait_until_every_cell_ran(page)  # the page stops scrolling to the cell being run
         for notebook, title, count in (LESSONS[1], LESSONS[0]):  # the front tab first, then the other
             show_tab(page, notebook)
             image = the_diagram(page, title)
             assert len(arrows(drawing(image))) == count
             assert page.locator("img.workshop-sequence").count() == 2  # both notebooks' diagrams are in the page
             assert missing_arrowheads(page, image) == [], notebook
-            assert_never_shrunk(image)
+            assert_never_shrunk(page, image)
             assert_readable(page, image, f"{notebook}-dark")
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -222,7 +244,7 @@ def test_a_notebook_just_opened_shows_its_diagram_as_an_image_at_full_size(lab, 
         page.goto(lab.notebook_url(name))
         page.locator('[title^="Notebook not trusted"]').wait_for(state="attached", timeout=60_000)
         image = the_diagram(page, "eight participants")
-        size = assert_never_shrunk(image)
+        size = assert_never_shrunk(page, image)
         assert size["scrolls"] > size["box"], size  # wider than the cell: it scrolls instead
         assert missing_arrowheads(page, image) == []
         assert_readable(page, image, f"untrusted-{theme.split()[-1].lower()}")
