@@ -109,12 +109,58 @@ def open_and_run_all(page, url: str) -> None:
     """Open a notebook, wait for its kernel, then Run > Run All Cells (returns at once: cells run on)."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    # Until the kernel is idle. JupyterLab may first ask which kernel (the workshop installs its own).
+    wait_for_the_kernel(page)
+    run_all(page)
+
+
+def open_another(page, notebook: str) -> None:
+    """Open one more notebook of the page's folder in the same JupyterLab, as a learner does (a
+    double-click in the file browser): it becomes the visible tab, the others stay open behind it."""
+    tabs = page.locator(".jp-NotebookPanel")
+    before = tabs.count()
+    page.locator(".jp-DirListing-item", has_text=notebook).first.dblclick()
+    tabs.nth(before).locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+
+
+def show_tab(page, notebook: str) -> None:
+    """Bring an open notebook's tab to the front."""
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=notebook).first.click()
+
+
+def wait_for_the_kernel(page) -> None:
+    """Until the visible notebook's kernel is idle. JupyterLab may first ask which kernel (the
+    workshop installs its own)."""
     kernel_dialog = page.locator(".jp-Dialog button", has_text="Select")
     idle = page.locator("#jp-main-statusbar", has_text="| Idle")
     kernel_dialog.or_(idle).first.wait_for(timeout=90_000)
     if kernel_dialog.is_visible():
         kernel_dialog.click()
     idle.wait_for(timeout=90_000)
+
+
+# Every code cell of the open notebooks has run: its prompt shows a number, not "*" or nothing.
+ALL_CELLS_RAN = """() => {
+    const prompts = [...document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt")];
+    return prompts.length > 0 && prompts.every(prompt => /\\[\\d+\\]/.test(prompt.textContent));
+}"""
+
+NOT_RUN = """() => [...document.querySelectorAll(".jp-Notebook .jp-CodeCell")]
+    .map(cell => [cell.querySelector(".jp-InputArea-prompt").textContent, cell.querySelector(".cm-line")?.textContent])
+    .filter(([prompt]) => !/\\[\\d+\\]/.test(prompt))"""
+
+
+def wait_until_every_cell_ran(page, timeout: float = 300) -> None:
+    """Until Run All is over in every open notebook (JupyterLab scrolls to each cell it runs)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(ALL_CELLS_RAN, timeout=timeout * 1000)
+    except PlaywrightTimeoutError:
+        not_run = page.evaluate(NOT_RUN)
+        raise AssertionError(f"cells not run after {timeout} s (prompt, first line): {not_run}") from None
+
+
+def run_all(page) -> None:
+    """Run > Run All Cells in the visible notebook (returns at once: cells run on)."""
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()

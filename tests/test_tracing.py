@@ -1,11 +1,26 @@
 """The tracer and its diagrams: what they record comes from a real server, in a stable order."""
 
+import base64
+import html.parser
 import json
+import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from workshop import configure_django, connect_ws, load_flows, record_flow, serve_asgi, trace, trace_channel_layer
+from workshop import (
+    configure_django,
+    connect_ws,
+    diagrams,
+    load_flows,
+    record_flow,
+    serve_asgi,
+    trace,
+    trace_channel_layer,
+)
 from workshop.diagrams import SequenceDiagram
 from workshop.tracing import Flow, Hop, flow_log_lengths
 
@@ -201,17 +216,98 @@ def test_flows_saved_by_two_processes_merge_by_tick(tmp_path):
     ]
 
 
-def test_the_svg_is_well_formed_themed_and_escaped():
+def test_the_svg_is_well_formed_escaped_and_brings_its_own_colours():
     hops = [Hop(1, "client", "server", 'GET <&> "x"'), Hop(2, "server", "server", "note")]
     diagram = SequenceDiagram(hops, title="t")
     root = ElementTree.fromstring(diagram.svg())
     assert root.tag.endswith("svg")
     texts = [element.text for element in root.iter() if element.tag.endswith("text")]
     assert texts == ["client", "server", 'GET <&> "x"', "note"]
+    # Shown as an <img>, it inherits no colour from the page: every colour is its own, dark ink on a light plate.
     colours = {element.get(attr) for element in root.iter() for attr in ("fill", "stroke") if element.get(attr)}
-    assert colours <= {"currentColor", "none"}, colours
-    assert "var(--jp-content-font-color1" in diagram._repr_html_()
+    assert colours <= {diagrams.INK, diagrams.PLATE, diagrams._EDGE, "none"}, colours
+    plate = next(element for element in root.iter() if element.tag.endswith("rect"))
+    assert (plate.get("width"), plate.get("fill")) == (str(int(root.get("width")) - 1), diagrams.PLATE)
     assert repr(diagram) == 't\nclient -> server: GET <&> "x"\nnote over server: note'
+
+
+def test_its_text_is_never_smaller_than_jupyterlabs_body_text():
+    root = ElementTree.fromstring(SequenceDiagram([Hop(1, "client", "server", "text frame")]).svg())
+    assert float(root.get("font-size")) >= 14  # --jp-content-font-size1
+    assert root.get("viewBox") == f"0 0 {root.get('width')} {root.get('height')}"  # drawn at its own size
+    assert "max-width" not in (root.get("style") or "")
+
+
+class _Tags(html.parser.HTMLParser):
+    def __init__(self, markup):
+        super().__init__()
+        self.tags = []
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_in_a_notebook_it_is_an_image_at_its_own_size_in_a_box_that_scrolls():
+    """JupyterLab keeps an <img> of a data: URL when it sanitizes an untrusted notebook's HTML; an
+    inline <svg> comes out a jumble, and an image/svg+xml output is not shown at all."""
+    names = ["client 1", "client 2", "server", "consumer 1", "consumer 2", "channel layer", "worker", "redis"]
+    diagram = SequenceDiagram([Hop(i, names[i], names[i + 1], f"hop {i}") for i in range(7)], title='a "wide" one')
+    (box, box_attrs), (img, attrs) = _Tags(diagram._repr_html_()).tags
+    assert (box, img) == ("div", "img")
+    assert "overflow-x: auto" in box_attrs["style"]
+    assert set(attrs["class"].split()) == {"workshop-sequence", "jp-mod-unconfined"}  # JupyterLab: not fit to width
+    assert "max-width: none" in attrs["style"]
+    prefix = "data:image/svg+xml;base64,"
+    assert attrs["src"].startswith(prefix)
+    assert base64.b64decode(attrs["src"][len(prefix) :]).decode() == diagram.svg()
+    root = ElementTree.fromstring(diagram.svg())
+    assert (attrs["width"], attrs["height"]) == (root.get("width"), root.get("height")) and int(attrs["width"]) > 1400
+    assert attrs["alt"] == 'a "wide" one'
+    assert "<svg" not in diagram._repr_html_()
+
+
+def _references(svg: str) -> tuple[list[str], list[str]]:
+    """The ids an SVG defines, and the ids it refers to (url(#...), href="#...")."""
+    defined = re.findall(r'\bid="([^"]+)"', svg)
+    used = re.findall(r"url\(#([^)]+)\)", svg) + re.findall(r'href="#([^"]+)"', svg)
+    return defined, used
+
+
+def test_each_diagram_has_ids_of_its_own_and_refers_only_to_them():
+    """Ids are per diagram: two diagrams shown inline in one page (an HTML export, two notebooks in
+    JupyterLab) never point at each other's marker."""
+    one = SequenceDiagram([Hop(1, "client", "server", "text frame")], title="one")
+    two = SequenceDiagram([Hop(1, "client", "server", "close frame 1000")], title="two")
+    ids = []
+    for diagram in (one, two):
+        defined, used = _references(diagram.svg())
+        assert used and set(used) <= set(defined), (defined, used)
+        assert all(diagram.diagram_id in name for name in defined)
+        ids += defined
+    assert len(ids) == len(set(ids)), ids
+    assert one.diagram_id != SequenceDiagram(one.hops, title="one, renamed").diagram_id
+
+
+def test_the_ids_are_the_same_on_every_run():
+    """nbval compares the stored image with a new run's: an id from a counter, id() or hash() would differ.
+    Two diagrams that draw the same share an id, and their markers are the same."""
+    hops = [Hop(1, "client", "server", "text frame"), Hop(2, "server", "client", "text frame")]
+    code = (
+        "from workshop.diagrams import SequenceDiagram; from workshop.tracing import Hop; "
+        f"print(SequenceDiagram([Hop(*h) for h in {[(h.clock, h.source, h.target, h.text) for h in hops]!r}]).svg())"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert runs == {SequenceDiagram(hops).svg()}
 
 
 async def test_a_flow_log_is_written_as_it_happens_and_read_from_a_mark(tmp_path):
@@ -265,14 +361,15 @@ def test_no_lifeline_runs_through_a_label():
         if e.tag.endswith("line") and e.get("stroke-dasharray")
     ]
     assert len(lifelines) > 3, "broken where labels lie"
-    labels = [e for e in root.iter() if e.tag.endswith("text") and e.get("y") != "22"]  # not the participants' names
+    participants = {"client", "server", "echo"}
+    labels = [e for e in root.iter() if e.tag.endswith("text") and e.text not in participants]
     assert len(labels) == len(hops)
     for label in labels:
-        half = len(label.text) * 7.2 / 2  # the diagram's own estimate of 12px monospace
+        half = len(label.text) * diagrams._CHAR / 2  # the diagram's own estimate of its monospace
         x, baseline = float(label.get("x")), float(label.get("y"))
         through = [
             line
             for line in lifelines
-            if x - half < line[0] < x + half and line[1] < baseline and line[2] > baseline - 12
+            if x - half < line[0] < x + half and line[1] < baseline and line[2] > baseline - diagrams.FONT_SIZE
         ]
         assert not through, (label.text, through)
