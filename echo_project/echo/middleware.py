@@ -16,10 +16,11 @@ which Django serves outside the middleware, get the same from ``echo_project/asg
 
 import logging
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpResponseBadRequest, HttpResponseNotAllowed
+from django.utils.decorators import sync_and_async_middleware
 
 security_logger = logging.getLogger("django.security.DisallowedHost")
 
@@ -40,23 +41,23 @@ def refusal(request):
     return None
 
 
-class CheapRefusalsMiddleware:
-    """A spoofed Host gets a one-line 400 and TRACE a 405, on the event loop, before any technical page."""
+@sync_and_async_middleware
+def cheap_refusals(get_response):
+    """A spoofed Host gets a one-line 400 and TRACE a 405, on the event loop, before any technical page.
 
-    sync_capable = True
-    async_capable = True
+    Django's function middleware for both worlds (docs: "Asynchronous support" in Middleware):
+    under ASGI the stack is async, so this runs on the event loop and costs no thread hop.
+    """
+    if iscoroutinefunction(get_response):
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
+        async def middleware(request):
+            response = refusal(request)
+            return await get_response(request) if response is None else response
 
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        response = refusal(request)
-        return self.get_response(request) if response is None else response
+    else:
 
-    async def __acall__(self, request):
-        response = refusal(request)
-        return await self.get_response(request) if response is None else response
+        def middleware(request):
+            response = refusal(request)
+            return get_response(request) if response is None else response
+
+    return middleware

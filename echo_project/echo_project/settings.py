@@ -148,7 +148,7 @@ ECHO_FRAME_ANCESTORS = os.environ.get(
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.error_reports.SettingsCredentialsFilter"
 # First of all: a spoofed Host gets a one-line 400 instead of the 69 KB technical page, and TRACE a
 # 405, on the event loop (echo/middleware.py).
-MIDDLEWARE = ["echo.middleware.CheapRefusalsMiddleware", *MIDDLEWARE]
+MIDDLEWARE = ["echo.middleware.cheap_refusals", *MIDDLEWARE]
 # --- end of the HTTP surface ---
 
 LANGUAGE_CODE = "en-us"
