@@ -378,7 +378,8 @@ def _token_rules(ada):
             lambda f: (
                 lambda v: (
                     f"with {v['who']} (?{query(v)}), the consumer saw {_described(v['user'])}: read the "
-                    "query string with parse_qs(scope['query_string'].decode()).get('token'), not by splitting it by hand"
+                    "query string with parse_qs(scope['query_string'].decode()).get('token'), "
+                    "not by splitting it by hand"
                 )
             )(alone(f, lambda v: is_ada_visit(v) and not isinstance(v["user"], User) and "&" in query(v))),
         ),
@@ -414,8 +415,9 @@ def _token_rules(ada):
             lambda f: (
                 "with a good token, a wrong token and none arriving at the same time, "
                 f"{_first(f['together'], lambda v: _wrong_user(v, ada))['who']} was served as "
-                f"{_described(_first(f['together'], lambda v: _wrong_user(v, ada))['user'])}: while one visitor's lookup "
-                "is awaited, the others run: keep each visitor's token and user in local variables"
+                f"{_described(_first(f['together'], lambda v: _wrong_user(v, ada))['user'])}: "
+                "while one visitor's lookup is awaited, the others run: "
+                "keep each visitor's token and user in local variables"
             ),
         ),
         (
