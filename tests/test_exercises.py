@@ -5,21 +5,17 @@ import filecmp
 import json
 import pathlib
 import re
-import time
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs
 
 import nbformat
 import pytest
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.middleware import BaseMiddleware
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 from django.urls import re_path
 from nbclient import NotebookClient
 
 from echo.consumers import CarefulJsonWebsocketConsumer
-from tests import exercise07_answers as exercise07
 from workshop import checks, exercises
 from workshop.checks import ExerciseHint
 
@@ -932,413 +928,6 @@ class LobbyWithTheRawQueryString(Lobby):
         await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
 
 
-# --------------------------------------------------------------------------- 06 Redis
-
-
-def _layer():
-    from channels.layers import get_channel_layer
-
-    return get_channel_layer()
-
-
-def announce(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_layer().group_send)(
-        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
-    )
-
-
-def announce_without_async_to_sync(room, text):
-    _layer().group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
-
-
-async def announce_as_an_async_def(room, text):
-    await _layer().group_send(
-        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
-    )
-
-
-def announce_to_the_wrong_group(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_layer().group_send)(room, {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
-
-
-def announce_with_an_unknown_type(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chat.message", "who": "announcer", "text": text})
-
-
-def announce_with_the_handler_name_as_type(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_layer().group_send)(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "text": text})
-
-
-def announce_to_a_channel(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_layer().send)(
-        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
-    )
-
-
-def announce_to_an_invalid_group_name(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_layer().group_send)(
-        f"chamber {room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
-    )
-
-
-# --------------------------------------------------------------------------- 08 testing
-
-
-async def good_test(consumer_class):
-    from channels.testing import WebsocketCommunicator
-
-    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
-    connected, _ = await communicator.connect()
-    assert connected
-    await communicator.send_json_to({"text": "abc"})
-    assert await communicator.receive_json_from() == {"reversed": "cba"}
-    await communicator.disconnect()
-
-
-async def weak_test_checking_only_that_a_reply_arrives(consumer_class):
-    from channels.testing import WebsocketCommunicator
-
-    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
-    await communicator.connect()
-    await communicator.send_json_to({"text": "abc"})
-    assert await communicator.receive_from()
-
-
-async def palindrome_test(consumer_class):
-    from channels.testing import WebsocketCommunicator
-
-    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
-    connected, _ = await communicator.connect()
-    assert connected
-    await communicator.send_json_to({"text": "abba"})
-    assert await communicator.receive_json_from() == {"reversed": "abba"}
-    await communicator.disconnect()
-
-
-async def unawaited_test(consumer_class):
-    from channels.testing import WebsocketCommunicator
-
-    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
-    connected, _ = communicator.connect()
-    assert connected
-
-
-async def class_instead_of_asgi_app_test(consumer_class):
-    from channels.testing import WebsocketCommunicator
-
-    communicator = WebsocketCommunicator(consumer_class, "/reverse/")
-    connected, _ = await communicator.connect()
-    assert connected
-
-
-async def wrong_test_expecting_something_else(consumer_class):
-    await good_test(consumer_class)
-    raise AssertionError("expected something else")
-
-
-def sync_test(consumer_class):
-    pass
-
-
-# --------------------------------------------------------------------------- 09 security
-
-
-TOKENS = {"ada-s3cret": "ada"}
-
-
-def user_for_token(token):
-    from django.contrib.auth.models import AnonymousUser, User
-
-    try:
-        return User.objects.get(username=TOKENS[token])
-    except (KeyError, User.DoesNotExist):
-        return AnonymousUser()
-
-
-class TokenAuthMiddleware(BaseMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        scope = dict(scope, user=user)
-        return await super().__call__(scope, receive, send)
-
-
-class TokenAuthWithoutDatabaseSyncToAsync(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = user_for_token(token[0]) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthNeverCallingTheInnerApp(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        scope = dict(scope, user=user)
-
-
-class TokenAuthNotAwaitingSuper(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return super().__call__(dict(scope, user=user), receive, send)
-
-
-class TokenAuthMutatingTheScope(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        scope["user"] = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, scope, receive, send)
-
-
-class TokenAuthParsingBytes(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"]).get("token")  # bytes in, bytes keys out
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthSplittingByHand(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        query = scope["query_string"].decode()
-        token = query.split("=")[1] if query else None
-        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthRaisingOnAMissingToken(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        token = parse_qs(scope["query_string"].decode())["token"][0]
-        user = await database_sync_to_async(user_for_token)(token)
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthPuttingTheTokenInTheScope(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = token[0] if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthPassingTheList(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthWithNoneForAStranger(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else None
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthNotAwaitingTheLookup(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthPassingTheOriginalScope(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        new_scope = dict(scope, user=user)  # noqa: F841 (the mistake: made, then not passed on)
-        return await BaseMiddleware.__call__(self, scope, receive, send)
-
-
-class TokenAuthCallingSelfApp(TokenAuthMiddleware):  # a plain ASGI middleware's self.app; BaseMiddleware has self.inner
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return await self.app(dict(scope, user=user), receive, send)
-
-
-class TokenAuthCallingSelfApplication(TokenAuthMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return await self.application(dict(scope, user=user), receive, send)
-
-
-class TokenAuthSplittingOnTokenEquals(TokenAuthMiddleware):  # right until another parameter follows the token
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        query = scope["query_string"].decode()
-        token = query.split("token=")[1] if "token=" in query else None
-        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=user), receive, send)
-
-
-class TokenAuthKeepingTheUserOnSelf(TokenAuthMiddleware):  # one instance serves every connection
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        if not hasattr(self, "user"):
-            token = parse_qs(scope["query_string"].decode()).get("token")
-            self.user = await database_sync_to_async(user_for_token)(token[0]) if token else AnonymousUser()
-        return await BaseMiddleware.__call__(self, dict(scope, user=self.user), receive, send)
-
-
-class MembersOnly(AsyncJsonWebsocketConsumer):
-    async def connect(self):
-        await self.accept()
-        if not self.scope["user"].is_authenticated:
-            await self.close(code=4401)
-
-    async def receive_json(self, content, **kwargs):
-        await self.send_json(content)
-
-
-class MembersOnlyRefusingOutright(MembersOnly):
-    async def connect(self):
-        if not self.scope["user"].is_authenticated:
-            await self.close()
-            return
-        await self.accept()
-
-
-class MembersOnlyWithTheWrongCode(MembersOnly):
-    async def connect(self):
-        await self.accept()
-        if not self.scope["user"].is_authenticated:
-            await self.close(code=1008)
-
-
-class MembersOnlyClosingEveryone(MembersOnly):
-    async def connect(self):
-        await self.accept()
-        await self.close(code=4401)
-
-
-class MembersOnlyTestingTheUserItself(MembersOnly):
-    async def connect(self):
-        await self.accept()
-        if not self.scope["user"]:
-            await self.close(code=4401)
-
-
-class MembersOnlyCallingIsAuthenticated(MembersOnly):
-    async def connect(self):
-        await self.accept()
-        if not self.scope["user"].is_authenticated():
-            await self.close(code=4401)
-
-
-class MembersOnlyNeverAnsweringAnonymous(MembersOnly):
-    async def connect(self):
-        if self.scope["user"].is_authenticated:
-            await self.accept()
-
-
-class MembersOnlyForgettingAwait(MembersOnly):
-    async def connect(self):
-        await self.accept()
-        if not self.scope["user"].is_authenticated:
-            self.close(code=4401)
-
-
-# --------------------------------------------------------------------------- 10 performance
-
-
-class FastEcho(AsyncJsonWebsocketConsumer):
-    async def dispatch(self, message):
-        from channels.consumer import get_handler_name
-
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(message["type"])
-        await handler(message)
-
-    async def receive_json(self, content, **kwargs):
-        await self.send_json(content)
-
-
-class FastEchoCallingSuper(FastEcho):
-    async def dispatch(self, message):
-        await AsyncJsonWebsocketConsumer.dispatch(self, message)
-
-
-class FastEchoIgnoringUnknownEvents(FastEcho):
-    async def dispatch(self, message):
-        from channels.consumer import get_handler_name
-
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is not None:
-            await handler(message)
-
-
-class FastEchoForgettingTheHandler(FastEcho):
-    async def dispatch(self, message):
-        pass
-
-
-class FastEchoForgettingAwait(FastEcho):
-    async def dispatch(self, message):
-        from channels.consumer import get_handler_name
-
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(message["type"])
-        handler(message)
-
-
-class FastEchoWithAnAttributeError(FastEcho):
-    async def dispatch(self, message):
-        from channels.consumer import get_handler_name
-
-        await getattr(self, get_handler_name(message))(message)
-
-
-class FastEchoKeepingTheDots(FastEcho):
-    async def dispatch(self, message):
-        handler = getattr(self, message["type"], None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-
 # --------------------------------------------------------------------------- every check, one table
 
 # check: (a right answer, what its success line says, [(a wrong answer, the hint it must get), ...])
@@ -1473,86 +1062,7 @@ CHECKS = {
             (LobbyNotEndingOnDisconnect, "call super().websocket_disconnect(message)"),
         ],
     ),
-    "check_announce": (
-        announce,
-        "heard 'tea is ready'",
-        [
-            (announce_without_async_to_sync, "async_to_sync(channel_layer.group_send)(group, event)"),
-            (announce_as_an_async_def, "announce is an async def"),
-            (announce_to_the_wrong_group, "'chamber.' + room"),
-            (announce_with_an_unknown_type, "it must be 'chamber.message'"),  # the "type" routes the event
-            (announce_with_the_handler_name_as_type, "'message': event['message']"),
-            (announce_to_a_channel, "a room is a group, so use group_send"),
-            (announce_to_an_invalid_group_name, "the group name was refused"),  # django/channels#626, #1845
-        ],
-    ),
-    "check_test_catches_bugs": (
-        good_test,
-        "catches all 3 broken ones",
-        [
-            (
-                weak_test_checking_only_that_a_reply_arrives,
-                "your test passed a consumer that echoes the text unchanged",
-            ),
-            (palindrome_test, "reads differently backwards"),
-            (unawaited_test, "await each of them"),
-            (class_instead_of_asgi_app_test, "consumer_class.as_asgi(), not the class"),
-            (wrong_test_expecting_something_else, "your test failed the correct ReverseConsumer"),
-            (sync_test, "must be an async def"),
-        ],
-    ),
-    "check_members_only": (
-        MembersOnly,
-        "close code 4401",
-        [
-            (MembersOnlyRefusingOutright, "refused outright"),
-            (MembersOnlyWithTheWrongCode, "got code 1008"),
-            (MembersOnlyClosingEveryone, "a logged-in user got"),
-            (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
-            (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
-            (MembersOnlyNeverAnsweringAnonymous, "got no answer"),
-            (MembersOnlyForgettingAwait, "MembersOnlyEcho called close(...) without await"),
-        ],
-    ),
-    "check_token_auth": (
-        TokenAuthMiddleware,
-        "ada's token lets her in",
-        [
-            (TokenAuthWithoutDatabaseSyncToAsync, "database_sync_to_async(user_for_token)"),
-            (TokenAuthNeverCallingTheInnerApp, "the consumer was never called"),
-            (TokenAuthNotAwaitingSuper, "was called without await"),
-            (TokenAuthMutatingTheScope, "make a copy, scope = dict(scope, user=user)"),
-            (TokenAuthParsingBytes, "scope['query_string'] is bytes"),
-            (TokenAuthSplittingByHand, "not by splitting it by hand"),
-            (TokenAuthRaisingOnAMissingToken, "crashed your middleware with KeyError"),
-            (TokenAuthPuttingTheTokenInTheScope, "was the string 'ada-s3cret'"),
-            (TokenAuthWithNoneForAStranger, "is AnonymousUser()"),
-            (TokenAuthPassingTheList, "take token[0]"),
-            (TokenAuthNotAwaitingTheLookup, "the consumer saw a coroutine as scope['user']"),
-            (TokenAuthPassingTheOriginalScope, "pass the copy with the user on to the inner app"),
-            (TokenAuthCallingSelfApp, "it keeps the application it wraps as self.inner"),
-            (TokenAuthCallingSelfApplication, "it keeps the application it wraps as self.inner"),
-            (TokenAuthSplittingOnTokenEquals, "(?token=ada-s3cret&room=lobby), the consumer saw AnonymousUser: read"),
-            (TokenAuthKeepingTheUserOnSelf, "your middleware stored self.user"),
-        ],
-    ),
-    "check_database_free_echo": (
-        FastEcho,
-        "no clean-up hop",
-        [
-            (FastEchoCallingSuper, "the clean-up still ran"),
-            (FastEchoIgnoringUnknownEvents, "an event with no handler was ignored"),
-            (FastEchoForgettingTheHandler, "the echo is broken"),
-            (FastEchoForgettingAwait, "without await"),
-            (FastEchoWithAnAttributeError, "raised AttributeError: raise ValueError"),
-            (FastEchoKeepingTheDots, "get_handler_name(message)"),
-        ],
-    ),
-    "check_room_history": (exercise07.Right, "last 20 messages of the room", exercise07.HISTORY_WRONG_ANSWERS),
-    "check_tell_the_room": (exercise07.right_receiver, "after commit", exercise07.RECEIVER_WRONG_ANSWERS),
 }
-
-HINT_WITHIN = 3.0  # seconds: a learner waits no longer for a hint
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -1567,15 +1077,24 @@ def test_each_check_passes_a_right_answer(name, capsys):
     [(name, wrong, hint) for name, (_, _, wrongs) in CHECKS.items() for wrong, hint in wrongs],
     ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", "?"),
 )
-def test_each_check_hints_at_a_typical_mistake_within_three_seconds(name, wrong, hint):
-    started = time.monotonic()
+def test_each_check_hints_at_a_typical_mistake(name, wrong, hint):
     with pytest.raises(ExerciseHint, match=re.escape(hint)):
         getattr(checks, name)(wrong)
-    assert time.monotonic() - started < HINT_WITHIN, f"the hint took {time.monotonic() - started:.1f} s"
+
+
+def _tested_here_or_in_tests_checks():
+    """Every check's table: CHECKS here, and each tests/checks/test_lessonNN.py's own (how long each takes to
+    give its hint is measured by benchmarks/check_hints.py, not asserted here)."""
+    import importlib
+
+    tables = dict(CHECKS)
+    for module in sorted((REPO / "tests" / "checks").glob("test_lesson*.py")):
+        tables.update(importlib.import_module(f"tests.checks.{module.stem}").CHECKS)
+    return tables
 
 
 def test_every_check_is_tested_against_at_least_four_wrong_answers():
-    assert set(CHECKS) == set(checks.__all__) - {"ExerciseHint"}
+    assert set(_tested_here_or_in_tests_checks()) == set(checks.__all__) - {"ExerciseHint"}
     assert {name: len(wrongs) for name, (_, _, wrongs) in CHECKS.items() if len(wrongs) < 4} == {}
 
 
@@ -1658,59 +1177,11 @@ class CountingFromInit(CarefulJsonWebsocketConsumer):
 
 class LobbyWithParseQs(Lobby):
     async def connect(self):
-        from urllib.parse import parse_qs
 
         self.who = parse_qs(self.scope["query_string"].decode())["name"][0]
         await self.channel_layer.group_add("lobby", self.channel_name)
         await self.accept()
         await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
-
-
-def announce_with_a_module_level_layer(room, text, _send=None):
-    from asgiref.sync import async_to_sync
-
-    group_send = async_to_sync(_layer().group_send)
-    group_send(f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}})
-
-
-_LAYER_GOT_AT_IMPORT = _layer()  # as a management command module may do
-
-
-def announce_with_a_layer_got_at_import(room, text):
-    from asgiref.sync import async_to_sync
-
-    async_to_sync(_LAYER_GOT_AT_IMPORT.group_send)(
-        f"chamber.{room}", {"type": "chamber.message", "who": "announcer", "message": {"text": text}}
-    )
-
-
-class TokenAuthAskingTheQueryStringOnce(BaseMiddleware):
-    async def __call__(self, scope, receive, send):
-        from django.contrib.auth.models import AnonymousUser
-
-        tokens = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        user = AnonymousUser()
-        if "token" in tokens:
-            user = await database_sync_to_async(user_for_token)(tokens["token"])
-        return await super().__call__({**scope, "user": user}, receive, send)
-
-
-class MembersOnlyAskingIsAnonymous(MembersOnly):
-    async def connect(self):
-        await self.accept()
-        if self.scope["user"].is_anonymous:
-            await self.close(code=4401)
-
-
-class FastEchoWithTheMixin(FastEcho):
-    async def dispatch(self, message):
-        from channels.consumer import get_handler_name
-
-        try:
-            handler = getattr(self, get_handler_name(message))
-        except AttributeError:
-            raise ValueError(f"No handler for message type {message['type']}") from None
-        await handler(message)
 
 
 OTHER_RIGHT_ANSWERS = [
@@ -1721,12 +1192,6 @@ OTHER_RIGHT_ANSWERS = [
     ("check_tally", router_with_path),
     ("check_counting_echo", CountingFromInit),
     ("check_lobby_consumer", LobbyWithParseQs),
-    ("check_announce", announce_with_a_module_level_layer),
-    ("check_announce", announce_with_a_layer_got_at_import),
-    ("check_announce", announce_with_a_layer_got_at_import),  # again: the check leaves the layer in place
-    ("check_token_auth", TokenAuthAskingTheQueryStringOnce),
-    ("check_members_only", MembersOnlyAskingIsAnonymous),
-    ("check_database_free_echo", FastEchoWithTheMixin),
 ]
 
 
