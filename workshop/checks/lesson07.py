@@ -270,6 +270,10 @@ class _Recorded:
 
         return Awaitable()
 
+    async def send(self, group, message):
+        """The layer's own group_send, not recorded: the check's markers."""
+        await self._send(group, message)
+
     def restore(self):
         self._layer.group_send = self._send
 
@@ -339,15 +343,27 @@ async def _joined(path):
     return member
 
 
-async def _heard(member, wait):
-    """What ``member`` heard within ``wait`` (None for nothing), or the error its consumer raised on the event."""
-    try:
-        output = await _next(member, wait)
-    except (ValueError, KeyError) as error:  # the room's consumer could not handle the event
-        return {"refused": f"{type(error).__name__}: {error}"}
-    if output in (None, _ENDED):
-        return None
-    return json.loads(output["text"]) if "text" in output else output
+async def _heard(member, send, group, marker):
+    """What ``member`` heard before ``marker``, which the check sends to ``group`` after each save.
+
+    Whatever the receiver sent while the save ran arrives before the marker, so silence is seen as
+    soon as the marker arrives, with no timeout to wait out. Answers the first event heard (None for
+    nothing), or the error the room's consumer raised on an event it could not handle.
+    """
+    await send(group, {"type": "chamber.message", "who": "the check", "message": marker})
+    heard = []
+    while True:
+        try:
+            output = await _next(member, 2 * SHORT)
+        except (ValueError, KeyError) as error:  # the room's consumer could not handle the event
+            return {"refused": f"{type(error).__name__}: {error}"}
+        if output in (None, _ENDED):
+            break
+        event = json.loads(output["text"]) if "text" in output else output
+        if event == {"who": "the check", "message": marker}:
+            break
+        heard.append(event)
+    return heard[0] if heard else None
 
 
 async def _receiver_probes(receiver):
@@ -374,9 +390,9 @@ async def _receiver_probes(receiver):
         cellar = await _joined("/chamber/ex07-cellar/")
         for name, step in steps.items():
             await sync_to_async(step, thread_sensitive=False)()
-            # Silence is waited for once per step; what a right answer sends arrives within milliseconds.
-            heard[name] = await _heard(garden, 0.3)
-            heard[f"{name}, in the cellar"] = await _heard(cellar, 0.3 if name == "in the cellar" else 0.01)
+            marker = f"{name}: {note}"
+            heard[name] = await _heard(garden, recorded.send, "chamber.ex07-garden", marker)
+            heard[f"{name}, in the cellar"] = await _heard(cellar, recorded.send, "chamber.ex07-cellar", marker)
     finally:
         post_save.disconnect(sender=Message, dispatch_uid="exercise: tell the room")
         recorded.restore()
