@@ -139,7 +139,7 @@ def check_members_only(consumer_class) -> None:
 
     async def probes():
         anonymous = await _conversation(application, "/members/", user=AnonymousUser())
-        if not anonymous["accepted"] or anonymous["close"] != 4401:  # the hint is known: give it now
+        if not anonymous["accepted"] or anonymous["close"] != 4401 or not anonymous["ended"]:  # known: say it now
             return {"anonymous": anonymous, "member": anonymous, "both": [(anonymous, anonymous)]}
         member = await _conversation(application, "/members/", user=ada, messages=[unseen, {"ch": "x"}])
         if member["close"] is not None or member["outputs"] != [unseen, {"ch": "x"}]:
@@ -192,6 +192,11 @@ def check_members_only(consumer_class) -> None:
             (
                 lambda f: anonymous["close"] != 4401,
                 f"an anonymous user got code {anonymous['close']}: close with self.close(code=4401)",
+            ),
+            (
+                lambda f: not anonymous["ended"],
+                "the consumer kept running after its client left: let websocket_disconnect end it "
+                "(call super() if you override it)",
             ),
             (
                 lambda f: member["accepted"] is not True or member["close"] is not None,

@@ -128,7 +128,7 @@ async def _probes(consumer_class):
     messages = [{"n": n, "text": secrets.token_hex(3)} for n in range(MESSAGES)]
     stock = await _member(URLRouter([re_path(ROUTE, StockEcho.as_asgi())]), "ada", messages, hops)
     ada = await _member(application, "ada", messages, hops)
-    if not ada["accepted"] or ada["replies"] != _expected(messages, "Ada"):  # the hint is known: give it now
+    if not ada["accepted"] or ada["replies"] != _expected(messages, "Ada") or not ada["ended"]:  # known: say it now
         return {"stock": stock, "ada": ada, "messages": messages}
     stranger = f"nobody-{secrets.token_hex(2)}"
     unknown = await _member(application, stranger, messages[:1], hops)
@@ -200,6 +200,18 @@ _RULES = [
         ),
     ),
     (
+        lambda f: f["stopped_in_a_task"],
+        "the consumer kept running after its client left: Channels ends a consumer when a handler raises "
+        "StopConsumer (websocket_disconnect does), and yours raised it in a task of its own "
+        "(asyncio.create_task), where it ends nothing. Await the handlers where they are called; "
+        "a consumer needs no task of its own per message",
+    ),
+    (
+        lambda f: not f["ada"]["ended"],
+        "the consumer kept running after its client left: let websocket_disconnect end it (call super() "
+        "if you override it), and do not start tasks that outlive the connection",
+    ),
+    (
         lambda f: f["unknown"]["replies"] != _expected(f["messages"][:1], f["stranger"]),
         lambda f: (
             f"a member nobody has in the database, {f['stranger']!r}, got {f['unknown']['replies']}: "
@@ -234,13 +246,6 @@ _RULES = [
             f"{f['grace_again']['replies']}: a name kept beyond its connection goes stale; look it up in "
             "connect(), once per connection"
         ),
-    ),
-    (
-        lambda f: f["stopped_in_a_task"],
-        "the consumer kept running after its client left: Channels ends a consumer when a handler raises "
-        "StopConsumer (websocket_disconnect does), and yours raised it in a task of its own "
-        "(asyncio.create_task), where it ends nothing. Await the handlers where they are called; "
-        "a consumer needs no task of its own per message",
     ),
     (
         lambda f: not all(f[key]["ended"] for key in ("ada", "unknown", "ada_too", "grace", "grace_again")),
