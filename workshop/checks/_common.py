@@ -41,6 +41,7 @@ import json
 import linecache
 import logging
 import os
+import re
 import sys
 import sysconfig
 import threading
@@ -507,13 +508,16 @@ def state_outside(*objects) -> dict:
             places.append(("", vars(sys.modules[module])))
         for prefix, names in places:
             for name, value in list(names.items()):
-                if name.startswith("_"):
+                if _IPYTHONS_OWN.match(name) or name.startswith("__"):
                     continue
                 if isinstance(value, (bool, int, float, str)):
                     snapshot[prefix + name] = value
                 elif isinstance(value, (dict, list, set)):
                     snapshot[prefix + name] = (type(value).__name__, len(value))
     return snapshot
+
+
+_IPYTHONS_OWN = re.compile(r"_(|_|__|i+|ih|oh|dh|\d+|i\d+)$|In$|Out$")  # a notebook's history, not state
 
 
 def _is_learners_module(name: str | None) -> bool:
