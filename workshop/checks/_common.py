@@ -322,7 +322,7 @@ def hint_for(error: BaseException, who: str, advice: Iterable = ()) -> ExerciseH
     text += f" (at {line})" if line else ""
     for condition, tip in advice:
         if _matches(condition, error):
-            text += ". " + (tip(error) if callable(tip) else tip)
+            text = text.rstrip(".") + ". " + (tip(error) if callable(tip) else tip)
             break
     return ExerciseHint(text)
 
@@ -484,6 +484,11 @@ def reply_of(output):
     if output["type"] == "websocket.close":
         return ("closed", output.get("code"))
     data = output.get("text") if output.get("text") is not None else output.get("bytes")
+    if data is not None and not isinstance(data, (str, bytes)):
+        raise ExerciseHint(
+            f"the consumer sent {data!r}, a {type(data).__name__}, as a frame: send(text_data=...) takes a str; "
+            "use send_json(...) to send a dict"
+        )
     if isinstance(data, str):
         with contextlib.suppress(ValueError):
             return json.loads(data)
