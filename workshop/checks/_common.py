@@ -386,18 +386,23 @@ def learner_code(who: str, advice: Iterable = (), *, raise_background: bool = Tr
     sys.stderr = _QuietStderr(saved[0], caught)
     threading.excepthook, sys.unraisablehook = thread_hook, unraisable_hook
     root.addHandler(recorder)
+    hint = None
     try:
         try:
             yield caught
-        finally:
-            gc.collect()  # a task whose exception nobody retrieved reports it when collected: now, not later
-    except ExerciseHint:
-        raise
-    except Exception as error:
-        raise hint_for(error, who, advice) from None
+        except ExerciseHint as raised:
+            hint = raised
+        except Exception as error:
+            hint = hint_for(error, who, advice)
+        if hint is not None:  # let go of the frames it holds, so what they hold is collected now, not later
+            hint.__context__ = hint.__cause__ = None
+            hint = hint.with_traceback(None)
+        gc.collect()  # a task whose exception nobody retrieved reports it when collected: now, not in the next cell
     finally:
         root.removeHandler(recorder)
         sys.stderr, threading.excepthook, sys.unraisablehook = saved
+    if hint is not None:
+        raise hint
     if raise_background and caught.errors:
         raise hint_for(caught.errors[0], who, advice)
 
@@ -477,6 +482,18 @@ class Client:
             await asyncio.gather(communicator.future, return_exceptions=True)
 
 
+async def stop_clients(clients) -> None:
+    """End what is still running of ``clients``' applications, and take the errors of those that crashed.
+
+    Taken, an error is not logged again when its task is collected, in the middle of the next check.
+    """
+    for client in clients:
+        future = client.communicator.future
+        if not future.done():
+            future.cancel()
+        await asyncio.gather(future, return_exceptions=True)
+
+
 def reply_of(output):
     """What a client makes of an output: the JSON it carries, the raw text or bytes, ("closed", code), or None."""
     if output is None:
@@ -538,12 +555,12 @@ def changed_outside(before: dict, after: dict) -> list[str]:
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
-def leave_under_uvicorn(application, path: str, messages=(), name: str = "exercise-check") -> dict:
+def leave_under_uvicorn(application, path: str, messages=(), name: str = "exercise-check", expect: int = 0) -> dict:
     """Serve ``application`` with the README's uvicorn transport, talk, leave, and answer what happened.
 
-    A real client connects to ``path``, sends each message (a str, or JSON) and reads one reply each,
-    then closes. Answers ``{"replies": [...], "ended": bool, "raised": [exceptions]}``: whether the
-    application ended once the client had left, and what it raised, a send after the disconnect
+    A real client connects to ``path``, reads ``expect`` messages, sends each message (a str, or JSON)
+    and reads one reply each, then closes. Answers ``{"replies": [...], "ended": bool, "raised": [...]}``:
+    whether the application ended once the client had left, and what it raised, a send after the disconnect
     included (uvicorn's ``--ws websockets`` raises RuntimeError for it).
     """
     from ..clients import connect_ws
@@ -566,6 +583,8 @@ def leave_under_uvicorn(application, path: str, messages=(), name: str = "exerci
     async def talk(url):
         replies = []
         async with connect_ws(url) as websocket:
+            for _ in range(expect):  # what the application says first (a greeting, an arrival)
+                replies.append(await asyncio.wait_for(websocket.recv(), SHORT * 4))
             for message in messages:
                 await websocket.send(message if isinstance(message, str) else json.dumps(message))
                 replies.append(await asyncio.wait_for(websocket.recv(), SHORT * 4))

@@ -21,6 +21,7 @@ from ._common import (
     passed,
     run,
     state_outside,
+    stop_clients,
     unawaited_coroutines,
 )
 
@@ -85,9 +86,7 @@ async def _shout_probe(shout) -> dict:
     finally:
         facts["returned"] = _ended(a) or _ended(b)
         facts["a_returned_early"] = a.communicator.future.done() and a.ended is None
-        for client in (a, b):
-            if client.ended is None and not client.communicator.future.done():
-                client.communicator.future.cancel()
+        await stop_clients((a, b))
     return facts
 
 
@@ -374,9 +373,7 @@ async def _two_traced_at_once(traced) -> dict:
         for client in (a, b):
             await client.leave()
     finally:
-        for client in (a, b):
-            if not client.communicator.future.done():
-                client.communicator.future.cancel()
+        await stop_clients((a, b))
     return {"a": _texts(a), "b": _texts(b)}
 
 

@@ -17,6 +17,7 @@ from ._common import (
     passed,
     run,
     state_outside,
+    stop_clients,
     unawaited_coroutines,
 )
 
@@ -102,8 +103,7 @@ async def _protocol_probe(application) -> dict:
         facts["after_close"] = await client.hear(timeout=0.1)
         await client.leave(code=BYE_CODE)
     finally:
-        if not client.communicator.future.done():
-            client.communicator.future.cancel()
+        await stop_clients([client])
     return facts
 
 
@@ -116,9 +116,7 @@ async def _two_at_once(application) -> dict:
         await b.leave()
         await a.leave()
     finally:
-        for client in (a, b):
-            if not client.communicator.future.done():
-                client.communicator.future.cancel()
+        await stop_clients((a, b))
     return {"replies": replies, "left": [a, b]}
 
 

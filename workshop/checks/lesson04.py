@@ -16,6 +16,7 @@ from ._common import (
     passed,
     run,
     state_outside,
+    stop_clients,
     unawaited_coroutines,
 )
 
@@ -49,8 +50,7 @@ async def _protocol_probe(application) -> dict:
             else:
                 await client.leave()
     finally:
-        if not client.communicator.future.done():
-            client.communicator.future.cancel()
+        await stop_clients([client])
     return facts
 
 
@@ -63,9 +63,7 @@ async def _two_at_once(application) -> list:
         for client in (a, b):
             await client.leave()
     finally:
-        for client in (a, b):
-            if not client.communicator.future.done():
-                client.communicator.future.cancel()
+        await stop_clients((a, b))
     return replies
 
 
