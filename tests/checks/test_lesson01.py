@@ -99,6 +99,17 @@ def greet_capitalising(environ, start_response):
     return [f"Hello, {environ['PATH_INFO'].strip('/').title()}!\n".encode()]
 
 
+def greet_without_a_reason(environ, start_response):
+    start_response("200", [("Content-Type", "text/plain")])
+    return [f"Hello, {environ['PATH_INFO'].strip('/')}!\n".encode()]
+
+
+def greet_adding_str_to_bytes(environ, start_response):
+    name = environ["PATH_INFO"].strip("/")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, " + name + b"!\n"]
+
+
 def greet_reading_a_path_segment_that_is_not_there(environ, start_response):
     name = environ["PATH_INFO"].split("/")[2]
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -314,6 +325,8 @@ WRONG = [
     ("check_greeting_app", greet_yielding_str, "encode the text"),
     ("check_greeting_app", greet_capitalising, "GET /ada answered b'Hello, Ada!\\n', expected b'Hello, ada!\\n'"),
     ("check_greeting_app", greet_reading_a_path_segment_that_is_not_there, "greet raised IndexError"),
+    ("check_greeting_app", greet_without_a_reason, "the code, a space and its reason"),
+    ("check_greeting_app", greet_adding_str_to_bytes, "greet raised TypeError: can't concat str to bytes"),
     ("check_request_counter", count_requests_with_an_int, "must be a str"),
     ("check_request_counter", count_requests_resetting, "keep the count outside the inner function"),
     ("check_request_counter", count_requests_returning_nothing, "return the inner function"),

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 
 from ..clients import fetch
 from ..serving import serve_wsgi
 from ._common import ExerciseHint, changed_outside, diagnose, learner_code, passed, state_outside
 
 _TYPES = [
-    (TypeError, "a WSGI app is called as app(environ, start_response) and returns a list of bytes"),
+    (
+        lambda e: isinstance(e, TypeError) and "concat str to bytes" in str(e),
+        "str and bytes do not add up: build the text, then encode it, f'Hello, {name}!\\n'.encode()",
+    ),
+    (
+        lambda e: isinstance(e, TypeError) and "positional argument" in str(e),
+        "a WSGI app is called as app(environ, start_response) and returns a list of bytes",
+    ),
 ]
 
 
@@ -62,6 +70,10 @@ _A_WSGI_RESPONSE = [
     (
         lambda r: not isinstance(r["status"], str),
         "the status was {status!r}: a WSGI status is a str with its reason, '200 OK', not the number 200",
+    ),
+    (
+        lambda r: not re.match(r"\d{3} \S", r["status"]),
+        "the status was {status!r}: a WSGI status is the code, a space and its reason, such as '200 OK'",
     ),
     (
         lambda r: (
@@ -220,9 +232,7 @@ def check_request_counter(count_requests) -> None:
     count apart, and a new one (a second run) starts at 1 again (no global or class-level count);
     R5 served by wsgiref for real, the same.
     """
-    with learner_code(
-        "count_requests", [(TypeError, "return the inner function itself (return counted), do not call it")]
-    ):
+    with learner_code("count_requests", _MIDDLEWARE_ERRORS):
         before = state_outside(count_requests)
         first, second = count_requests(_inner_app), count_requests(_inner_app)
         apps = {"first": first, "second": second}

@@ -422,102 +422,132 @@ def _hint_for_the_log(log, truth) -> ExerciseHint | None:
     return ExerciseHint(f"the log is {log}, but the app's messages were {truth}, in that order")
 
 
+def _sends_recorded_first(f) -> bool:
+    sends_before = [index for index, (direction, _) in enumerate(f["log"]) if direction == "send"]
+    return f["logged_at_send"] == [index + 1 for index in sends_before]
+
+
+_TRACER_RULES = [
+    (
+        lambda f: any(name.endswith(".guarded") for name in f["unawaited"]),  # the app trace_messages was given
+        "your wrapper called app(scope, ...) without await, so the app never ran: "
+        "write await app(scope, traced_receive, traced_send)",
+    ),
+    (
+        lambda f: any(name.endswith(".send") for name in f["unawaited"]),
+        "your send wrapper called send(message) without await, so the message never went anywhere: "
+        "write await send(message)",
+    ),
+    (
+        lambda f: f["outcome"] == "no accept",
+        "the server never got websocket.accept: your send wrapper must pass the message on, with await send(message)",
+    ),
+    (
+        lambda f: f["got"] != _CONVERSATION[: len(f["got"])],
+        lambda f: (
+            f"the app got {f['got']} but the server gave {_CONVERSATION[: len(f['got'])]}: your wrapper "
+            "changed the messages; record message['type'] and pass each message on unchanged"
+        ),
+    ),
+    (
+        lambda f: f["sent"] != f["app_sent"],
+        lambda f: f"the app sent {f['app_sent']} but the server got {f['sent']}: pass each message on unchanged",
+    ),
+    (
+        lambda f: _hint_for_the_log(f["log"], f["truth"]) is not None,
+        lambda f: str(_hint_for_the_log(f["log"], f["truth"])),
+    ),
+    (
+        lambda f: f["outcome"] != "ok",
+        lambda f: f"the conversation did not finish ({f['outcome']}): pass every message on, both ways",
+    ),
+    (
+        lambda f: not _sends_recorded_first(f),
+        "your wrapper records a sent message after awaiting send(): record it first, then await send(message). "
+        "A send can fail (the client has gone) or wait a long time, and the log must already show what the app "
+        "tried to send",
+    ),
+    (
+        lambda f: f["apart"] != {"a": ["from A", "A again"], "b": ["from B"]},
+        lambda f: (
+            f"two connections at once through one traced app: A got {f['apart']['a']}, B got "
+            f"{f['apart']['b']}, expected ['from A', 'A again'] and ['from B']. The wrapper is called once per "
+            "connection: keep each call's receive and send in local names (or closures), not on self or in globals, "
+            "which the next connection overwrites"
+        ),
+    ),
+]
+
+
 def check_tracer(trace_messages) -> None:
-    """Exercise 02, part 1: ``trace_messages(app, log)`` records every message, in order, and passes it on."""
+    """Exercise 02, part 1: ``trace_messages(app, log)`` records every message, in order, and passes it on.
+
+    R1 trace_messages(app, log) returns an ASGI 3 app (an async def) that awaits app with its own
+    receive and send; R2 the log holds one (direction, message type) per message, in the order they
+    happen, equal to the kit's trace; R3 every message passes on unchanged, both ways; R4 a send is
+    recorded before it is awaited; R5 two connections at once through one traced app stay apart (A's
+    echo never reaches B); R6 served by uvicorn, the same.
+    """
     log: list = []
     reference = trace(_echo)
     with learner_code("trace_messages", _TRACER_ERRORS):
         try:
             with unawaited_coroutines() as unawaited:
                 traced = trace_messages(_insisting_on_messages(reference), log)
-                if traced is None:
-                    raise ExerciseHint(
-                        "trace_messages returned None: define the wrapping app inside it and return it (return traced)"
-                    )
-                if not _is_an_async_app(traced):
-                    raise ExerciseHint(
-                        "trace_messages returned a plain def: the app it returns is an ASGI app, so an async def, "
-                        "async def traced(scope, receive, send), which ends with "
-                        "await app(scope, traced_receive, traced_send)"
-                    )
+                diagnose(
+                    traced,
+                    [
+                        (
+                            lambda app: app is None,
+                            "trace_messages returned None: define the wrapping app inside it and return it "
+                            "(return traced)",
+                        ),
+                        (
+                            lambda app: not _is_an_async_app(app),
+                            "trace_messages returned a plain def: the app it returns is an ASGI app, so an async "
+                            "def, async def traced(scope, receive, send), which ends with "
+                            "await app(scope, traced_receive, traced_send)",
+                        ),
+                    ],
+                )
                 outcome, sent, logged_at_send = run(_drive_traced(traced, log))
         except ExerciseHint:
             raise
         except Exception as error:
             raise _hint_for_a_tracer_error(error) from None
-    if any(name.endswith(".guarded") for name in unawaited):  # the app trace_messages was given
-        raise ExerciseHint(
-            "your wrapper called app(scope, ...) without await, so the app never ran: "
-            "write await app(scope, traced_receive, traced_send)"
-        )
-    if any(name.endswith(".send") for name in unawaited):
-        raise ExerciseHint(
-            "your send wrapper called send(message) without await, so the message never went "
-            "anywhere: write await send(message)"
-        )
-    if outcome == "no accept":
-        raise ExerciseHint(
-            "the server never got websocket.accept: your send wrapper must pass the message on, "
-            "with await send(message)"
-        )
     seen = reference.connections[-1].messages if reference.connections else []
-    got = [message for direction, message in seen if direction == "receive"]
-    if got != _CONVERSATION[: len(got)]:
-        raise ExerciseHint(
-            f"the app got {got} but the server gave {_CONVERSATION[: len(got)]}: your wrapper changed "
-            "the messages; record message['type'] and pass each message on unchanged"
-        )
-    truth = [(direction, message["type"]) for direction, message in seen]
-    if sent != [message for direction, message in seen if direction == "send"]:
-        raise ExerciseHint(
-            f"the app sent {[m for d, m in seen if d == 'send']} but the server got {sent}: pass each "
-            "message on unchanged"
-        )
-    hint = _hint_for_the_log(log, truth)
-    if hint is not None:
-        raise hint
-    if outcome != "ok":
-        raise ExerciseHint(f"the conversation did not finish ({outcome}): pass every message on, both ways")
-    sends_before = [index for index, (direction, _) in enumerate(log) if direction == "send"]
-    if logged_at_send != [index + 1 for index in sends_before]:
-        raise ExerciseHint(
-            "your wrapper records a sent message after awaiting send(): record it first, then "
-            "await send(message). A send can fail (the client has gone) or wait a long time, and "
-            "the log must already show what the app tried to send"
-        )
+    facts = {
+        "unawaited": unawaited,
+        "outcome": outcome,
+        "sent": sent,
+        "logged_at_send": logged_at_send,
+        "log": log,
+        "got": [message for direction, message in seen if direction == "receive"],
+        "app_sent": [message for direction, message in seen if direction == "send"],
+        "truth": [(direction, message["type"]) for direction, message in seen],
+    }
+    diagnose(facts, _TRACER_RULES[:-1])
+    with learner_code("trace_messages", _TRACER_ERRORS):
+        facts["apart"] = run(_two_traced_at_once(trace_messages(_echo, [])))
+    diagnose(facts, _TRACER_RULES[-1:])
 
     async def talk(url):
         async with connect_ws(url) as websocket:
             await websocket.send("hello")
             return await asyncio.wait_for(websocket.recv(), 2)
 
-    with learner_code("trace_messages", _TRACER_ERRORS):
-        apart = run(_two_traced_at_once(trace_messages(_echo, [])))
-    diagnose(
-        apart,
-        [
-            (
-                lambda f: f != {"a": ["from A", "A again"], "b": ["from B"]},
-                lambda f: (
-                    f"two connections at once through one traced app: A got {f['a']}, B got {f['b']}, "
-                    "expected ['from A', 'A again'] and ['from B']. The wrapper is called once per connection: keep "
-                    "each call's receive and send in local names (or closures), not on self or in globals, "
-                    "which the next connection overwrites"
-                ),
-            )
-        ],
-    )
     served_log: list = []
     served_reference = trace(_echo)
-    with serve_asgi(trace_messages(served_reference, served_log), name="check_tracer") as server:
-        try:
-            reply = run(talk(server.ws_url("echo/")))
-            served_reference.last(timeout=2)
-        except Exception as error:
-            problems = " ".join(f"{type(e).__name__}: {e}" for e in server.exceptions)
-            raise ExerciseHint(
-                f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). {problems}"
-            ) from None
+    with learner_code("trace_messages", _TRACER_ERRORS):
+        with serve_asgi(trace_messages(served_reference, served_log), name="check_tracer") as server:
+            try:
+                reply = run(talk(server.ws_url("echo/")))
+                served_reference.last(timeout=2)
+            except Exception as error:
+                raise ExerciseHint(
+                    f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). "
+                    + " ".join(str(hint_for(e, "trace_messages")) for e in server.exceptions)
+                ) from None
     served_truth = [(d, m["type"]) for d, m in served_reference.last().messages]
     if reply != "hello" or served_log != served_truth:
         raise ExerciseHint(f"served by uvicorn, the log was {served_log}, expected {served_truth}")

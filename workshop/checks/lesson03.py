@@ -28,47 +28,67 @@ _SHARED = (
 BYE_CODE = 4000  # the close code the exercise asks for: 4000-4999 are free for applications
 
 
-def _websocket_routes(application):
-    """Check the shape the exercise asks for; answer the URLRouter's routes."""
+def _mapping(application) -> dict:
+    return getattr(application, "application_mapping", {})
+
+
+def _class_routes(application) -> list:
+    """Routes that point at a consumer class itself instead of its .as_asgi() application."""
     from channels.consumer import AsyncConsumer, SyncConsumer
+
+    routes = getattr(_mapping(application).get("websocket"), "routes", [])
+    return [r for r in routes if isinstance(r.callback, type) and issubclass(r.callback, (AsyncConsumer, SyncConsumer))]
+
+
+def _class_route_hint(application) -> str:
+    route = _class_routes(application)[0]
+    name = route.callback.__name__
+    return (
+        f"the route {route.pattern} points at the class {name}: route {name}.as_asgi(), the ASGI application "
+        "that makes one consumer per connection"
+    )
+
+
+def _shape_rules():
     from channels.routing import ProtocolTypeRouter, URLRouter
 
-    if application is None:
-        raise ExerciseHint("build_application() returned None: return the ProtocolTypeRouter")
-    if isinstance(application, URLRouter):
-        raise ExerciseHint(
+    return [
+        (lambda app: app is None, "build_application() returned None: return the ProtocolTypeRouter"),
+        (
+            lambda app: isinstance(app, URLRouter),
             "build_application() returned a bare URLRouter: wrap it as in the talk's asgi.py, "
             "ProtocolTypeRouter({'http': ..., 'websocket': URLRouter([...])}), so the server knows which "
-            "router handles which protocol"
-        )
-    if isinstance(application, list):
-        raise ExerciseHint(
+            "router handles which protocol",
+        ),
+        (
+            lambda app: isinstance(app, list),
             "build_application() returned a list of routes: put them in "
-            "ProtocolTypeRouter({'websocket': URLRouter([...])})"
-        )
-    if not isinstance(application, ProtocolTypeRouter):
-        raise ExerciseHint(f"build_application() returned {application!r}: return a ProtocolTypeRouter")
-    if "websocket" not in application.application_mapping:
-        raise ExerciseHint(
-            f"the ProtocolTypeRouter has no 'websocket' entry (it has "
-            f"{sorted(application.application_mapping)}): the key is the scope type, 'websocket'"
-        )
-    if "http" not in application.application_mapping:
-        raise ExerciseHint(
-            "the ProtocolTypeRouter has no 'http' entry, so the same server can no longer answer "
-            "pages: add 'http': get_asgi_application(), next to 'websocket'"
-        )
-    router = application.application_mapping["websocket"]
-    routes = getattr(router, "routes", [])
-    for route in routes:
-        callback = route.callback
-        if isinstance(callback, type) and issubclass(callback, (AsyncConsumer, SyncConsumer)):
-            raise ExerciseHint(
-                f"the route {route.pattern} points at the class {callback.__name__}: route "
-                f"{callback.__name__}.as_asgi(), the ASGI application that makes one consumer "
-                "per connection"
-            )
-    return routes
+            "ProtocolTypeRouter({'websocket': URLRouter([...])})",
+        ),
+        (
+            lambda app: not isinstance(app, ProtocolTypeRouter),
+            lambda app: f"build_application() returned {app!r}: return a ProtocolTypeRouter",
+        ),
+        (
+            lambda app: "websocket" not in _mapping(app),
+            lambda app: (
+                f"the ProtocolTypeRouter has no 'websocket' entry (it has {sorted(_mapping(app))}): the "
+                "key is the scope type, 'websocket'"
+            ),
+        ),
+        (
+            lambda app: "http" not in _mapping(app),
+            "the ProtocolTypeRouter has no 'http' entry, so the same server can no longer answer pages: add "
+            "'http': get_asgi_application(), next to 'websocket'",
+        ),
+        (_class_routes, _class_route_hint),
+    ]
+
+
+def _websocket_routes(application):
+    """Check the shape the exercise asks for (R1); answer the URLRouter's routes."""
+    diagnose(application, _shape_rules())
+    return getattr(_mapping(application)["websocket"], "routes", [])
 
 
 # The protocol, one connection: (what the client sends, what it must get); "error" is {"error": ...}.
