@@ -496,6 +496,26 @@ async def shout_forgetting_to_start_the_count(scope, receive, send):
             await send({"type": "websocket.send", "text": f"{count}: {event['text'].upper()}"})
 
 
+async def shout_without_a_space(scope, receive, send):
+    count = 0
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}:{event['text'].upper()}"})
+
+
+async def shout_in_title_case(scope, receive, send):
+    count = 0
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        else:
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {event['text'].title()}"})
+
+
 async def shout_with_match(scope, receive, send):
     said = 0
     while True:
@@ -573,6 +593,8 @@ WRONG = [
     ("check_shouting_app", shout_hard_coded, "build each reply from event['text']"),
     ("check_shouting_app", shout_closing_after_disconnect, "after websocket.disconnect, shout sent"),
     ("check_shouting_app", shout_forgetting_to_start_the_count, "shout raised UnboundLocalError"),
+    ("check_shouting_app", shout_without_a_space, "the number, a colon, a space, then the text"),
+    ("check_shouting_app", shout_in_title_case, "upper-case the text"),
 ]
 
 

@@ -152,9 +152,16 @@ _SHOUT_RULES = [
         ),
     ),
     (
-        lambda f: f["a_words"][0] != "HELLO",
+        lambda f: "HELLO" not in str(f["a_texts"][0]),
         lambda f: (
             f"'hello' got {f['a_texts'][0]!r}, expected '1: HELLO': upper-case the text, f'{{count}}: {{text.upper()}}'"
+        ),
+    ),
+    (
+        lambda f: f["a_texts"][0] != "1: HELLO" and any(c.isdigit() for c in str(f["a_texts"][0])),  # the format
+        lambda f: (
+            f"'hello' got {f['a_texts'][0]!r}, expected '1: HELLO': the number, a colon, a space, then the "
+            "text: f'{count}: {text.upper()}'"
         ),
     ),
     (
