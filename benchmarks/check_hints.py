@@ -1,9 +1,8 @@
 """How long each exercise check takes to answer: `.venv/bin/python benchmarks/check_hints.py [check_name ...]`.
 
 A hint should come as soon as the mistake is observable, and a right answer's check mark soon after its
-probes ran. This runs every check on the answers of its tests (the tables ``CHECKS`` and
-``OTHER_RIGHT_ANSWERS`` of ``tests/test_exercises.py`` and ``tests/checks/test_lessonNN.py``): the right
-answer and the variants learners write (time to the check mark), and each wrong answer (time to its hint).
+probes ran. This runs every check on the answers of its tests (the tables of ``tests/checks/test_lessonNN.py``): the
+right answers learners write (time to the check mark), and each wrong answer (time to its hint).
 It prints one line per answer and a summary per check: the slowest hint and the median. Tests never assert
 on these times: a machine shared with other work moves them (see CONTRIBUTING.md).
 
@@ -39,16 +38,26 @@ def _set_up_django():
 
 
 def _tables():
-    """{check name: (right answer, [other right answers], [wrong answers])} from the tests' tables."""
-    modules = [importlib.import_module("tests.test_exercises")] + [
-        importlib.import_module(f"tests.checks.{path.stem}")
-        for path in sorted((REPO / "tests" / "checks").glob("test_lesson*.py"))
-    ]
-    tables = {}
-    for module in modules:
-        others = getattr(module, "OTHER_RIGHT_ANSWERS", [])
+    """{check name: ([right answers], [wrong answers])} from tests/checks/test_lessonNN.py.
+
+    A module has either ``CHECKS`` ({name: (right, success, [(wrong, hint), ...])}) and ``OTHER_RIGHT_ANSWERS``
+    ([(name, answer)]), or ``RIGHT`` and ``WRONG``, whose rows start with the check's name when the module
+    tests more than one check.
+    """
+    import re
+
+    tables: dict = {}
+    for path in sorted((REPO / "tests" / "checks").glob("test_lesson*.py")):
+        module = importlib.import_module(f"tests.checks.{path.stem}")
+        names = sorted(set(re.findall(r'"(check_\w+)"', path.read_text())))
         for name, (right, _, wrongs) in getattr(module, "CHECKS", {}).items():
-            tables[name] = (right, [answer for other, answer in others if other == name], [w for w, _ in wrongs])
+            others = [answer for other, answer in getattr(module, "OTHER_RIGHT_ANSWERS", []) if other == name]
+            tables[name] = ([right, *others], [wrong for wrong, _ in wrongs])
+        for kind, rows in (("right", getattr(module, "RIGHT", [])), ("wrong", getattr(module, "WRONG", []))):
+            for row in rows:
+                row = row if isinstance(row, tuple) else (row,)
+                name, answer = (row[0], row[1]) if isinstance(row[0], str) else (names[0], row[0])
+                tables.setdefault(name, ([], []))[kind == "wrong"].append(answer)
     return tables
 
 
@@ -66,7 +75,8 @@ def _timed(check, answer):
 
 
 def _line(name, answer, seconds, result):
-    print(f"{name:26} {getattr(answer, '__name__', '?')[:52]:52} {seconds:8.2f}  {result}")
+    label = getattr(answer, "__name__", None) or type(answer).__name__
+    print(f"{name:26} {label[:52]:52} {seconds:8.2f}  {result}")
 
 
 def main(names):
@@ -80,10 +90,10 @@ def main(names):
     print(f"{'check':26} {'answer':52} {'seconds':>8}  result")
     summary = []
     for name in names or sorted(tables):
-        right, others, wrongs = tables[name]
+        rights, wrongs = tables[name]
         check = getattr(checks, name)
         right_times, hint_times = [], []
-        for answer in [right, *others]:
+        for answer in rights:
             seconds, ok = _timed(check, answer)
             right_times.append(seconds)
             _line(name, answer, seconds, "\u2713" if ok else "HINT (a right answer!)")
@@ -92,9 +102,11 @@ def main(names):
             channels.consumer.aclose_old_connections = cleanup
             hint_times.append(seconds)
             _line(name, answer, seconds, "\u2713 (a wrong answer!)" if ok else "hint")
-        summary.append((name, right_times[0], max(right_times), statistics.median(hint_times), max(hint_times)))
+        summary.append(
+            (name, statistics.median(right_times), max(right_times), statistics.median(hint_times), max(hint_times))
+        )
     print()
-    print(f"{'check':26} {'right answer s':>14} {'slowest right s':>15} {'hint median s':>13} {'slowest hint s':>14}")
+    print(f"{'check':26} {'right median s':>14} {'slowest right s':>15} {'hint median s':>13} {'slowest hint s':>14}")
     for name, right, slowest_right, median, slowest in summary:
         print(f"{name:26} {right:14.2f} {slowest_right:15.2f} {median:13.2f} {slowest:14.2f}")
 

@@ -41,6 +41,7 @@ import json
 import linecache
 import logging
 import os
+import re
 import sys
 import sysconfig
 import threading
@@ -321,7 +322,7 @@ def hint_for(error: BaseException, who: str, advice: Iterable = ()) -> ExerciseH
     text += f" (at {line})" if line else ""
     for condition, tip in advice:
         if _matches(condition, error):
-            text += ". " + (tip(error) if callable(tip) else tip)
+            text = text.rstrip(".") + ". " + (tip(error) if callable(tip) else tip)
             break
     return ExerciseHint(text)
 
@@ -385,18 +386,23 @@ def learner_code(who: str, advice: Iterable = (), *, raise_background: bool = Tr
     sys.stderr = _QuietStderr(saved[0], caught)
     threading.excepthook, sys.unraisablehook = thread_hook, unraisable_hook
     root.addHandler(recorder)
+    hint = None
     try:
         try:
             yield caught
-        finally:
-            gc.collect()  # a task whose exception nobody retrieved reports it when collected: now, not later
-    except ExerciseHint:
-        raise
-    except Exception as error:
-        raise hint_for(error, who, advice) from None
+        except ExerciseHint as raised:
+            hint = raised
+        except Exception as error:
+            hint = hint_for(error, who, advice)
+        if hint is not None:  # let go of the frames it holds, so what they hold is collected now, not later
+            hint.__context__ = hint.__cause__ = None
+            hint = hint.with_traceback(None)
+        gc.collect()  # a task whose exception nobody retrieved reports it when collected: now, not in the next cell
     finally:
         root.removeHandler(recorder)
         sys.stderr, threading.excepthook, sys.unraisablehook = saved
+    if hint is not None:
+        raise hint
     if raise_background and caught.errors:
         raise hint_for(caught.errors[0], who, advice)
 
@@ -409,3 +415,182 @@ def diagnose(facts, rules: Iterable) -> None:
     for condition, hint in rules:
         if condition(facts):
             raise ExerciseHint(hint(facts) if callable(hint) else hint)
+
+
+# --------------------------------------------------------------------------- probes every check can use
+
+
+class Client:
+    """One WebSocket client of an ASGI application, played in this event loop, that notes all it gets.
+
+    ``open``, ``say`` and ``leave`` wait at most ``SHORT`` seconds for an answer, never a library's
+    timeout: a consumer that answers nothing gets its hint at once. An exception of the application
+    is raised from the call that notices it (inside ``learner_code``, it becomes a hint).
+    """
+
+    def __init__(self, application, path: str = "/", headers=()):
+        from channels.testing import WebsocketCommunicator
+
+        self.communicator = WebsocketCommunicator(application, path, headers=list(headers))
+        self.got: list[dict] = []  # every message the application sent, in order
+        self.after_leaving: list[dict] = []  # what it sent after being told the client left
+        self.ended: bool | None = None  # whether it ended once the client left (None: not asked)
+
+    async def next(self, timeout: float = SHORT) -> dict | None:
+        """The application's next message, or None if it sends nothing within ``timeout``."""
+        output = await next_output(self.communicator, timeout)
+        if output is not None:
+            self.got.append(output)
+        return output
+
+    async def open(self, timeout: float = SHORT) -> bool | None:
+        """Connect: True when accepted, False when refused (closed), None when the handshake got no answer."""
+        await self.communicator.send_input({"type": "websocket.connect"})
+        first = await self.next(timeout)
+        if first is None:
+            return None
+        return first["type"] == "websocket.accept" or (False if first["type"] == "websocket.close" else None)
+
+    async def say(self, content, timeout: float = SHORT):
+        """Send ``content`` (a str as is, anything else as JSON text); answer the reply, as ``reply_of`` does."""
+        text = content if isinstance(content, str) else json.dumps(content)
+        await self.communicator.send_input({"type": "websocket.receive", "text": text})
+        return reply_of(await self.next(timeout))
+
+    async def hear(self, timeout: float = SHORT):
+        """The next message, as ``reply_of`` answers it, without sending anything."""
+        return reply_of(await self.next(timeout))
+
+    async def leave(self, code: int = 1000, timeout: float = SHORT) -> None:
+        """Tell the application the client left; note whether it ended, and what it sent afterwards."""
+        communicator = self.communicator
+        if communicator.future.done():
+            self.ended = True
+            communicator.future.result()  # raise what it raised
+            return
+        await communicator.input_queue.put({"type": "websocket.disconnect", "code": code})
+        done, _ = await asyncio.wait([communicator.future], timeout=timeout)
+        self.ended = bool(done)
+        while not communicator.output_queue.empty():
+            self.after_leaving.append(communicator.output_queue.get_nowait())
+        if done:
+            error = communicator.future.exception()
+            if error is not None and type(error).__name__ != "StopConsumer":
+                raise error
+        else:
+            communicator.future.cancel()
+            await asyncio.gather(communicator.future, return_exceptions=True)
+
+
+async def stop_clients(clients) -> None:
+    """End what is still running of ``clients``' applications, and take the errors of those that crashed.
+
+    Taken, an error is not logged again when its task is collected, in the middle of the next check.
+    """
+    for client in clients:
+        future = client.communicator.future
+        if not future.done():
+            future.cancel()
+        await asyncio.gather(future, return_exceptions=True)
+
+
+def reply_of(output):
+    """What a client makes of an output: the JSON it carries, the raw text or bytes, ("closed", code), or None."""
+    if output is None:
+        return None
+    if output["type"] == "websocket.close":
+        return ("closed", output.get("code"))
+    data = output.get("text") if output.get("text") is not None else output.get("bytes")
+    if data is not None and not isinstance(data, (str, bytes)):
+        raise ExerciseHint(
+            f"the consumer sent {data!r}, a {type(data).__name__}, as a frame: send(text_data=...) takes a str; "
+            "use send_json(...) to send a dict"
+        )
+    if isinstance(data, str):
+        with contextlib.suppress(ValueError):
+            return json.loads(data)
+    return data
+
+
+def state_outside(*objects) -> dict:
+    """What lives outside any one connection: the plain values in the modules and classes of ``objects``.
+
+    Compare it before and after a probe: a count, a name or a dict kept in a global or on a class
+    (not on the instance) changes, and a second run of the check would start from it.
+    """
+    snapshot = {}
+    for thing in objects:
+        thing = getattr(thing, "func", thing)  # a functools.partial: the function it calls
+        cls = None if hasattr(thing, "__globals__") else thing if isinstance(thing, type) else type(thing)
+        places = [
+            (f"{c.__name__}.", vars(c)) for c in (cls.__mro__ if cls else ()) if _is_learners_module(c.__module__)
+        ]
+        module = getattr(thing, "__module__", None)
+        if _is_learners_module(module):
+            places.append(("", vars(sys.modules[module])))
+        for prefix, names in places:
+            for name, value in list(names.items()):
+                if _IPYTHONS_OWN.match(name) or name.startswith("__"):
+                    continue
+                if isinstance(value, (bool, int, float, str)):
+                    snapshot[prefix + name] = value
+                elif isinstance(value, (dict, list, set)):
+                    snapshot[prefix + name] = (type(value).__name__, len(value))
+    return snapshot
+
+
+_IPYTHONS_OWN = re.compile(r"_(|_|__|i+|ih|oh|dh|\d+|i\d+)$|In$|Out$")  # a notebook's history, not state
+
+
+def _is_learners_module(name: str | None) -> bool:
+    module = sys.modules.get(name or "")
+    if module is None:
+        return False
+    filename = getattr(module, "__file__", None)
+    return _is_learners(filename) if filename else name == "__main__"
+
+
+def changed_outside(before: dict, after: dict) -> list[str]:
+    """The names ``state_outside`` saw change between two snapshots."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+def leave_under_uvicorn(application, path: str, messages=(), name: str = "exercise-check", expect: int = 0) -> dict:
+    """Serve ``application`` with the README's uvicorn transport, talk, leave, and answer what happened.
+
+    A real client connects to ``path``, reads ``expect`` messages, sends each message (a str, or JSON)
+    and reads one reply each, then closes. Answers ``{"replies": [...], "ended": bool, "raised": [...]}``:
+    whether the application ended once the client had left, and what it raised, a send after the disconnect
+    included (uvicorn's ``--ws websockets`` raises RuntimeError for it).
+    """
+    from ..clients import connect_ws
+    from ..project import WS_IMPLEMENTATION
+    from ..serving import serve_asgi
+
+    ended, raised = threading.Event(), []
+
+    async def watched(scope, receive, send):
+        try:
+            await application(scope, receive, send)
+        except BaseException as error:
+            if type(error).__name__ != "StopConsumer":
+                raised.append(error)
+            raise
+        finally:
+            if scope["type"] == "websocket":
+                ended.set()
+
+    async def talk(url):
+        replies = []
+        async with connect_ws(url) as websocket:
+            for _ in range(expect):  # what the application says first (a greeting, an arrival)
+                replies.append(await asyncio.wait_for(websocket.recv(), SHORT * 4))
+            for message in messages:
+                await websocket.send(message if isinstance(message, str) else json.dumps(message))
+                replies.append(await asyncio.wait_for(websocket.recv(), SHORT * 4))
+        return replies
+
+    with serve_asgi(watched, name=name, ws=WS_IMPLEMENTATION) as server:
+        replies = run(talk(server.ws_url(path)))
+        ended.wait(SHORT * 2)
+    return {"replies": replies, "ended": ended.is_set(), "raised": raised}
