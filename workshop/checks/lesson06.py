@@ -81,7 +81,7 @@ def _recording(layers, target):
 
             async def sending():
                 record["awaited"] = True
-                record["loop"] = id(asyncio.get_running_loop())
+                record["loop"] = asyncio.get_running_loop()  # kept: a freed loop's id may be reused
                 return await original(*args, **kwargs)
 
             return sending()

@@ -32,7 +32,7 @@ import secrets
 
 from asgiref.sync import markcoroutinefunction
 
-from ._common import SHORT, ExerciseHint, diagnose, hint_for, learner_code, passed, run, where
+from ._common import SHORT, ExerciseHint, diagnose, hint_for, learner_code, passed, run, unawaited_coroutines, where
 
 ROOM_PATH = r"^room/(?P<room>[A-Za-z0-9_-]+)/$"
 _ENDED = {"type": "the application ended"}
@@ -238,7 +238,8 @@ _HISTORY_RULES = [
 
 def check_room_history(consumer_class) -> None:
     """Exercise: on connect, a member receives {"history": [...]}: the room's last 20 messages, oldest first."""
-    with learner_code("HistoryRoom", _HISTORY_ADVICE):
+    # unawaited_coroutines outside: a coroutine the learner never awaited warns here, not in a later cell
+    with unawaited_coroutines(), learner_code("HistoryRoom", _HISTORY_ADVICE):
         facts = run(_history_probes(consumer_class))
     diagnose(facts, _HISTORY_RULES)
     passed("HistoryRoom works: the last 20 messages of the room, oldest first, and nothing from other rooms")
