@@ -451,8 +451,13 @@ _RECEIVER_RULES = [
     (
         lambda f: f["heard"]["committed in atomic()"] != {"who": "a form", "message": {"tea": 2}},
         lambda f: (
-            "a message saved inside transaction.atomic(), which then committed, reached the room as "
-            f"{f['heard']['committed in atomic()']!r}: every save may run inside a transaction (a view under "
+            "a message saved inside transaction.atomic(), which then committed, "
+            + (
+                "never reached the room"
+                if f["heard"]["committed in atomic()"] is None
+                else f"reached the room as {f['heard']['committed in atomic()']!r}"
+            )
+            + ": every save may run inside a transaction (a view under "
             "ATOMIC_REQUESTS, a form saving several rows); on_commit runs your function when the outermost "
             "block commits, so register it for every new message, inside a transaction or not"
         ),

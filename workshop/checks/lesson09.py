@@ -41,6 +41,7 @@ from ._common import (
 
 GOOD_TOKEN = "ada-s3cret"  # the exercise's TOKENS maps it to the user "ada"
 _NO_USER = object()  # what the check's consumer notes when its scope has no "user"
+_NOT_CALLED = object()  # a visit the check's consumer never saw
 _ENDED = {"type": "the application ended"}
 
 
@@ -281,7 +282,7 @@ async def _token_probes(middleware_class, early_rules):
         alone.append(visit)
         scopes.append(scope)
     for visit in alone:
-        visit["user"] = seen.get(visit["path"])
+        visit["user"] = seen.get(visit["path"], _NOT_CALLED)
     stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
     facts = {"alone": alone, "orders": [], "together": [], "scopes": scopes, "stored": stored}
     if any(condition(facts) for condition, _ in early_rules):  # the hint is known: give it now
@@ -292,7 +293,7 @@ async def _token_probes(middleware_class, early_rules):
         orders.append([(await _visit(fresh, next(numbers), who))[0] for who in order])
     together = [visit for visit, _ in await asyncio.gather(*(_visit(application, next(numbers), w) for w in _ORDERED))]
     for visit in itertools.chain(together, *orders):
-        visit["user"] = seen.get(visit["path"])
+        visit["user"] = seen.get(visit["path"], _NOT_CALLED)
     stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
     return dict(facts, orders=orders, together=together, stored=stored)
 
@@ -353,7 +354,7 @@ def _token_rules(ada):
             ),
         ),
         (
-            lambda f: all(v["user"] is None and not v["answered"] for v in f["alone"]),
+            lambda f: all(v["user"] is _NOT_CALLED and not v["answered"] for v in f["alone"]),
             "the consumer was never called: end __call__ with "
             "return await super().__call__(scope, receive, send), which calls the application you wrap",
         ),
@@ -362,6 +363,14 @@ def _token_rules(ada):
             "your middleware wrote scope['user'] into the scope it was given, which belongs to the "
             "caller (the server, an outer middleware) and outlives this connection: make a copy, "
             "scope = dict(scope, user=user), and pass that on",
+        ),
+        (
+            lambda f: alone(f, lambda v: v["user"] is _NOT_CALLED and v["answered"]),
+            lambda f: (
+                f"with {alone(f, lambda v: v['user'] is _NOT_CALLED and v['answered'])['who']}, your middleware "
+                "answered the visitor itself and never called the consumer: a middleware says who is at the door, "
+                "the consumer decides. Pass every visitor on, AnonymousUser() for a missing or wrong token"
+            ),
         ),
         (
             lambda f: alone(f, lambda v: v["user"] is _NO_USER),
