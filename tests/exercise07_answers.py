@@ -302,3 +302,11 @@ RAISING = [
     ("check_tell_the_room", crashing_on_the_instance, "AttributeError", "instance.author"),
     ("check_tell_the_room", calling_the_send_in_on_commit, "TypeError", "transaction.on_commit("),
 ]
+
+
+class ClosingInDisconnect(Right):  # the talk's bug: the connection is already gone
+    async def disconnect(self, code):
+        await self.close()
+
+
+HISTORY_WRONG_ANSWERS.append((ClosingInDisconnect, "a close() in disconnect()"))

@@ -474,3 +474,11 @@ class TokenAuthTurningStrangersAway(BaseMiddleware):  # the middleware closes; t
 
 
 CHECKS["check_token_auth"][2].append((TokenAuthTurningStrangersAway, "never called the consumer"))
+
+
+class MembersOnlyClosingInDisconnect(MembersOnly):  # the talk's bug: the connection is already gone
+    async def disconnect(self, code):
+        await self.close()
+
+
+CHECKS["check_members_only"][2].append((MembersOnlyClosingInDisconnect, "a close() in disconnect()"))

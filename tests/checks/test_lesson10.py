@@ -238,3 +238,11 @@ def test_the_check_has_its_wrong_answers_and_correct_variants():
     for name, (_, _, wrongs) in CHECKS.items():
         assert len(wrongs) >= 8, name
         assert 1 + sum(other == name for other, _ in OTHER_RIGHT_ANSWERS) >= 3, name
+
+
+class ClosingInDisconnect(NamedEcho):  # the talk's bug: the connection is already gone
+    async def disconnect(self, code):
+        await self.close()
+
+
+CHECKS["check_database_free_echo"][2].append((ClosingInDisconnect, "a close() in disconnect()"))

@@ -56,17 +56,24 @@ async def _next(communicator, timeout: float = SHORT):
     return None
 
 
-async def _end(communicator, connected) -> bool:
-    """Tell the application its client left (if it was accepted); answer whether it then ended."""
+async def _end(communicator, connected) -> dict:
+    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
+
+    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
+    lesson 03's bug, raises RuntimeError under the README's uvicorn).
+    """
     if connected:
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
     done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
+    late = []
+    while not communicator.output_queue.empty():
+        late.append(communicator.output_queue.get_nowait()["type"])
     if not done:
         communicator.future.cancel()
         await asyncio.gather(communicator.future, return_exceptions=True)
-        return False
+        return {"ended": False, "late": late if connected else []}
     communicator.future.result()
-    return True
+    return {"ended": True, "late": late if connected else []}
 
 
 # --------------------------------------------------------------------------- the last N messages
@@ -101,8 +108,8 @@ async def _first_message(application, room):
             what, message = "silent", None
         else:
             what, message = "sent", json.loads(output["text"]) if output.get("text") else output.get("bytes")
-    ended = await _end(member, what not in ("no answer", "refused"))
-    return {"what": what, "message": message, "ended": ended}
+    end = await _end(member, what not in ("no answer", "refused"))
+    return {"what": what, "message": message, "ended": end["ended"], "late": end["late"]}
 
 
 async def _history_probes(consumer_class):
@@ -227,6 +234,13 @@ _HISTORY_RULES = [
             f"a room the exercise never shows, with 7 messages, got {_history(f, 'unseen')!r:.120} while "
             "another member joined the garden: query the room in this member's URL, and send all its messages "
             "when it has fewer than 20 (nothing hard-coded, nothing kept on the class)"
+        ),
+    ),
+    (
+        lambda f: f["garden"]["late"],
+        lambda f: (
+            f"after its member left, the consumer sent {f['garden']['late'][0]}: nothing can be sent on a "
+            "connection that is gone (a close() in disconnect() is lesson 03's bug)"
         ),
     ),
     (

@@ -63,17 +63,24 @@ async def _next(communicator, timeout: float = SHORT):
     return None
 
 
-async def _end(communicator, connected) -> bool:
-    """Tell the application its client left (if it was accepted); answer whether it then ended."""
+async def _end(communicator, connected) -> dict:
+    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
+
+    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
+    lesson 03's bug, raises RuntimeError under the README's uvicorn).
+    """
     if connected:
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
     done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
+    late = []
+    while not communicator.output_queue.empty():
+        late.append(communicator.output_queue.get_nowait()["type"])
     if not done:
         communicator.future.cancel()
         await asyncio.gather(communicator.future, return_exceptions=True)
-        return False
+        return {"ended": False, "late": late if connected else []}
     communicator.future.result()
-    return True
+    return {"ended": True, "late": late if connected else []}
 
 
 async def _conversation(application, path, *, user=None, messages=()):
@@ -109,8 +116,16 @@ async def _conversation(application, path, *, user=None, messages=()):
                 break
             await communicator.send_json_to(message)
             await collect(SHORT)
-    ended = await _end(communicator, accepted is not None)  # after any answer: a server then sends disconnect
-    return {"accepted": accepted, "outputs": outputs, "close": close, "ended": ended, "scope": communicator.scope}
+    end = await _end(communicator, accepted is not None)  # after any answer: a server then sends disconnect
+    ended, late = end["ended"], end["late"]
+    return {
+        "accepted": accepted,
+        "outputs": outputs,
+        "close": close,
+        "ended": ended,
+        "late": late,
+        "scope": communicator.scope,
+    }
 
 
 def _ada():
@@ -215,6 +230,14 @@ def check_members_only(consumer_class) -> None:
                 f"the visitor got close code {anonymous_too['close']} and the member {member_too['outputs']}: "
                 "keep what you learn about a user on self (one consumer instance per connection), "
                 "never on the class or in a global",
+            ),
+            (
+                lambda f: any(c["late"] for c in (anonymous, member, *together)),
+                lambda f: (
+                    "after its client left, the consumer sent "
+                    f"{next(c['late'][0] for c in (anonymous, member, *together) if c['late'])}: "
+                    "nothing can be sent on a connection that is gone (a close() in disconnect() is lesson 03's bug)"
+                ),
             ),
             (
                 lambda f: not all(c["ended"] for c in (anonymous, member, *together)),

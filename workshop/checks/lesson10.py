@@ -49,17 +49,24 @@ async def _next(communicator, timeout: float = SHORT):
     return None
 
 
-async def _end(communicator, connected) -> bool:
-    """Tell the application its client left (if it was accepted); answer whether it then ended."""
+async def _end(communicator, connected) -> dict:
+    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
+
+    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
+    lesson 03's bug, raises RuntimeError under the README's uvicorn).
+    """
     if connected:
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
     done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
+    late = []
+    while not communicator.output_queue.empty():
+        late.append(communicator.output_queue.get_nowait()["type"])
     if not done:
         communicator.future.cancel()
         await asyncio.gather(communicator.future, return_exceptions=True)
-        return False
+        return {"ended": False, "late": late if connected else []}
     communicator.future.result()
-    return True
+    return {"ended": True, "late": late if connected else []}
 
 
 class _Hops:
@@ -99,8 +106,8 @@ async def _member(application, username, messages, hops: _Hops, between=None):
             break
         replies.append(json.loads(output["text"]) if output.get("text") else output.get("bytes"))
     during = hops.count - before
-    ended = await _end(member, accepted)
-    return {"accepted": accepted, "first": first, "replies": replies, "hops": during, "ended": ended}
+    end = await _end(member, accepted)
+    return {"accepted": accepted, "first": first, "replies": replies, "hops": during, **end}
 
 
 def _users(grace_name):
@@ -245,6 +252,13 @@ _RULES = [
             f"grace changed her first name to {f['renamed']!r}, then connected again, and got "
             f"{f['grace_again']['replies']}: a name kept beyond its connection goes stale; look it up in "
             "connect(), once per connection"
+        ),
+    ),
+    (
+        lambda f: f["ada"]["late"],
+        lambda f: (
+            f"after its client left, the consumer sent {f['ada']['late'][0]}: nothing can be sent on a "
+            "connection that is gone (a close() in disconnect() is lesson 03's bug)"
         ),
     ),
     (
