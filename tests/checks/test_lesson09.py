@@ -357,6 +357,22 @@ class TokenAuthCopyingTheScope(BaseMiddleware):
         return await self.inner(scope, receive, send)
 
 
+class TokenAuthTurningStrangersAway(BaseMiddleware):  # the middleware closes; the consumer never decides
+    async def __call__(self, scope, receive, send):
+        token = parse_qs(scope["query_string"].decode()).get("token")
+        user = await database_sync_to_async(user_for_token)(token[0]) if token else None
+        if user is None or not user.is_authenticated:
+            await receive()
+            await send({"type": "websocket.close", "code": 4401})
+            return
+        return await super().__call__(dict(scope, user=user), receive, send)
+
+
+class MembersOnlyClosingInDisconnect(MembersOnly):  # the talk's bug: the connection is already gone
+    async def disconnect(self, code):
+        await self.close()
+
+
 CHECKS = {
     "check_members_only": (
         MembersOnly,
@@ -421,6 +437,9 @@ RAISING = [
     ("check_token_auth", TokenAuthCallingSelfApp, "AttributeError", "self.app("),
 ]
 
+CHECKS["check_token_auth"][2].append((TokenAuthTurningStrangersAway, "never called the consumer"))
+CHECKS["check_members_only"][2].append((MembersOnlyClosingInDisconnect, "a close() in disconnect()"))
+
 
 def _ids(value):
     return value if isinstance(value, str) else getattr(value, "__name__", "?")
@@ -460,25 +479,3 @@ def test_the_check_has_its_wrong_answers_and_correct_variants():
     for name, (_, _, wrongs) in CHECKS.items():
         assert len(wrongs) >= 8, name
         assert 1 + sum(other == name for other, _ in OTHER_RIGHT_ANSWERS) >= 3, name
-
-
-class TokenAuthTurningStrangersAway(BaseMiddleware):  # the middleware closes; the consumer never decides
-    async def __call__(self, scope, receive, send):
-        token = parse_qs(scope["query_string"].decode()).get("token")
-        user = await database_sync_to_async(user_for_token)(token[0]) if token else None
-        if user is None or not user.is_authenticated:
-            await receive()
-            await send({"type": "websocket.close", "code": 4401})
-            return
-        return await super().__call__(dict(scope, user=user), receive, send)
-
-
-CHECKS["check_token_auth"][2].append((TokenAuthTurningStrangersAway, "never called the consumer"))
-
-
-class MembersOnlyClosingInDisconnect(MembersOnly):  # the talk's bug: the connection is already gone
-    async def disconnect(self, code):
-        await self.close()
-
-
-CHECKS["check_members_only"][2].append((MembersOnlyClosingInDisconnect, "a close() in disconnect()"))

@@ -161,6 +161,21 @@ class WithoutTheCleanUpEither(NamedEcho):  # lesson 10's DatabaseFreeMixin: fewe
         await handler(message)
 
 
+class ClosingInDisconnect(NamedEcho):  # the talk's bug: the connection is already gone
+    async def disconnect(self, code):
+        await self.close()
+
+
+class LookingUpAtTheFirstMessage(NamedEcho):  # once per connection, but a message waits for it
+    async def connect(self):
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        if not hasattr(self, "name"):
+            self.name = await database_sync_to_async(display_name)(username_of(self))
+        await self.send_json({**content, "from": self.name})
+
+
 CHECKS = {
     "check_database_free_echo": (
         NamedEcho,
@@ -198,6 +213,10 @@ def channels_left_as_it_was():
     original = channels.consumer.aclose_old_connections
     yield
     channels.consumer.aclose_old_connections = original
+
+
+CHECKS["check_database_free_echo"][2].append((ClosingInDisconnect, "a close() in disconnect()"))
+CHECKS["check_database_free_echo"][2].append((LookingUpAtTheFirstMessage, "not when a message comes"))
 
 
 def _ids(value):
@@ -238,11 +257,3 @@ def test_the_check_has_its_wrong_answers_and_correct_variants():
     for name, (_, _, wrongs) in CHECKS.items():
         assert len(wrongs) >= 8, name
         assert 1 + sum(other == name for other, _ in OTHER_RIGHT_ANSWERS) >= 3, name
-
-
-class ClosingInDisconnect(NamedEcho):  # the talk's bug: the connection is already gone
-    async def disconnect(self, code):
-        await self.close()
-
-
-CHECKS["check_database_free_echo"][2].append((ClosingInDisconnect, "a close() in disconnect()"))

@@ -230,9 +230,9 @@ _RULES = [
         lambda f: f["ada"]["hops"] > f["stock"]["hops"],
         lambda f: (
             f"for {MESSAGES} messages your consumer handed {f['ada']['hops']} jobs to threads, a stock echo "
-            f"{f['stock']['hops']} (Channels' clean-up, one per message): each extra one is a thread hop per "
-            "message. Look the name up once, in connect(), keep it on self, and make no database or "
-            "sync_to_async call in receive_json"
+            f"{f['stock']['hops']} (Channels' clean-up, one per message): each extra one is a thread there and "
+            "back while the message waits. Look the name up once, in connect() (not when a message comes), keep "
+            "it on self, and make no database or sync_to_async call in receive_json"
         ),
     ),
     (
