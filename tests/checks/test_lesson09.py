@@ -389,6 +389,7 @@ CHECKS = {
             (MembersOnlyEchoingTheFirstMessageOnly, "send each message back as it came"),
             (MembersOnlyNotEndingOnDisconnect, "kept running after its client left"),
             (MembersOnlyReadingTheSession, "MembersOnlyEcho raised KeyError: 'session'"),
+            (MembersOnlyClosingInDisconnect, "a close() in disconnect()"),
         ],
     ),
     "check_token_auth": (
@@ -415,6 +416,7 @@ CHECKS = {
             (TokenAuthKeepingTheUserOnTheClass, "a global, or an attribute of the class"),
             (TokenAuthIndexingTheMissingToken, "is None when the URL has no token"),
             (TokenAuthNotingTheTokenInAGlobal, "arriving at the same time"),
+            (TokenAuthTurningStrangersAway, "never called the consumer"),
         ],
     ),
 }
@@ -436,9 +438,6 @@ RAISING = [
     ("check_token_auth", TokenAuthRaisingOnAMissingToken, "KeyError", '["token"][0]'),
     ("check_token_auth", TokenAuthCallingSelfApp, "AttributeError", "self.app("),
 ]
-
-CHECKS["check_token_auth"][2].append((TokenAuthTurningStrangersAway, "never called the consumer"))
-CHECKS["check_members_only"][2].append((MembersOnlyClosingInDisconnect, "a close() in disconnect()"))
 
 
 def _ids(value):

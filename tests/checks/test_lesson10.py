@@ -193,6 +193,8 @@ CHECKS = {
             (ReadingTheTutorialsKwarg, "self.scope['url_route']['kwargs']['username']"),
             (FiringAndForgetting, "raised it in a task of its own"),
             (NeverAccepting, "never answered"),
+            (ClosingInDisconnect, "a close() in disconnect()"),
+            (LookingUpAtTheFirstMessage, "not when a message comes"),
         ],
     ),
 }
@@ -213,10 +215,6 @@ def channels_left_as_it_was():
     original = channels.consumer.aclose_old_connections
     yield
     channels.consumer.aclose_old_connections = original
-
-
-CHECKS["check_database_free_echo"][2].append((ClosingInDisconnect, "a close() in disconnect()"))
-CHECKS["check_database_free_echo"][2].append((LookingUpAtTheFirstMessage, "not when a message comes"))
 
 
 def _ids(value):
