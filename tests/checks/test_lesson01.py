@@ -298,6 +298,19 @@ def count_requests_adding_a_tuple(app):
     return counted
 
 
+def count_requests_counting_in_start_response(app):
+    count = [0]
+
+    def counted(environ, start_response):
+        def numbered(status, headers, exc_info=None):
+            count[0] += 1
+            return start_response(status, headers + [("X-Request-Number", str(count[0]))], exc_info)
+
+        return app(environ, numbered)
+
+    return counted
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [
@@ -309,6 +322,7 @@ RIGHT = [
     ("check_request_counter", CountRequests),
     ("check_request_counter", count_requests_with_itertools),
     ("check_request_counter", count_requests_with_a_list),
+    ("check_request_counter", count_requests_counting_in_start_response),
 ]
 
 WRONG = [

@@ -355,6 +355,65 @@ class TallyCountingFromTheFirstNumber(Tally):  # hard-codes the first total
         await self.send_json({"total": self.total})
 
 
+class TallyComparingTheWholeBye(Tally):
+    async def receive_json(self, content, **kwargs):
+        if content == {"bye": True}:
+            return await self.close(code=4000)
+        await super().receive_json(content, **kwargs)
+
+
+class TallyAddingFloats(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            return await self.close(code=4000)
+        n = content.get("add")
+        if isinstance(n, (int, float)) and not isinstance(n, bool):
+            self.total += n
+            return await self.send_json({"total": self.total})
+        await self.send_json({"error": "not a number"})
+
+
+class TallySendingTheErrorAsText(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            return await self.close(code=4000)
+        n = content.get("add")
+        if not isinstance(n, int):
+            return await self.send_json("error: not a number")
+        self.total += n
+        await self.send_json({"total": self.total})
+
+
+class TallyResettingOnError(Tally):
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            return await self.close(code=4000)
+        n = content.get("add")
+        if not isinstance(n, int):
+            self.total = 0
+            return await self.send_json({"error": "start again"})
+        self.total += n
+        await self.send_json({"total": self.total})
+
+
+TOTALS = {}
+
+
+class TallyInAGlobalDict(Tally):  # right totals, kept outside the connections for ever
+    async def connect(self):
+        TOTALS[id(self)] = 0
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        if "bye" in content:
+            return await self.close(code=4000)
+        n = content.get("add")
+        if not isinstance(n, int):
+            return await self.send_json({"error": "not a whole number"})
+        TOTALS[id(self)] += n
+        await self.send_json({"total": TOTALS[id(self)]})
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [
@@ -362,6 +421,7 @@ RIGHT = [
     router_with_path,
     tally_router(TallyWithMatch),
     tally_router(TallyCheckingTheType),
+    tally_router(TallyComparingTheWholeBye),
 ]
 
 WRONG = [
@@ -392,12 +452,16 @@ WRONG = [
     (tally_router(_async_methods_on_a_sync_consumer()), "TallyConsumer.receive_json is an async def"),
     (tally_router(TallyWithATotalsDictOnTheClass), "kept in TallyWithATotalsDictOnTheClass.totals"),
     (tally_router(TallyReadingAddWithoutGet), "raised KeyError: 'add'"),
-    (tally_router(TallyCoercingWithInt), "converting with int() adds what is not a whole number"),
+    (tally_router(TallyCoercingWithInt), "converting with int() or adding floats"),
     (tally_router(TallyEncodingTwice), "JSON inside JSON"),
     (tally_router(TallyClosingInDisconnect), "no self.close()) in disconnect()"),
     (tally_router(TallyNotEndingOnDisconnect), "call super().websocket_disconnect(message)"),
     (tally_router(TallyWithAFloatTotal), "the total is a float"),
     (tally_router(TallyCountingFromTheFirstNumber), "first {\"add\": 10} got {'total': 2}"),
+    (tally_router(TallyAddingFloats), "adding floats lets in what is not a whole number"),
+    (tally_router(TallySendingTheErrorAsText), "answer with a JSON object"),
+    (tally_router(TallyResettingOnError), "a bad message must not change the total"),
+    (tally_router(TallyInAGlobalDict), "the totals are right, but they are kept in TOTALS"),
 ]
 
 

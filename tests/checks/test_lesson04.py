@@ -65,6 +65,19 @@ class CountingWithMatch(CarefulJsonWebsocketConsumer):
                 await self.send_error("only JSON objects are numbered")
 
 
+class CountingIntoTheMessage(CarefulJsonWebsocketConsumer):
+    async def connect(self):
+        self.count = 0
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return await self.send_json({"error": "send an object"})
+        self.count += 1
+        content["count"] = self.count
+        await self.send_json(content)
+
+
 # --------------------------------------------------------------------------- wrong answers
 
 
@@ -197,6 +210,13 @@ class CountingAndClosingOnDisconnect(CountingEcho):  # the talk's bug
         await self.close()
 
 
+class CountingAndClosingOnOtherValues(CountingEcho):
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return await self.close(code=4000)
+        await super().receive_json(content, **kwargs)
+
+
 class CountingOnlyWhatHasCh(CountingEcho):  # a shape the text never promised
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
@@ -207,7 +227,7 @@ class CountingOnlyWhatHasCh(CountingEcho):  # a shape the text never promised
 
 # --------------------------------------------------------------------------- the tables
 
-RIGHT = [CountingEcho, CountingFromInit, CountingOnTheEchoChamber, CountingWithMatch]
+RIGHT = [CountingEcho, CountingFromInit, CountingOnTheEchoChamber, CountingWithMatch, CountingIntoTheMessage]
 
 WRONG = [
     (CountingOnTheClass, "not on the class or in a global (CountingOnTheClass.count)"),
@@ -227,6 +247,7 @@ WRONG = [
     (CountingInAGlobal, "(MESSAGES)"),
     (CountingAndClosingOnDisconnect, "no self.close()) in disconnect()"),
     (CountingOnlyWhatHasCh, "raised KeyError: 'ch'"),
+    (CountingAndClosingOnOtherValues, 'closed the connection (code 4000) on "hello"'),
 ]
 
 

@@ -210,6 +210,24 @@ class LobbyRememberingTheNameInAGlobal(Lobby):
         )
 
 
+class LobbyAnnouncingLeavesButStaying(Lobby):
+    async def disconnect(self, close_code):
+        await self.channel_layer.group_send("lobby", {"type": "lobby.say", "who": self.who, "text": "left"})
+
+
+class LobbyAnsweringTheSenderTwice(Lobby):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"who": self.who, "text": content["text"]})
+        await super().receive_json(content, **kwargs)
+
+
+class LobbyReadingAnotherField(Lobby):
+    async def receive_json(self, content, **kwargs):
+        await self.channel_layer.group_send(
+            "lobby", {"type": "lobby.say", "who": self.who, "text": content.get("message")}
+        )
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [Lobby, LobbyWithParseQsl, LobbyWithAGroupName, LobbyCallingSuperOnDisconnect]
@@ -234,6 +252,9 @@ WRONG = [
     (LobbyClosingOnDisconnect, "no self.close()) in disconnect()"),
     (LobbyAnnouncingBeforeJoining, "accept *before* group_send-ing the arrival"),
     (LobbyRememberingTheNameInAGlobal, "Keep it on self"),
+    (LobbyAnnouncingLeavesButStaying, "group_discard in disconnect()"),
+    (LobbyAnsweringTheSenderTwice, "a member heard Bob's 'hi' twice"),
+    (LobbyReadingAnotherField, "Bob heard {'who': 'bob', 'text': None}"),
 ]
 
 

@@ -433,8 +433,12 @@ class Client:
 
         self.communicator = WebsocketCommunicator(application, path, headers=list(headers))
         self.got: list[dict] = []  # every message the application sent, in order
-        self.after_leaving: list[dict] = []  # what it sent after being told the client left
+        self.after_leaving: list[dict] = []  # what it sent after being told the client left (the talk's bug)
         self.ended: bool | None = None  # whether it ended once the client left (None: not asked)
+
+    @property
+    def closes_after_leaving(self) -> list[dict]:
+        return [message for message in self.after_leaving if message["type"] == "websocket.close"]
 
     async def next(self, timeout: float = SHORT) -> dict | None:
         """The application's next message, or None if it sends nothing within ``timeout``."""
@@ -462,12 +466,18 @@ class Client:
         return reply_of(await self.next(timeout))
 
     async def leave(self, code: int = 1000, timeout: float = SHORT) -> None:
-        """Tell the application the client left; note whether it ended, and what it sent afterwards."""
+        """Tell the application the client left; note whether it ended, and what it sent afterwards.
+
+        With a channel layer, a group message may race the disconnect: ``closes_after_leaving`` are
+        the ``websocket.close`` messages alone, which nothing but a close in ``disconnect()`` sends.
+        """
         communicator = self.communicator
         if communicator.future.done():
             self.ended = True
             communicator.future.result()  # raise what it raised
             return
+        while not communicator.output_queue.empty():  # sent before it was told: not "after leaving"
+            self.got.append(communicator.output_queue.get_nowait())
         await communicator.input_queue.put({"type": "websocket.disconnect", "code": code})
         done, _ = await asyncio.wait([communicator.future], timeout=timeout)
         self.ended = bool(done)

@@ -166,11 +166,18 @@ def _show(message) -> str:
 def _wrong_step_hint(facts) -> str:
     message, expected, reply = facts["wrong"]
     if expected == "error":
-        kind = {str: "a str", float: "not a whole number", type(None): "null"}.get(type(message.get("add")))
-        why = f"{kind}, not a whole number" if "add" in message else 'no "add"'
+        value = message.get("add", "-")
+        what = 'it has no "add"' if "add" not in message else f"{json.dumps(value)} is not a whole number"
+        if isinstance(reply, str):
+            return (
+                f"{_show(message)} got the text {reply!r}: {what}, so answer with a JSON object, "
+                "send_json({'error': '...'}), and leave the total alone"
+            )
+        converted = isinstance(value, (str, float)) and isinstance(reply, dict) and "total" in reply
         return (
-            f'{_show(message)} got {reply}: it has {why}, so answer {{"error": "..."}} and leave the total '
-            "alone. Check isinstance(n, int); converting with int() adds what is not a whole number"
+            f'{_show(message)} got {reply}: {what}, so answer {{"error": "..."}} and leave the total alone. '
+            "Check isinstance(n, int)"
+            + ("; converting with int() or adding floats lets in what is not a whole number" if converted else "")
         )
     if isinstance(reply, dict) and isinstance(reply.get("total"), (int, float)) and type(reply["total"]) is not int:
         return f"{_show(message)} got {reply}: the total is a float; keep whole numbers (self.total = 0, not 0.0)"
@@ -285,6 +292,14 @@ _APART_RULES = [
         lambda f: (
             f'a second connection\'s first {{"add": 1}} got {f["replies"][1]}, expected {{"total": 1}}: every '
             "connection starts at 0 and adds what it is sent"
+        ),
+    ),
+    (
+        lambda f: f["replies"] == [{"total": 10}, {"total": 1}, {"total": 15}] and f["changed"],
+        lambda f: (
+            f"the totals are right, but they are kept in {', '.join(f['changed'])}, outside the connections: "
+            "it grows with every connection and outlives it, and a second run starts from it. Keep the total on "
+            "the instance: self.total = 0 in connect(), before await self.accept()"
         ),
     ),
     (

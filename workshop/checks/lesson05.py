@@ -193,6 +193,13 @@ _RULES = [
         ),
     ),
     (
+        _failed("Ada said", got=lambda g: g == {"who": "bob", "text": "hi"}),
+        lambda f: (
+            f"{_heard(f)}: a member heard Bob's 'hi' twice. The sender is in the group too, so "
+            "group_send alone reaches everyone: do not also send_json to the sender"
+        ),
+    ),
+    (
         _failed("Ada said", got=lambda g: isinstance(g, dict) and g.get("who") == "bob"),
         lambda f: (
             f"{_heard(f)}: the name of the last member to arrive is used for everyone, so it is shared. "
@@ -227,11 +234,12 @@ _RULES = [
         "instead",
     ),
     (
-        lambda f: any(member.after_leaving for member in f["members"].values()),
+        lambda f: any(member.closes_after_leaving for member in f["members"].values()),
         lambda f: (
             "after its client left, the consumer sent "
-            f"{next(m.after_leaving for m in f['members'].values() if m.after_leaving)[0]}: the connection is already "
-            "closed, so send nothing (no self.close()) in disconnect(); under uvicorn that send raises RuntimeError"
+            f"{next(m.closes_after_leaving for m in f['members'].values() if m.closes_after_leaving)[0]}: the "
+            "connection is already closed, so send nothing (no self.close()) in disconnect(); under uvicorn that "
+            "send raises RuntimeError"
         ),
     ),
     (
