@@ -62,6 +62,8 @@ async def _end(communicator, connected) -> dict:
     Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
     lesson 03's bug, raises RuntimeError under the README's uvicorn).
     """
+    while not communicator.output_queue.empty():  # sent before it was told: not "after the disconnect"
+        communicator.output_queue.get_nowait()
     if connected:
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
     done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
