@@ -2,8 +2,33 @@
 
 A check runs what the learner wrote for real and either prints one line that
 starts with a check mark, or raises ``ExerciseHint`` naming the likely mistake.
-Every wait here is short (``SHORT`` seconds), so a wrong answer gets its hint in
-well under three seconds instead of a timeout from deep inside a library.
+Every wait here is short (``SHORT`` seconds), so a wrong answer gets its hint
+soon instead of a timeout from deep inside a library.
+
+How a check is written
+----------------------
+1. Its docstring lists the exercise's requirements, R1, R2, ...
+2. Probes run the learner's code and observe one requirement each (two
+   connections at once, a second run, an error path, an unseen input, ...).
+   They run inside ``learner_code``::
+
+       with learner_code("TallyConsumer", advice=[(KeyError, "use content.get(...)")]) as caught:
+           facts = run(probe(...))
+
+   Any exception the learner's code raises inside the block, in the block itself,
+   in an event loop's task or in a thread (uvicorn's, a ``sync_to_async`` worker),
+   or logged with its traceback (a careful consumer logs and closes with 1011),
+   becomes one ``ExerciseHint`` that names the exception and the learner's own
+   line: "TallyConsumer raised KeyError: 'add' (cell In[5], line 12:
+   n = content['add'])", followed by the first matching advice. The line is the
+   innermost frame outside the kit, echo_project and installed libraries; a
+   ``CancelledError`` is looked through to the error that caused it. Nothing the
+   block's code writes to stderr outside a kit server (tracebacks of tasks and
+   threads, "Task exception was never retrieved") reaches the cell: it is caught,
+   and its exception turned into the hint. ``raise_background=False`` keeps such
+   exceptions in ``caught.errors`` for the check to diagnose instead.
+3. A table of ``(condition, hint)`` rules diagnoses the facts: ``diagnose(facts,
+   rules)`` raises the hint of the first rule whose condition holds. No if-chains.
 """
 
 from __future__ import annotations
@@ -11,10 +36,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import io
 import json
+import linecache
 import logging
+import os
+import re
+import sys
+import sysconfig
 import threading
 import warnings
+from collections.abc import Iterable
+
+from .. import logs
 
 SHORT = 0.5  # seconds to wait for an answer that a right answer gives at once
 
@@ -191,3 +225,382 @@ def consumer_crashes():
         yield crashes
     finally:
         logger.removeHandler(handler)
+
+
+# --------------------------------------------------------------------------- the learner's exceptions, as hints
+
+_KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # workshop/
+_LIBRARIES = tuple(
+    os.path.join(os.path.realpath(path), "")
+    for path in {
+        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+        _KIT,
+        os.path.join(os.path.dirname(_KIT), "echo_project"),
+    }
+)
+
+
+def _is_learners(filename: str) -> bool:
+    """Whether code from ``filename`` is the learner's: a notebook cell, or a file outside the kit and libraries."""
+    if filename.startswith("<"):
+        return filename.startswith("<ipython-input")
+    return not os.path.join(os.path.realpath(filename), "").startswith(_LIBRARIES)
+
+
+def _learners_frame(error: BaseException):
+    """The innermost frame of ``error``'s traceback that runs the learner's code: (filename, line number) or None."""
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if _is_learners(code.co_filename):
+            found = (code.co_filename, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
+
+
+def _label(filename: str) -> str:
+    """'cell In[5]' for a notebook cell, else the file's name."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    with contextlib.suppress(Exception):
+        label = shell.compile.format_code_name(filename)
+        if label:
+            return f"{label[0].lower()} {label[1]}"
+    return os.path.basename(filename)
+
+
+def _related(error: BaseException):
+    """``error``, then the errors it came from (cause, context) and the ones a group holds, depth first."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(getattr(current, "exceptions", ()) or ())
+        pending.extend([current.__cause__, current.__context__])
+
+
+def learners_error(error: BaseException) -> BaseException:
+    """The error to name: the first in ``error``'s chain raised in the learner's code, looking through cancellations."""
+    chain = [e for e in _related(error) if not isinstance(e, (asyncio.CancelledError, ExerciseHint))]
+    return next((e for e in chain if _learners_frame(e)), chain[0] if chain else error)
+
+
+def where(error: BaseException) -> str | None:
+    """Where the learner's code raised ``error``: "cell In[5], line 12: n = content['add']", or None."""
+    frame = _learners_frame(error)
+    if frame is None:
+        return None
+    filename, number = frame
+    source = linecache.getline(filename, number).strip()
+    return f"{_label(filename)}, line {number}" + (f": {source}" if source else "")
+
+
+def _matches(condition, error) -> bool:
+    if isinstance(condition, type) or (isinstance(condition, tuple) and all(isinstance(c, type) for c in condition)):
+        return isinstance(error, condition)
+    return bool(condition(error))
+
+
+def hint_for(error: BaseException, who: str, advice: Iterable = ()) -> ExerciseHint:
+    """The hint for an exception from the learner's code: what was raised, on which line of theirs, what to do.
+
+    ``advice`` is a table of ``(condition, text)``: a condition is an exception type (or a tuple of them)
+    or a predicate on the error; the text (a str, or a function of the error) of the first match is added.
+    """
+    error = learners_error(error)
+    if isinstance(error, ExerciseHint):
+        return error
+    if isinstance(error, NotImplementedError):
+        return not_written(who)
+    message = str(error) or "(no message)"
+    text = f"{who} raised {type(error).__name__}: {message}"
+    line = where(error)
+    text += f" (at {line})" if line else ""
+    for condition, tip in advice:
+        if _matches(condition, error):
+            text = text.rstrip(".") + ". " + (tip(error) if callable(tip) else tip)
+            break
+    return ExerciseHint(text)
+
+
+class _Caught:
+    """What ran inside ``learner_code`` raised in the background: exceptions, and the stderr text around them."""
+
+    def __init__(self):
+        self.errors: list[BaseException] = []
+        self.stderr = io.StringIO()
+
+
+class _QuietStderr(io.TextIOBase):
+    """sys.stderr during a check: a kit server's writes go on to its log, the rest is kept from the cell."""
+
+    def __init__(self, original, caught: _Caught):
+        self._original, self._caught = original, caught
+
+    def write(self, text):
+        if logs.current_buffer() is not None:
+            return self._original.write(text)
+        return self._caught.stderr.write(text)
+
+    def flush(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, caught: _Caught):
+        super().__init__(logging.ERROR)
+        self._caught = caught
+
+    def emit(self, record):
+        if record.exc_info and record.exc_info[1] is not None and logs.current_buffer() is None:
+            self._caught.errors.append(record.exc_info[1])
+
+
+@contextlib.contextmanager
+def learner_code(who: str, advice: Iterable = (), *, raise_background: bool = True):
+    """Run the learner's code inside: every exception it raises becomes a hint naming their line (see above).
+
+    Yields an object whose ``errors`` lists the exceptions raised in the background (tasks,
+    threads, logged tracebacks) while the block ran.
+    """
+    caught = _Caught()
+    recorder = _Recorder(caught)
+    root = logging.getLogger()
+    saved = sys.stderr, threading.excepthook, sys.unraisablehook
+
+    def thread_hook(arguments):
+        if arguments.exc_value is not None and not isinstance(arguments.exc_value, SystemExit):
+            caught.errors.append(arguments.exc_value)
+
+    def unraisable_hook(unraisable):
+        if unraisable.exc_value is not None:
+            caught.errors.append(unraisable.exc_value)
+
+    sys.stderr = _QuietStderr(saved[0], caught)
+    threading.excepthook, sys.unraisablehook = thread_hook, unraisable_hook
+    root.addHandler(recorder)
+    hint = None
+    try:
+        try:
+            yield caught
+        except ExerciseHint as raised:
+            hint = raised
+        except Exception as error:
+            hint = hint_for(error, who, advice)
+        if hint is not None:  # let go of the frames it holds, so what they hold is collected now, not later
+            hint.__context__ = hint.__cause__ = None
+            hint = hint.with_traceback(None)
+        gc.collect()  # a task whose exception nobody retrieved reports it when collected: now, not in the next cell
+    finally:
+        root.removeHandler(recorder)
+        sys.stderr, threading.excepthook, sys.unraisablehook = saved
+    if hint is not None:
+        raise hint
+    if raise_background and caught.errors:
+        raise hint_for(caught.errors[0], who, advice)
+
+
+def diagnose(facts, rules: Iterable) -> None:
+    """Raise the hint of the first rule that holds: ``rules`` is a table of ``(condition, hint)``.
+
+    A condition is a predicate on ``facts``; a hint is a str, or a function of ``facts`` answering one.
+    """
+    for condition, hint in rules:
+        if condition(facts):
+            raise ExerciseHint(hint(facts) if callable(hint) else hint)
+
+
+# --------------------------------------------------------------------------- probes every check can use
+
+
+class Client:
+    """One WebSocket client of an ASGI application, played in this event loop, that notes all it gets.
+
+    ``open``, ``say`` and ``leave`` wait at most ``SHORT`` seconds for an answer, never a library's
+    timeout: a consumer that answers nothing gets its hint at once. An exception of the application
+    is raised from the call that notices it (inside ``learner_code``, it becomes a hint).
+    """
+
+    def __init__(self, application, path: str = "/", headers=()):
+        from channels.testing import WebsocketCommunicator
+
+        self.communicator = WebsocketCommunicator(application, path, headers=list(headers))
+        self.got: list[dict] = []  # every message the application sent, in order
+        self.after_leaving: list[dict] = []  # what it sent after being told the client left (the talk's bug)
+        self.ended: bool | None = None  # whether it ended once the client left (None: not asked)
+
+    @property
+    def closes_after_leaving(self) -> list[dict]:
+        return [message for message in self.after_leaving if message["type"] == "websocket.close"]
+
+    async def next(self, timeout: float = SHORT) -> dict | None:
+        """The application's next message, or None if it sends nothing within ``timeout``."""
+        output = await next_output(self.communicator, timeout)
+        if output is not None:
+            self.got.append(output)
+        return output
+
+    async def open(self, timeout: float = SHORT) -> bool | None:
+        """Connect: True when accepted, False when refused (closed), None when the handshake got no answer."""
+        await self.communicator.send_input({"type": "websocket.connect"})
+        first = await self.next(timeout)
+        if first is None:
+            return None
+        return first["type"] == "websocket.accept" or (False if first["type"] == "websocket.close" else None)
+
+    async def say(self, content, timeout: float = SHORT):
+        """Send ``content`` (a str as is, anything else as JSON text); answer the reply, as ``reply_of`` does."""
+        text = content if isinstance(content, str) else json.dumps(content)
+        await self.communicator.send_input({"type": "websocket.receive", "text": text})
+        return reply_of(await self.next(timeout))
+
+    async def hear(self, timeout: float = SHORT):
+        """The next message, as ``reply_of`` answers it, without sending anything."""
+        return reply_of(await self.next(timeout))
+
+    async def leave(self, code: int = 1000, timeout: float = SHORT) -> None:
+        """Tell the application the client left; note whether it ended, and what it sent afterwards.
+
+        With a channel layer, a group message may race the disconnect: ``closes_after_leaving`` are
+        the ``websocket.close`` messages alone, which nothing but a close in ``disconnect()`` sends.
+        """
+        communicator = self.communicator
+        if communicator.future.done():
+            self.ended = True
+            communicator.future.result()  # raise what it raised
+            return
+        while not communicator.output_queue.empty():  # sent before it was told: not "after leaving"
+            self.got.append(communicator.output_queue.get_nowait())
+        await communicator.input_queue.put({"type": "websocket.disconnect", "code": code})
+        done, _ = await asyncio.wait([communicator.future], timeout=timeout)
+        self.ended = bool(done)
+        while not communicator.output_queue.empty():
+            self.after_leaving.append(communicator.output_queue.get_nowait())
+        if done:
+            error = communicator.future.exception()
+            if error is not None and type(error).__name__ != "StopConsumer":
+                raise error
+        else:
+            communicator.future.cancel()
+            await asyncio.gather(communicator.future, return_exceptions=True)
+
+
+async def stop_clients(clients) -> None:
+    """End what is still running of ``clients``' applications, and take the errors of those that crashed.
+
+    Taken, an error is not logged again when its task is collected, in the middle of the next check.
+    """
+    for client in clients:
+        future = client.communicator.future
+        if not future.done():
+            future.cancel()
+        await asyncio.gather(future, return_exceptions=True)
+
+
+def reply_of(output):
+    """What a client makes of an output: the JSON it carries, the raw text or bytes, ("closed", code), or None."""
+    if output is None:
+        return None
+    if output["type"] == "websocket.close":
+        return ("closed", output.get("code"))
+    data = output.get("text") if output.get("text") is not None else output.get("bytes")
+    if data is not None and not isinstance(data, (str, bytes)):
+        raise ExerciseHint(
+            f"the consumer sent {data!r}, a {type(data).__name__}, as a frame: send(text_data=...) takes a str; "
+            "use send_json(...) to send a dict"
+        )
+    if isinstance(data, str):
+        with contextlib.suppress(ValueError):
+            return json.loads(data)
+    return data
+
+
+def state_outside(*objects) -> dict:
+    """What lives outside any one connection: the plain values in the modules and classes of ``objects``.
+
+    Compare it before and after a probe: a count, a name or a dict kept in a global or on a class
+    (not on the instance) changes, and a second run of the check would start from it.
+    """
+    snapshot = {}
+    for thing in objects:
+        thing = getattr(thing, "func", thing)  # a functools.partial: the function it calls
+        cls = None if hasattr(thing, "__globals__") else thing if isinstance(thing, type) else type(thing)
+        places = [
+            (f"{c.__name__}.", vars(c)) for c in (cls.__mro__ if cls else ()) if _is_learners_module(c.__module__)
+        ]
+        module = getattr(thing, "__module__", None)
+        if _is_learners_module(module):
+            places.append(("", vars(sys.modules[module])))
+        for prefix, names in places:
+            for name, value in list(names.items()):
+                if _IPYTHONS_OWN.match(name) or name.startswith("__"):
+                    continue
+                if isinstance(value, (bool, int, float, str)):
+                    snapshot[prefix + name] = value
+                elif isinstance(value, (dict, list, set)):
+                    snapshot[prefix + name] = (type(value).__name__, len(value))
+    return snapshot
+
+
+_IPYTHONS_OWN = re.compile(r"_(|_|__|i+|ih|oh|dh|\d+|i\d+)$|In$|Out$")  # a notebook's history, not state
+
+
+def _is_learners_module(name: str | None) -> bool:
+    module = sys.modules.get(name or "")
+    if module is None:
+        return False
+    filename = getattr(module, "__file__", None)
+    return _is_learners(filename) if filename else name == "__main__"
+
+
+def changed_outside(before: dict, after: dict) -> list[str]:
+    """The names ``state_outside`` saw change between two snapshots."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+def leave_under_uvicorn(application, path: str, messages=(), name: str = "exercise-check", expect: int = 0) -> dict:
+    """Serve ``application`` with the README's uvicorn transport, talk, leave, and answer what happened.
+
+    A real client connects to ``path``, reads ``expect`` messages, sends each message (a str, or JSON)
+    and reads one reply each, then closes. Answers ``{"replies": [...], "ended": bool, "raised": [...]}``:
+    whether the application ended once the client had left, and what it raised, a send after the disconnect
+    included (uvicorn's ``--ws websockets`` raises RuntimeError for it).
+    """
+    from ..clients import connect_ws
+    from ..project import WS_IMPLEMENTATION
+    from ..serving import serve_asgi
+
+    ended, raised = threading.Event(), []
+
+    async def watched(scope, receive, send):
+        try:
+            await application(scope, receive, send)
+        except BaseException as error:
+            if type(error).__name__ != "StopConsumer":
+                raised.append(error)
+            raise
+        finally:
+            if scope["type"] == "websocket":
+                ended.set()
+
+    async def talk(url):
+        replies = []
+        async with connect_ws(url) as websocket:
+            for _ in range(expect):  # what the application says first (a greeting, an arrival)
+                replies.append(await asyncio.wait_for(websocket.recv(), SHORT * 4))
+            for message in messages:
+                await websocket.send(message if isinstance(message, str) else json.dumps(message))
+                replies.append(await asyncio.wait_for(websocket.recv(), SHORT * 4))
+        return replies
+
+    with serve_asgi(watched, name=name, ws=WS_IMPLEMENTATION) as server:
+        replies = run(talk(server.ws_url(path)))
+        ended.wait(SHORT * 2)
+    return {"replies": replies, "ended": ended.is_set(), "raised": raised}

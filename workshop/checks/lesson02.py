@@ -8,7 +8,22 @@ import inspect
 from ..clients import connect_ws
 from ..serving import serve_asgi
 from ..tracing import trace
-from ._common import SHORT, ExerciseHint, not_written, passed, run, unawaited_coroutines
+from ._common import (
+    SHORT,
+    Client,
+    ExerciseHint,
+    changed_outside,
+    diagnose,
+    hint_for,
+    learner_code,
+    leave_under_uvicorn,
+    not_written,
+    passed,
+    run,
+    state_outside,
+    stop_clients,
+    unawaited_coroutines,
+)
 
 _SCOPE = {
     "type": "websocket",
@@ -24,14 +39,6 @@ _SCOPE = {
 }
 
 
-class _AfterDisconnect(Exception):
-    """The app asked for another event after websocket.disconnect."""
-
-
-class _ReturnedAMessage(Exception):
-    """The app returned a message instead of sending it."""
-
-
 def _is_an_async_app(app) -> bool:
     """Whether uvicorn calls ``app`` as an ASGI 3 app, ``await app(scope, receive, send)``: uvicorn's own test.
 
@@ -44,174 +51,199 @@ def _is_an_async_app(app) -> bool:
     return callable(app) and asyncio.iscoroutinefunction(app.__call__)
 
 
-def _ended(task) -> None:
-    """Raise what a finished app raised; _ReturnedAMessage if it returned a message."""
-    returned = task.result()
-    if isinstance(returned, dict) and "type" in returned:
-        raise _ReturnedAMessage(returned)
+def _ended(client) -> object:
+    """What the app returned, if it has ended without an error (None otherwise)."""
+    future = client.communicator.future
+    return future.result() if future.done() and not future.cancelled() and future.exception() is None else None
 
 
-async def _drive(shout, texts):
-    """Play one connection's events to ``shout`` directly, as a server would; return what it did.
+def _texts(client) -> list:
+    """What the app sent after its first message: the text (or bytes) of each send, or the message itself."""
+    return [m.get("text", m.get("bytes")) if m.get("type") == "websocket.send" else m for m in client.got[1:]]
 
-    Answers (what happened, the messages it sent). What happened is "ok", "no accept",
-    "returned early", "received after disconnect" or "still running".
-    """
-    inbox: asyncio.Queue = asyncio.Queue()
-    outbox: asyncio.Queue = asyncio.Queue()
-    state = {"disconnected": False}
 
-    async def receive():
-        if state["disconnected"]:
-            raise _AfterDisconnect
-        event = await inbox.get()
-        state["disconnected"] = event["type"] == "websocket.disconnect"
-        return event
+# Connection A and connection B, interleaved; the words are ones the text never shows, past the first two.
+_A_SAYS = ["hello", "again", "Mixed case 42"]
+_B_SAYS = ["ça va?"]
+_EXPECTED = {"a": ["1: HELLO", "2: AGAIN", "3: MIXED CASE 42"], "b": ["1: ÇA VA?"]}
 
-    async def send(message):
-        await outbox.put(message)
 
-    async def next_sent():
-        """What the app sends next, or None if it sends nothing within SHORT (or has ended)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SHORT
-        while loop.time() < deadline:
-            if not outbox.empty():
-                return outbox.get_nowait()
-            if task.done():
-                _ended(task)  # raise what the app raised
-                return None
-            await asyncio.sleep(0.005)
-        return None
-
-    task = asyncio.ensure_future(shout(dict(_SCOPE), receive, send))
-    sent = []
+async def _shout_probe(shout) -> dict:
+    """A opens and says hello; B opens; A says again; B speaks; A speaks; both leave. What each got."""
+    a, b = Client(shout, "/shout/"), Client(shout, "/shout/")
+    facts = {"a": a, "b": b, "first": None, "returned": None}
     try:
-        await inbox.put({"type": "websocket.connect"})
-        first = await next_sent()
-        if first is not None:
-            sent.append(first)
-        if first is None or first.get("type") != "websocket.accept":
-            return ("returned early" if task.done() and first is None else "no accept"), sent
-        for text in texts:
-            await inbox.put({"type": "websocket.receive", "text": text})
-            reply = await next_sent()
-            if reply is None:
-                return ("returned early" if task.done() else "ok"), sent
-            sent.append(reply)
-        await inbox.put({"type": "websocket.disconnect", "code": 1000})
-        done, _ = await asyncio.wait([task], timeout=SHORT)
-        if not done:
-            return "still running", sent
-        _ended(task)
-        return "ok", sent
+        await a.open()
+        facts["first"] = a.got[0] if a.got else None
+        if facts["first"] is None or facts["first"]["type"] != "websocket.accept":
+            return facts
+        steps = [(a, _A_SAYS[0]), (b, None), (a, _A_SAYS[1]), (b, _B_SAYS[0]), (a, _A_SAYS[2])]
+        for client, text in steps:
+            if await (client.open() if text is None else client.say(text)) is None:
+                return facts  # no need to wait for more
+        for client in (a, b):
+            await client.leave()
     finally:
-        if not task.done():
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        facts["returned"] = _ended(a) or _ended(b)
+        facts["a_returned_early"] = a.communicator.future.done() and a.ended is None
+        await stop_clients((a, b))
+    return facts
 
 
-def _hint_for_an_error(error: BaseException) -> ExerciseHint:
-    if isinstance(error, NotImplementedError):
-        return not_written("shout")
-    if isinstance(error, _ReturnedAMessage):
-        return ExerciseHint(
-            f"shout returned {error.args[0]}: an ASGI app returns nothing, it sends each reply with "
+def _counts_and_words(replies) -> list:
+    return [tuple(r.split(": ", 1)) if isinstance(r, str) and ": " in r else (None, r) for r in replies]
+
+
+_SHOUT_ERRORS = [
+    (
+        lambda e: isinstance(e, KeyError) and e.args == ("text",),
+        "shout read event['text'] from an event that has none (websocket.connect or websocket.disconnect): "
+        "look at event['type'] first; only websocket.receive carries 'text'",
+    ),
+    (
+        lambda e: isinstance(e, RuntimeError) and "StopIteration" in str(e),
+        "the replies ran out: build each reply from the text the client sent, not from a list",
+    ),
+]
+
+_SHOUT_RULES = [
+    (
+        lambda f: isinstance(f["returned"], dict) and "type" in f["returned"],
+        lambda f: (
+            f"shout returned {f['returned']}: an ASGI app returns nothing, it sends each reply with "
             "await send({'type': 'websocket.send', 'text': ...}) and keeps receiving in a loop"
-        )
-    if isinstance(error, _AfterDisconnect):
-        return ExerciseHint(
-            "after websocket.disconnect, shout asked for another event: the connection is "
-            "over, so return when event['type'] == 'websocket.disconnect'"
-        )
-    if isinstance(error, KeyError) and error.args == ("text",):
-        return ExerciseHint(
-            "shout read event['text'] from an event that has none (websocket.connect or "
-            "websocket.disconnect): look at event['type'] first; only websocket.receive "
-            "carries 'text'"
-        )
-    return ExerciseHint(f"shout raised {type(error).__name__}: {error}")
+        ),
+    ),
+    (
+        lambda f: f["unawaited"],  # the only coroutine function shout is given is send
+        "shout called send({...}) without await, so the message never went anywhere: "
+        "write await send({'type': 'websocket.send', 'text': ...})",
+    ),
+    (
+        lambda f: f["first"] is not None and f["first"]["type"] == "websocket.send",
+        "the app sent a message before accepting: answer the first event (websocket.connect) with "
+        "{'type': 'websocket.accept'}",
+    ),
+    (
+        lambda f: f["first"] is None or f["first"]["type"] != "websocket.accept",
+        lambda f: (
+            f"the app answered websocket.connect with {f['first'] or 'nothing'}: accept first, with "
+            "await send({'type': 'websocket.accept'})"
+        ),
+    ),
+    (
+        lambda f: any(not isinstance(t, (str, bytes)) for t in f["a_texts"]),
+        lambda f: f"the app sent {f['a_texts']}: a reply is {{'type': 'websocket.send', 'text': ...}}",
+    ),
+    (
+        lambda f: any(isinstance(t, bytes) for t in f["a_texts"]),
+        "the replies were bytes: send {'type': 'websocket.send', 'text': ...}, not 'bytes'",
+    ),
+    (
+        lambda f: len(f["a_texts"]) < len(_A_SAYS) and f["a_returned_early"],
+        "shout returned while the connection was still open: keep receiving events in a loop until "
+        "websocket.disconnect",
+    ),
+    (
+        lambda f: len(f["a_texts"]) < len(_A_SAYS),
+        lambda f: (
+            f"'hello' then 'again' got {len(f['a_texts'])} replies: send a websocket.send for every "
+            "websocket.receive (and keep receiving in a loop)"
+        ),
+    ),
+    (
+        lambda f: "HELLO" not in str(f["a_texts"][0]),
+        lambda f: (
+            f"'hello' got {f['a_texts'][0]!r}, expected '1: HELLO': upper-case the text, f'{{count}}: {{text.upper()}}'"
+        ),
+    ),
+    (
+        lambda f: f["a_texts"][0] != "1: HELLO" and any(c.isdigit() for c in str(f["a_texts"][0])),  # the format
+        lambda f: (
+            f"'hello' got {f['a_texts'][0]!r}, expected '1: HELLO': the number, a colon, a space, then the "
+            "text: f'{count}: {text.upper()}'"
+        ),
+    ),
+    (
+        lambda f: f["a_counts"][0] is None,
+        lambda f: (
+            f"'hello' got {f['a_texts'][0]!r}, expected '1: HELLO': count the messages of this "
+            "connection from 1, and put the number first"
+        ),
+    ),
+    (
+        lambda f: (
+            [w for _, w in _counts_and_words(f["a_texts"] + f["b_texts"])]
+            != [w for _, w in _counts_and_words(_EXPECTED["a"] + _EXPECTED["b"])]
+        ),
+        lambda f: (
+            f"words the text never shows came back wrong: A got {f['a_texts']}, B got {f['b_texts']}, "
+            f"expected {_EXPECTED['a']} and {_EXPECTED['b']}: build each reply from event['text'], not from a list"
+        ),
+    ),
+    (
+        lambda f: f["a_texts"] + f["b_texts"] != _EXPECTED["a"] + _EXPECTED["b"] or f["changed"],
+        lambda f: (
+            f"with two connections at once, A got {f['a_texts']} and B got {f['b_texts']}, expected "
+            f"{_EXPECTED['a']} and {_EXPECTED['b']}: each connection counts its own messages from 1. Start "
+            f"the count at 0 inside shout, a local of this call, not in a global ({', '.join(f['changed']) or ''})"
+        ),
+    ),
+    (
+        lambda f: not (f["a"].ended and f["b"].ended),
+        "after websocket.disconnect, shout kept running: return when event['type'] == 'websocket.disconnect'",
+    ),
+    (
+        lambda f: f["a"].after_leaving or f["b"].after_leaving,
+        lambda f: (
+            f"after websocket.disconnect, shout sent {(f['a'].after_leaving or f['b'].after_leaving)[0]}: "
+            "the connection is over, send nothing more and return"
+        ),
+    ),
+]
 
 
 def check_shouting_app(shout) -> None:
-    """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'."""
+    """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'.
+
+    R1 an ASGI 3 app (async def of scope, receive, send); R2 it answers websocket.connect with
+    websocket.accept, before anything else; R3 each websocket.receive gets one websocket.send whose
+    text is '<n>: <TEXT>', the text upper-cased (words the text never shows too) and n the number of
+    this connection's message, from 1; R4 two connections at once count apart, and a second run
+    starts at 1 (no global count); R5 on websocket.disconnect it returns and sends nothing more;
+    R6 served by uvicorn (the README's transport), the same, and nothing raised.
+    """
     if not _is_an_async_app(shout):
         raise ExerciseHint(
             "shout is a plain def: an ASGI app is an async def, async def shout(scope, receive, send), "
             "which awaits receive() and send(...). (uvicorn takes a plain def for an old ASGI 2 app, "
             "and calls it with the scope alone)"
         )
-    try:
-        with unawaited_coroutines() as unawaited:
-            outcome, sent = run(_drive(shout, ["hello", "again"]))
-    except Exception as error:
-        raise _hint_for_an_error(error) from None
-    if any(name.endswith(".send") for name in unawaited):
-        raise ExerciseHint(
-            "shout called send({...}) without await, so the message never went anywhere: "
-            "write await send({'type': 'websocket.send', 'text': ...})"
-        )
-    if outcome == "no accept":
-        if sent and sent[0].get("type") == "websocket.send":
-            raise ExerciseHint(
-                "the app sent a message before accepting: answer the first event "
-                "(websocket.connect) with {'type': 'websocket.accept'}"
-            )
-        raise ExerciseHint(
-            f"the app answered websocket.connect with {sent[0] if sent else 'nothing'}: accept "
-            "first, with await send({'type': 'websocket.accept'})"
-        )
-    if outcome == "returned early":
-        raise ExerciseHint(
-            "shout returned while the connection was still open: keep receiving events in a "
-            "loop until websocket.disconnect"
-        )
-    replies = [message.get("text", message.get("bytes")) for message in sent[1:]]
-    if any(message.get("type") != "websocket.send" for message in sent[1:]):
-        raise ExerciseHint(f"the app sent {sent[1:]}: a reply is {{'type': 'websocket.send', 'text': ...}}")
-    if len(replies) < 2:
-        raise ExerciseHint(
-            f"'hello' then 'again' got {len(replies)} replies: send a websocket.send for every "
-            "websocket.receive (and keep receiving in a loop)"
-        )
-    if any(isinstance(reply, bytes) for reply in replies):
-        raise ExerciseHint("the replies were bytes: send {'type': 'websocket.send', 'text': ...}, not 'bytes'")
-    if replies != ["1: HELLO", "2: AGAIN"]:
-        raise ExerciseHint(
-            f"for 'hello' then 'again' the replies were {replies}, expected ['1: HELLO', '2: AGAIN']"
-            ": upper-case the text, and count the messages of this connection from 1"
-        )
-    if outcome == "still running":
-        raise ExerciseHint(
-            "after websocket.disconnect, shout kept running: return when event['type'] == 'websocket.disconnect'"
-        )
-    try:
-        _, second = run(_drive(shout, ["hello"]))  # a second connection
-    except Exception as error:
-        raise _hint_for_an_error(error) from None
-    if second[1:] and second[1].get("text") != "1: HELLO":
-        raise ExerciseHint(
-            f"a second connection's first reply was {second[1].get('text')!r}: the count went on "
-            "from the previous connection. Start it at 0 inside shout, once per connection, "
-            "not in a global"
-        )
-
-    async def talk(url):
-        async with connect_ws(url) as websocket:
-            await websocket.send("hello")
-            return await asyncio.wait_for(websocket.recv(), 2)
-
-    with serve_asgi(shout, name="check_shouting_app") as server:
-        try:
-            reply = run(talk(server.ws_url("shout/")))
-        except Exception as error:
-            problems = " ".join(f"{type(e).__name__}: {e}" for e in server.exceptions)
-            raise ExerciseHint(
-                f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). {problems}"
-            ) from None
-    if reply != "1: HELLO":
-        raise ExerciseHint(f"served by uvicorn, 'hello' got {reply!r}")
-    passed("shout works: 'hello', 'again' -> '1: HELLO', '2: AGAIN', served by uvicorn too")
+    with learner_code("shout", _SHOUT_ERRORS), unawaited_coroutines() as unawaited:
+        before = state_outside(shout)
+        facts = run(_shout_probe(shout))
+        facts["changed"] = changed_outside(before, state_outside(shout))
+    facts["unawaited"] = unawaited
+    facts["a_texts"], facts["b_texts"] = _texts(facts["a"]), _texts(facts["b"])
+    facts["a_counts"] = [count for count, _ in _counts_and_words(facts["a_texts"])]
+    facts["a_words"] = [word for _, word in _counts_and_words(facts["a_texts"])]
+    diagnose(facts, _SHOUT_RULES)
+    with learner_code("shout", _SHOUT_ERRORS):
+        served = leave_under_uvicorn(shout, "/shout/", ["hello", "one more"], name="check_shouting_app")
+    diagnose(
+        served,
+        [
+            (lambda s: s["raised"], lambda s: "served by uvicorn: " + str(hint_for(s["raised"][0], "shout"))),
+            (
+                lambda s: s["replies"] != ["1: HELLO", "2: ONE MORE"],
+                lambda s: f"served by uvicorn, 'hello' and 'one more' got {s['replies']}",
+            ),
+            (lambda s: not s["ended"], "served by uvicorn, shout kept running after the client left"),
+        ],
+    )
+    passed(
+        "shout works: 'hello', 'again' -> '1: HELLO', '2: AGAIN', two connections count apart, served by uvicorn too"
+    )
 
 
 # --------------------------------------------------------------------------- part 1: the tracer
@@ -323,17 +355,33 @@ def _hint_for_a_tracer_error(error: BaseException) -> ExerciseHint:
                 "your wrapper (message = await receive()), then record it and return it"
             )
         return ExerciseHint(f"the app got {got!r} from receive(): return the message itself")
-    if isinstance(error, TypeError) and "coroutine" in str(error):
-        return ExerciseHint(
-            f"{error}: receive() gives a coroutine; await it first (message = await receive()), "
-            "then read message['type']"
-        )
-    if isinstance(error, KeyError) and error.args == ("type",):
-        return ExerciseHint(
-            "the app got a message without 'type': your wrapper took it out (message.pop?). "
-            "Read message['type'] and pass the message on unchanged"
-        )
-    return ExerciseHint(f"the traced app raised {type(error).__name__}: {error}")
+    return hint_for(error, "the traced app", _TRACER_ERRORS)
+
+
+_TRACER_ERRORS = [
+    (
+        lambda e: isinstance(e, TypeError) and "coroutine" in str(e),
+        "receive() gives a coroutine; await it first (message = await receive()), then read message['type']",
+    ),
+    (
+        lambda e: isinstance(e, KeyError) and e.args == ("type",),
+        "the app got a message without 'type': your wrapper took it out (message.pop?). "
+        "Read message['type'] and pass the message on unchanged",
+    ),
+]
+
+
+async def _two_traced_at_once(traced) -> dict:
+    """Two connections through one traced echo, interleaved: what each client got back."""
+    a, b = Client(traced, "/echo/"), Client(traced, "/echo/")
+    try:
+        for step in (a.open(), a.say("from A"), b.open(), b.say("from B"), a.say("A again")):
+            await step
+        for client in (a, b):
+            await client.leave()
+    finally:
+        await stop_clients((a, b))
+    return {"a": _texts(a), "b": _texts(b)}
 
 
 def _hint_for_the_log(log, truth) -> ExerciseHint | None:
@@ -381,68 +429,114 @@ def _hint_for_the_log(log, truth) -> ExerciseHint | None:
     return ExerciseHint(f"the log is {log}, but the app's messages were {truth}, in that order")
 
 
+def _sends_recorded_first(f) -> bool:
+    sends_before = [index for index, (direction, _) in enumerate(f["log"]) if direction == "send"]
+    return f["logged_at_send"] == [index + 1 for index in sends_before]
+
+
+_TRACER_RULES = [
+    (
+        lambda f: any(name.endswith(".guarded") for name in f["unawaited"]),  # the app trace_messages was given
+        "your wrapper called app(scope, ...) without await, so the app never ran: "
+        "write await app(scope, traced_receive, traced_send)",
+    ),
+    (
+        lambda f: any(name.endswith(".send") for name in f["unawaited"]),
+        "your send wrapper called send(message) without await, so the message never went anywhere: "
+        "write await send(message)",
+    ),
+    (
+        lambda f: f["outcome"] == "no accept",
+        "the server never got websocket.accept: your send wrapper must pass the message on, with await send(message)",
+    ),
+    (
+        lambda f: f["got"] != _CONVERSATION[: len(f["got"])],
+        lambda f: (
+            f"the app got {f['got']} but the server gave {_CONVERSATION[: len(f['got'])]}: your wrapper "
+            "changed the messages; record message['type'] and pass each message on unchanged"
+        ),
+    ),
+    (
+        lambda f: f["sent"] != f["app_sent"],
+        lambda f: f"the app sent {f['app_sent']} but the server got {f['sent']}: pass each message on unchanged",
+    ),
+    (
+        lambda f: _hint_for_the_log(f["log"], f["truth"]) is not None,
+        lambda f: str(_hint_for_the_log(f["log"], f["truth"])),
+    ),
+    (
+        lambda f: f["outcome"] != "ok",
+        lambda f: f"the conversation did not finish ({f['outcome']}): pass every message on, both ways",
+    ),
+    (
+        lambda f: not _sends_recorded_first(f),
+        "your wrapper records a sent message after awaiting send(): record it first, then await send(message). "
+        "A send can fail (the client has gone) or wait a long time, and the log must already show what the app "
+        "tried to send",
+    ),
+    (
+        lambda f: f["apart"] != {"a": ["from A", "A again"], "b": ["from B"]},
+        lambda f: (
+            f"two connections at once through one traced app: A got {f['apart']['a']}, B got "
+            f"{f['apart']['b']}, expected ['from A', 'A again'] and ['from B']. The wrapper is called once per "
+            "connection: keep each call's receive and send in local names (or closures), not on self or in globals, "
+            "which the next connection overwrites"
+        ),
+    ),
+]
+
+
 def check_tracer(trace_messages) -> None:
-    """Exercise 02, part 1: ``trace_messages(app, log)`` records every message, in order, and passes it on."""
+    """Exercise 02, part 1: ``trace_messages(app, log)`` records every message, in order, and passes it on.
+
+    R1 trace_messages(app, log) returns an ASGI 3 app (an async def) that awaits app with its own
+    receive and send; R2 the log holds one (direction, message type) per message, in the order they
+    happen, equal to the kit's trace; R3 every message passes on unchanged, both ways; R4 a send is
+    recorded before it is awaited; R5 two connections at once through one traced app stay apart (A's
+    echo never reaches B); R6 served by uvicorn, the same.
+    """
     log: list = []
     reference = trace(_echo)
-    try:
-        with unawaited_coroutines() as unawaited:
-            traced = trace_messages(_insisting_on_messages(reference), log)
-            if traced is None:
-                raise ExerciseHint(
-                    "trace_messages returned None: define the wrapping app inside it and return it (return traced)"
+    with learner_code("trace_messages", _TRACER_ERRORS):
+        try:
+            with unawaited_coroutines() as unawaited:
+                traced = trace_messages(_insisting_on_messages(reference), log)
+                diagnose(
+                    traced,
+                    [
+                        (
+                            lambda app: app is None,
+                            "trace_messages returned None: define the wrapping app inside it and return it "
+                            "(return traced)",
+                        ),
+                        (
+                            lambda app: not _is_an_async_app(app),
+                            "trace_messages returned a plain def: the app it returns is an ASGI app, so an async "
+                            "def, async def traced(scope, receive, send), which ends with "
+                            "await app(scope, traced_receive, traced_send)",
+                        ),
+                    ],
                 )
-            if not _is_an_async_app(traced):
-                raise ExerciseHint(
-                    "trace_messages returned a plain def: the app it returns is an ASGI app, so an async def, "
-                    "async def traced(scope, receive, send), which ends with "
-                    "await app(scope, traced_receive, traced_send)"
-                )
-            outcome, sent, logged_at_send = run(_drive_traced(traced, log))
-    except ExerciseHint:
-        raise
-    except Exception as error:
-        raise _hint_for_a_tracer_error(error) from None
-    if any(name.endswith(".guarded") for name in unawaited):  # the app trace_messages was given
-        raise ExerciseHint(
-            "your wrapper called app(scope, ...) without await, so the app never ran: "
-            "write await app(scope, traced_receive, traced_send)"
-        )
-    if any(name.endswith(".send") for name in unawaited):
-        raise ExerciseHint(
-            "your send wrapper called send(message) without await, so the message never went "
-            "anywhere: write await send(message)"
-        )
-    if outcome == "no accept":
-        raise ExerciseHint(
-            "the server never got websocket.accept: your send wrapper must pass the message on, "
-            "with await send(message)"
-        )
+                outcome, sent, logged_at_send = run(_drive_traced(traced, log))
+        except ExerciseHint:
+            raise
+        except Exception as error:
+            raise _hint_for_a_tracer_error(error) from None
     seen = reference.connections[-1].messages if reference.connections else []
-    got = [message for direction, message in seen if direction == "receive"]
-    if got != _CONVERSATION[: len(got)]:
-        raise ExerciseHint(
-            f"the app got {got} but the server gave {_CONVERSATION[: len(got)]}: your wrapper changed "
-            "the messages; record message['type'] and pass each message on unchanged"
-        )
-    truth = [(direction, message["type"]) for direction, message in seen]
-    if sent != [message for direction, message in seen if direction == "send"]:
-        raise ExerciseHint(
-            f"the app sent {[m for d, m in seen if d == 'send']} but the server got {sent}: pass each "
-            "message on unchanged"
-        )
-    hint = _hint_for_the_log(log, truth)
-    if hint is not None:
-        raise hint
-    if outcome != "ok":
-        raise ExerciseHint(f"the conversation did not finish ({outcome}): pass every message on, both ways")
-    sends_before = [index for index, (direction, _) in enumerate(log) if direction == "send"]
-    if logged_at_send != [index + 1 for index in sends_before]:
-        raise ExerciseHint(
-            "your wrapper records a sent message after awaiting send(): record it first, then "
-            "await send(message). A send can fail (the client has gone) or wait a long time, and "
-            "the log must already show what the app tried to send"
-        )
+    facts = {
+        "unawaited": unawaited,
+        "outcome": outcome,
+        "sent": sent,
+        "logged_at_send": logged_at_send,
+        "log": log,
+        "got": [message for direction, message in seen if direction == "receive"],
+        "app_sent": [message for direction, message in seen if direction == "send"],
+        "truth": [(direction, message["type"]) for direction, message in seen],
+    }
+    diagnose(facts, _TRACER_RULES[:-1])
+    with learner_code("trace_messages", _TRACER_ERRORS):
+        facts["apart"] = run(_two_traced_at_once(trace_messages(_echo, [])))
+    diagnose(facts, _TRACER_RULES[-1:])
 
     async def talk(url):
         async with connect_ws(url) as websocket:
@@ -451,15 +545,16 @@ def check_tracer(trace_messages) -> None:
 
     served_log: list = []
     served_reference = trace(_echo)
-    with serve_asgi(trace_messages(served_reference, served_log), name="check_tracer") as server:
-        try:
-            reply = run(talk(server.ws_url("echo/")))
-            served_reference.last(timeout=2)
-        except Exception as error:
-            problems = " ".join(f"{type(e).__name__}: {e}" for e in server.exceptions)
-            raise ExerciseHint(
-                f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). {problems}"
-            ) from None
+    with learner_code("trace_messages", _TRACER_ERRORS):
+        with serve_asgi(trace_messages(served_reference, served_log), name="check_tracer") as server:
+            try:
+                reply = run(talk(server.ws_url("echo/")))
+                served_reference.last(timeout=2)
+            except Exception as error:
+                raise ExerciseHint(
+                    f"served by uvicorn, the conversation failed ({type(error).__name__}: {error}). "
+                    + " ".join(str(hint_for(e, "trace_messages")) for e in server.exceptions)
+                ) from None
     served_truth = [(d, m["type"]) for d, m in served_reference.last().messages]
     if reply != "hello" or served_log != served_truth:
         raise ExerciseHint(f"served by uvicorn, the log was {served_log}, expected {served_truth}")

@@ -2,46 +2,67 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from ._common import (
-    SHORT,
+    Client,
     ExerciseHint,
-    connect,
+    changed_outside,
+    diagnose,
+    hint_for,
+    learner_code,
+    leave_under_uvicorn,
     missing_await_hint,
-    next_output,
-    not_written,
     passed,
     run,
+    state_outside,
+    stop_clients,
     unawaited_coroutines,
 )
 
 # What Bob sends: the text, plus fields a hostile client adds to pass for someone else or to smuggle data.
 _BOBS_MESSAGE = {"text": "hi", "who": "mallory", "type": "lobby.joined", "colour": "red"}
+_ANYONE = object()  # an expectation met by any {"joined": <a non-empty str>}
+
+# The probe, step by step: (what happens, who does it, what it is, {member: what that member must hear}).
+_STEPS = [
+    ("Ada arrived", "ada", "/lobby/?name=ada", {"ada": {"joined": "ada"}}),
+    ("Bob arrived", "bob", "/lobby/?name=bob", {"ada": {"joined": "bob"}, "bob": {"joined": "bob"}}),
+    ("Bob said 'hi'", "bob", _BOBS_MESSAGE, {m: {"who": "bob", "text": "hi"} for m in ("bob", "ada")}),
+    (
+        "Ada said 'hello bob'",
+        "ada",
+        {"text": "hello bob"},
+        {m: {"who": "ada", "text": "hello bob"} for m in ("ada", "bob")},
+    ),
+    (
+        "Renée arrived (/lobby/?name=ren%C3%A9e)",
+        "renee",
+        "/lobby/?name=ren%C3%A9e",
+        {m: {"joined": "renée"} for m in ("renee", "ada", "bob")},
+    ),
+    (
+        "someone arrived without a name (/lobby/)",
+        "guest",
+        "/lobby/",
+        {m: _ANYONE for m in ("guest", "ada", "bob", "renee")},
+    ),
+]
 
 
-async def _next_json(communicator, skip_joins=False):
-    while True:
-        output = await next_output(communicator)
-        if output is None:
-            return None
-        if output["type"] == "websocket.close":
-            return ("closed", output.get("code"))
-        message = json.loads(output["text"])
-        if not (skip_joins and "joined" in message):
-            return message
+def _heard_right(got, expected) -> bool:
+    if expected is _ANYONE:
+        return isinstance(got, dict) and list(got) == ["joined"] and isinstance(got["joined"], str) and got["joined"]
+    return got == expected
 
 
-async def _lobby_conversation(consumer_class):
-    """Ada and Bob join; Bob speaks; both leave. Answers what they heard, the group events, the group after."""
+async def _lobby_probe(consumer_class) -> dict:
+    """Play ``_STEPS`` with a fresh in-memory layer; stop at the first thing a member did not hear right."""
     from channels.layers import get_channel_layer
-    from channels.testing import WebsocketCommunicator
 
     layer = get_channel_layer()
-    await layer.flush()  # start from an empty in-memory layer, in this loop
-    events = []
-    group_send = layer.group_send
+    await layer.flush()  # start from an empty layer, in this loop
+    events, group_send = [], layer.group_send
 
     async def recording_group_send(group, message):
         events.append((group, dict(message)))
@@ -49,118 +70,248 @@ async def _lobby_conversation(consumer_class):
 
     layer.group_send = recording_group_send
     application = consumer_class.as_asgi()
-    ada = WebsocketCommunicator(application, "/lobby/?name=ada")
-    bob = WebsocketCommunicator(application, "/lobby/?name=bob")
-    heard = {"ada": [], "bob": None, "events": events, "left_behind": None}
-    started = []
+    members: dict[str, Client] = {}
+    facts = {"events": events, "failed": None, "opened": True, "members": members}
     try:
-        for member in (ada, bob):
-            started.append(member)
-            connected, _ = await connect(member)
-            if not connected:
-                heard["refused"] = connected
-                return heard
-        heard["ada"] = [await _next_json(ada)]  # ada joined
-        if heard["ada"][0] is None:
-            return heard  # no need to wait for more
-        heard["ada"].append(await _next_json(ada))  # bob joined
-        await bob.send_json_to(_BOBS_MESSAGE)
-        heard["bob"] = await _next_json(bob, skip_joins=True)
-        heard["ada"].append(await _next_json(ada))
+        for what, who, action, hears in _STEPS:
+            if isinstance(action, str):  # an arrival
+                members[who] = Client(application, action)
+                facts["opened"] = await members[who].open()
+                if not facts["opened"]:
+                    facts["failed"] = (what, who, "accepted", None)
+                    return facts
+            else:
+                await members[who].communicator.send_input({"type": "websocket.receive", "text": json.dumps(action)})
+            for member, expected in hears.items():
+                got = await members[member].hear()
+                if not _heard_right(got, expected):
+                    facts["failed"] = (what, member, expected, got)
+                    return facts
+        for member in members.values():
+            await member.leave()
     finally:
-        running = [member.future for member in started if not member.future.done()]
-        for member in started:
-            if member.future in running:
-                await member.send_input({"type": "websocket.disconnect", "code": 1000})
-        if running:
-            await asyncio.wait(running, timeout=SHORT)  # a consumer ends when its client has left
-        heard["still_running"] = sum(not future.done() for future in running)
-        for future in running:
-            future.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        heard["left_behind"] = len(getattr(layer, "groups", {}).get("lobby", {}))
+        await stop_clients(list(members.values()))
+        facts["left_behind"] = len(getattr(layer, "groups", {}).get("lobby", {}))
         del layer.group_send
         await layer.flush()
-    return heard
+    return facts
+
+
+def _said(facts) -> list:
+    return [
+        event for _, event in facts["events"] if "hi" in json.dumps(event) and "joined" not in event.get("type", "")
+    ]
+
+
+def _failed(step_prefix, member=None, got=lambda g: True):
+    """A condition on the first failed step: its name starts with ``step_prefix``, for ``member``, and ``got`` holds."""
+
+    def condition(facts):
+        failed = facts["failed"]
+        return (
+            failed is not None
+            and failed[0].startswith(step_prefix)
+            and (member is None or failed[1] == member)
+            and got(failed[3])
+        )
+
+    return condition
+
+
+def _heard(facts) -> str:
+    what, member, expected, got = facts["failed"]
+    wanted = "{'joined': <a name>}" if expected is _ANYONE else expected
+    return f"{what}, and {member.capitalize()} heard {got}, expected {wanted}"
+
+
+def _joined(got) -> str:
+    return str(got.get("joined", "")) if isinstance(got, dict) else ""
+
+
+_RULES = [
+    (
+        lambda f: f["opened"] is False,
+        "the connection was refused: accept it in connect() (await self.accept())",
+    ),
+    (lambda f: f["opened"] is None, "the handshake got no answer: connect() must call await self.accept()"),
+    (
+        _failed("", got=lambda g: _joined(g).startswith(("name=", "b'"))),
+        lambda f: (
+            f"{_heard(f)}: the query string is the bytes b'name=ada'; parse it, "
+            "parse_qs(self.scope['query_string'].decode())['name'][0]"
+        ),
+    ),
+    (
+        _failed("Ada arrived", got=lambda g: _joined(g) in ("guest", "anonymous", "None")),
+        lambda f: (
+            f"{_heard(f)}: the name was not found in the query string. It is bytes (b'name=ada'): decode it "
+            "before parsing, parse_qs(self.scope['query_string'].decode())"
+        ),
+    ),
+    (
+        _failed("Ada arrived"),
+        lambda f: (
+            f"{_heard(f)}: in connect(), group_add the channel and accept *before* group_send-ing the "
+            "arrival (and read the name from the query string)"
+        ),
+    ),
+    (
+        _failed("Bob arrived", "ada", got=lambda g: g is None),
+        lambda f: (
+            f"{_heard(f)}: Ada is not in the group. In connect(), group_add this channel to 'lobby', then "
+            "group_send the arrival to the group"
+        ),
+    ),
+    (
+        _failed("Bob arrived"),
+        lambda f: (
+            f"{_heard(f)}: every member hears every arrival, its own too: group_add and accept before "
+            "group_send, and read each member's own name from its query string"
+        ),
+    ),
+    (
+        lambda f: any("colour" in event for event in _said(f)),
+        lambda f: (
+            f"Bob's message went into the group event {_said(f)[0]}: copy only the fields you expect, "
+            "{'type': 'lobby.say', 'who': self.who, 'text': content['text']}, so a client cannot add or overwrite "
+            "fields"
+        ),
+    ),
+    (
+        lambda f: (
+            any(event.get("who") == "mallory" for event in _said(f))
+            or _failed("Bob said", got=lambda g: isinstance(g, dict) and g.get("who") == "mallory")(f)
+        ),
+        "Bob sent 'who': 'mallory' and the lobby believed him: take the name from the connection (self.who), "
+        "never from the client's message",
+    ),
+    (
+        _failed("Bob said", "ada", got=lambda g: g is None),
+        lambda f: (
+            f"{_heard(f)}: only the sender got it? Send to the group with "
+            "self.channel_layer.group_send('lobby', ...), not with send_json"
+        ),
+    ),
+    (
+        _failed("Ada said", got=lambda g: g == {"who": "bob", "text": "hi"}),
+        lambda f: (
+            f"{_heard(f)}: a member heard Bob's 'hi' twice. The sender is in the group too, so "
+            "group_send alone reaches everyone: do not also send_json to the sender"
+        ),
+    ),
+    (
+        _failed("Ada said", got=lambda g: isinstance(g, dict) and g.get("who") == "bob"),
+        lambda f: (
+            f"{_heard(f)}: the name of the last member to arrive is used for everyone, so it is shared. "
+            "Keep it on self (self.who = ... in connect()), not on the class or in a global"
+        ),
+    ),
+    (
+        _failed("Renée", got=lambda g: "%" in _joined(g)),
+        lambda f: (
+            f"{_heard(f)}: names come percent-encoded, as browsers send them; parse_qs decodes them, "
+            "splitting by hand does not: parse_qs(self.scope['query_string'].decode())"
+        ),
+    ),
+    (
+        lambda f: f["failed"] is not None,
+        lambda f: (
+            f"{_heard(f)}: what a member sends reaches every member as {{'who': name, 'text': text}}, and "
+            "every arrival as {'joined': name}"
+        ),
+    ),
+    (
+        lambda f: f["changed"],
+        lambda f: (
+            f"the lobby kept state outside its connections ({', '.join(f['changed'])}), so a second run "
+            "starts from the first: keep each member's name on self"
+        ),
+    ),
+    (
+        lambda f: not all(member.ended for member in f["members"].values()),
+        "after the clients left, the consumer kept running: if you override websocket_disconnect, call "
+        "super().websocket_disconnect(message), which ends the consumer; or override disconnect(self, close_code) "
+        "instead",
+    ),
+    (
+        lambda f: any(member.closes_after_leaving for member in f["members"].values()),
+        lambda f: (
+            "after its client left, the consumer sent "
+            f"{next(m.closes_after_leaving for m in f['members'].values() if m.closes_after_leaving)[0]}: the "
+            "connection is already closed, so send nothing (no self.close()) in disconnect(); under uvicorn that "
+            "send raises RuntimeError"
+        ),
+    ),
+    (
+        lambda f: f["left_behind"],
+        lambda f: (
+            f"after everyone left, the group 'lobby' still held {f['left_behind']} channel(s): group_discard "
+            "in disconnect(), or messages pile up for nobody"
+        ),
+    ),
+]
+
+
+def _no_handler(error) -> str:
+    kind = str(error).rsplit(" ", 1)[-1]
+    return (
+        f"a group event of type {kind!r} needs a method named {kind.replace('.', '_')}(self, event) on the "
+        "consumer: the type, dots replaced by underscores"
+    )
+
+
+_ERRORS = [
+    (lambda e: isinstance(e, ValueError) and "No handler for message type" in str(e), _no_handler),
+    (
+        lambda e: isinstance(e, RuntimeError) and "AsyncToSync" in str(e),
+        "async_to_sync is for sync code; in an async consumer await the layer's methods directly: "
+        "await self.channel_layer.group_send(...)",
+    ),
+    (
+        lambda e: isinstance(e, TypeError) and "byte indices" in str(e),
+        "scope['query_string'] is bytes (b'name=ada'), not a dict: parse it, "
+        "parse_qs(self.scope['query_string'].decode())",
+    ),
+    (
+        lambda e: isinstance(e, KeyError) and e.args == ("name",),
+        "the name was not found: decode the query string before parsing it (parse_qs of bytes has bytes keys), "
+        "and let a member without a name in too: parse_qs(...).get('name', ['guest'])[0]",
+    ),
+    (
+        lambda e: isinstance(e, (IndexError, KeyError)),
+        "a member without a name (/lobby/) must still get in, as 'guest': "
+        "parse_qs(self.scope['query_string'].decode()).get('name', ['guest'])[0]",
+    ),
+]
 
 
 def check_lobby_consumer(consumer_class) -> None:
-    """Exercise 05: a lobby that announces arrivals and broadcasts what members say."""
-    try:
-        with unawaited_coroutines() as unawaited:
-            heard = run(_lobby_conversation(consumer_class))
-    except NotImplementedError:
-        raise not_written("LobbyConsumer") from None
-    except ValueError as error:
-        if "No handler for message type" in str(error):
-            kind = str(error).rsplit(" ", 1)[-1]
-            method = kind.replace(".", "_")
-            raise ExerciseHint(
-                f"a group event of type {kind!r} needs a method named {method}(self, event) "
-                "on the consumer: the type, dots replaced by underscores"
-            ) from None
-        raise ExerciseHint(f"the consumer raised ValueError: {error}") from None
-    except RuntimeError as error:
-        if "AsyncToSync" in str(error):
-            raise ExerciseHint(
-                "async_to_sync is for sync code; in an async consumer await the layer's "
-                "methods directly: await self.channel_layer.group_send(...)"
-            ) from None
-        raise ExerciseHint(f"the consumer raised RuntimeError: {error}") from None
-    except KeyError as error:
-        raise ExerciseHint(
-            f"the consumer raised KeyError: {error}. A handler gets the event dict you "
-            "group_send: read the fields you put in it"
-        ) from None
+    """Exercise 05: a lobby that announces arrivals and broadcasts what members say.
+
+    R1 each member's name comes from its query string (?name=ada), decoded (?name=ren%C3%A9e is
+    renée); a member without one gets in (as 'guest'); R2 every member, the newcomer too, hears
+    {"joined": name} for each arrival; R3 what a member sends reaches every member as exactly
+    {"who": name, "text": text}: the name from the connection, nothing else from the client's message;
+    R4 each member keeps its own name (Ada speaks after Bob arrived), nothing on the class or in a
+    global; R5 when members leave, their consumers end, send nothing more, and the group is empty;
+    also under the README's uvicorn transport.
+    """
+    who = getattr(consumer_class, "__name__", "LobbyConsumer")
+    if not hasattr(consumer_class, "as_asgi"):
+        raise ExerciseHint("pass the consumer class itself, e.g. check_lobby_consumer(LobbyConsumer)")
+    with learner_code(who, _ERRORS), unawaited_coroutines() as unawaited:
+        before = state_outside(consumer_class)
+        facts = run(_lobby_probe(consumer_class))
+        facts["changed"] = changed_outside(before, state_outside(consumer_class))
     if unawaited:
-        raise missing_await_hint(unawaited, "LobbyConsumer")
-    if "refused" in heard:
-        raise ExerciseHint(
-            "the connection was refused: accept it in connect() (await self.accept())"
-            if heard["refused"] is False
-            else "the handshake got no answer: connect() must call await self.accept()"
+        raise missing_await_hint(unawaited, who)
+    diagnose(facts, _RULES)
+    with learner_code(who, _ERRORS):
+        served = leave_under_uvicorn(
+            consumer_class.as_asgi(), "/lobby/?name=ada", [{"text": "bye"}], name="check_lobby_consumer", expect=1
         )
-    joins = heard["ada"][:2]
-    if joins and isinstance(joins[0], dict) and str(joins[0].get("joined", "")).startswith(("name=", "b'")):
-        raise ExerciseHint(
-            f"Ada heard {joins[0]}: the query string is the bytes b'name=ada'; parse it, "
-            "parse_qs(self.scope['query_string'].decode())['name'][0]"
-        )
-    if joins != [{"joined": "ada"}, {"joined": "bob"}]:
-        raise ExerciseHint(
-            f"Ada heard {joins} as Ada then Bob arrived, expected [{{'joined': 'ada'}}, "
-            "{'joined': 'bob'}]: in connect(), group_add the channel and accept *before* "
-            "group_send-ing the arrival (and read the name from the query string)"
-        )
-    said = [event for group, event in heard["events"] if "hi" in json.dumps(event)]
-    if any("colour" in json.dumps(event) for event in said):
-        raise ExerciseHint(
-            f"Bob's whole message went into the group event {said[0]}: copy only the fields you "
-            "expect, {'type': 'lobby.say', 'who': self.who, 'text': content['text']}, so a client "
-            "cannot add or overwrite fields"
-        )
-    bob_heard, ada_heard = heard["bob"], heard["ada"][2]
-    if any(isinstance(m, dict) and m.get("who") == "mallory" for m in (bob_heard, ada_heard)):
-        raise ExerciseHint(
-            "Bob sent 'who': 'mallory' and the lobby believed him: take the name from the "
-            "connection (self.who), never from the client's message"
-        )
-    if bob_heard != {"who": "bob", "text": "hi"}:
-        raise ExerciseHint(f"Bob said 'hi' and heard {bob_heard}, expected {{'who': 'bob', 'text': 'hi'}}")
-    if ada_heard != {"who": "bob", "text": "hi"}:
-        raise ExerciseHint(
-            f"Bob said 'hi' and Ada heard {ada_heard}: only the sender got it? Send to the "
-            "group with self.channel_layer.group_send('lobby', ...), not with send_json"
-        )
-    if heard["still_running"]:
-        raise ExerciseHint(
-            "after the clients left, the consumer kept running: if you override "
-            "websocket_disconnect, call super().websocket_disconnect(message), which ends the "
-            "consumer; or override disconnect(self, close_code) instead"
-        )
-    if heard["left_behind"]:
-        raise ExerciseHint(
-            f"after Ada and Bob left, the group 'lobby' still held {heard['left_behind']} "
-            "channel(s): group_discard in disconnect(), or messages pile up for nobody"
-        )
-    passed("LobbyConsumer works: arrivals announced, 'hi' from Bob reached Ada and Bob, the group emptied")
+    if served["raised"]:
+        raise ExerciseHint("served by uvicorn (the README's transport): " + str(hint_for(served["raised"][0], who)))
+    passed(
+        "LobbyConsumer works: arrivals announced, 'hi' from Bob and Ada's answer reached everyone, the group emptied"
+    )

@@ -1,26 +1,49 @@
-"""Exercise 08, testing: a test that passes the right consumer and fails broken ones."""
+"""Exercise 08, testing: a test that passes the right consumer and fails broken ones.
+
+``check_test_catches_bugs(test_reverse)``, the requirements of a good test:
+
+- R1 it is an async def that awaits the communicator (its methods are coroutines);
+- R2 it passes the right ``ReverseConsumer``, also when run again in the same process;
+- R3 it fails every broken consumer, not only the three the exercise names: one that echoes the text
+  unchanged, never accepts, sends plain text, and nearly-right ones: a text changed but not reversed,
+  only the first letter right, the last letter dropped, the right text under another key;
+- R4 nothing it leaves behind reaches the learner's cell (tasks of failed runs are collected quietly).
+
+The check runs the learner's test against each consumer; a table of (broken consumer, what a test must
+assert to catch it) names the first one it lets pass.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 
-from ._common import ExerciseHint, not_written, passed, run, unawaited_coroutines
+from ._common import (
+    ExerciseHint,
+    learner_code,
+    learners_error,
+    not_written,
+    passed,
+    run,
+    unawaited_coroutines,
+    where,
+)
+
+_EXACT = "compare the reply to the exact dict you expect, for a text that reads differently backwards (not 'abba')"
 
 
 def _reverse_consumers():
     """A correct consumer, and broken ones with what a test must assert to catch each."""
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-    class ReverseConsumer(AsyncJsonWebsocketConsumer):
-        async def receive_json(self, content, **kwargs):
-            await self.send_json({"reversed": content["text"][::-1]})
+    def replying(answer):
+        class Replying(AsyncJsonWebsocketConsumer):
+            async def receive_json(self, content, **kwargs):
+                await self.send_json(answer(content["text"]))
 
-    class EchoesUnchanged(AsyncJsonWebsocketConsumer):
-        async def receive_json(self, content, **kwargs):
-            await self.send_json({"reversed": content["text"]})
+        return Replying
 
-    class NeverAccepts(ReverseConsumer):
+    class NeverAccepts(AsyncJsonWebsocketConsumer):
         async def connect(self):
             await self.close()
 
@@ -28,11 +51,9 @@ def _reverse_consumers():
         async def receive_json(self, content, **kwargs):
             await self.send(text_data=content["text"][::-1])
 
-    broken = {
-        "echoes the text unchanged": (
-            EchoesUnchanged,
-            "compare the reply to the exact dict you expect, for a text that reads differently backwards (not 'abba')",
-        ),
+    correct = replying(lambda text: {"reversed": text[::-1]})
+    broken = {  # the three the exercise names first, then nearly-right ones
+        "echoes the text unchanged": (replying(lambda text: {"reversed": text}), _EXACT),
         "never accepts the connection": (
             NeverAccepts,
             "assert connected, the first value that await communicator.connect() gives",
@@ -41,48 +62,70 @@ def _reverse_consumers():
             SendsPlainText,
             "read the reply with receive_json_from() and compare it to the dict you expect",
         ),
+        "changes the text without reversing it (upper case)": (
+            replying(lambda text: {"reversed": text.upper()}),
+            "a test that the text changed is not a test that it was reversed: " + _EXACT,
+        ),
+        "gets only the first letter right": (
+            replying(lambda text: {"reversed": text[-1:] + text[:-1]}),
+            "compare the whole reversed text, not its first letter: " + _EXACT,
+        ),
+        "drops the last letter": (
+            replying(lambda text: {"reversed": text[:0:-1]}),
+            "compare the whole reversed text, not a part of it: " + _EXACT,
+        ),
+        "sends the right text under another key ('reverse')": (
+            replying(lambda text: {"reverse": text[::-1]}),
+            "compare the whole reply, key included: " + _EXACT,
+        ),
     }
-    return ReverseConsumer, broken
+    return correct, broken
 
 
 def _run_test(test_reverse, consumer):
     return run(asyncio.wait_for(test_reverse(consumer), 2))
 
 
+def _failed_the_correct_one(error) -> ExerciseHint:
+    line = where(error)
+    said = f"{type(error).__name__}: {error}" + (f", at {line}" if line else "")
+    text = str(error)
+    if "coroutine" in text:
+        advice = "the communicator's methods are coroutines, so await each of them"
+    elif any(words in text for words in ("positional argument", "takes no arguments", "exactly one argument")):
+        advice = "give the communicator consumer_class.as_asgi(), not the class"
+    else:
+        advice = 'for {"text": "abc"} it answers {"reversed": "cba"}'
+    return ExerciseHint(f"your test failed the correct ReverseConsumer ({said}): {advice}")
+
+
 def check_test_catches_bugs(test_reverse) -> None:
-    """Exercise 08: a test that passes the right consumer and fails three broken ones."""
+    """Exercise 08: a test that passes the right consumer and fails broken ones, nearly-right ones included."""
     if not inspect.iscoroutinefunction(test_reverse):
         raise ExerciseHint("test_reverse must be an async def: it awaits the communicator")
     correct, broken = _reverse_consumers()
-    try:
-        with unawaited_coroutines() as unawaited:
-            _run_test(test_reverse, correct)
-    except NotImplementedError:
-        raise not_written("test_reverse") from None
-    except Exception as error:
-        if "coroutine" in str(error):
-            raise ExerciseHint(
-                f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "
-                "the communicator's methods are coroutines, so await each of them"
-            ) from None
-        if any(words in str(error) for words in ("positional argument", "takes no arguments", "exactly one argument")):
-            raise ExerciseHint(
-                f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "
-                "give the communicator consumer_class.as_asgi(), not the class"
-            ) from None
-        raise ExerciseHint(
-            f"your test failed the correct ReverseConsumer ({type(error).__name__}: {error}): "
-            'for {"text": "abc"} it answers {"reversed": "cba"}'
-        ) from None
-    if unawaited:
-        raise ExerciseHint(
-            f"your test called {unawaited[0].rsplit('.', 1)[-1]}(...) without await, so it never "
-            "ran: await each of the communicator's methods"
-        )
-    for flaw, (consumer, advice) in broken.items():
+    for _ in range(2):  # R2: a second run in the same process passes too
         try:
-            _run_test(test_reverse, consumer)
-        except Exception:
-            continue
+            with unawaited_coroutines() as unawaited:
+                _run_test(test_reverse, correct)
+        except NotImplementedError:
+            raise not_written("test_reverse") from None
+        except Exception as error:  # the learner's own assert, an error in their test, or a timeout
+            raise _failed_the_correct_one(learners_error(error)) from None
+        if unawaited:
+            raise ExerciseHint(
+                f"your test called {unawaited[0].rsplit('.', 1)[-1]}(...) without await, so it never "
+                "ran: await each of the communicator's methods"
+            )
+    let_pass = []
+    with learner_code("test_reverse", raise_background=False):  # failed runs leave tasks: collected quietly
+        for flaw, (consumer, advice) in broken.items():
+            try:
+                _run_test(test_reverse, consumer)
+            except Exception:
+                continue
+            let_pass.append((flaw, advice))
+    if let_pass:
+        flaw, advice = let_pass[0]
         raise ExerciseHint(f"your test passed a consumer that {flaw}: {advice}")
     passed(f"your test passes the right consumer and catches all {len(broken)} broken ones")

@@ -1,46 +1,133 @@
-"""Exercise 09, security: members only; a token middleware that says who is at the door."""
+"""Exercise 09, security: members only; a token middleware that says who is at the door.
+
+``check_members_only(MembersOnlyEcho)``, the requirements:
+
+- R1 an anonymous visitor is accepted, then closed with code 4401 (it may be told why first);
+- R2 a logged-in member stays connected and gets each message echoed back exactly;
+- R3 with an anonymous visitor and a member connected at once, each is treated as itself;
+- R4 the consumer ends when its client leaves.
+
+``check_token_auth(TokenAuthMiddleware)``, the requirements:
+
+- R1 ada's token (alone, before or after another parameter) puts the real user ada in scope["user"];
+- R2 a wrong token, or none, puts AnonymousUser there (and the members-only consumer closes with 4401);
+- R3 the scope the middleware was given is left as it was (a copy goes on);
+- R4 nothing about one visitor reaches the next: every order of visits (token, wrong token, none), and
+  all three at once, give each visitor their own user; nothing is stored on the middleware;
+- R5 the lookup runs through database_sync_to_async, awaited; the inner application is awaited.
+
+Probes observe each requirement with a real user from the database and the check's own consumer; a
+table of (condition, hint) rules then names the first requirement broken.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import itertools
 import json
 
 from ._common import (
+    SHORT,
     ExerciseHint,
-    connect,
+    diagnose,
     in_a_plain_thread,
+    learner_code,
     missing_await_hint,
-    next_output,
-    not_written,
     passed,
     run,
-    stop,
     unawaited_coroutines,
 )
 
-
-async def _handshake(application, origin: bytes | None, user=None, path="/whoami/"):
-    """Open a connection; answer (connected, what the consumer sent before going quiet)."""
-    from channels.testing import WebsocketCommunicator
-
-    headers = [(b"host", b"127.0.0.1")] + ([(b"origin", origin)] if origin else [])
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    if user is not None:
-        communicator.scope["user"] = user  # what AuthMiddlewareStack would find in the session
-    connected, _ = await connect(communicator)
-    replies = []
-    try:
-        while connected and (output := await next_output(communicator, 0.3)) is not None:
-            replies.append(output)
-            if output["type"] == "websocket.close":
-                break
-    finally:
-        await stop(communicator, disconnect=bool(connected))
-    return connected, replies
-
-
 GOOD_TOKEN = "ada-s3cret"  # the exercise's TOKENS maps it to the user "ada"
 _NO_USER = object()  # what the check's consumer notes when its scope has no "user"
+_NOT_CALLED = object()  # a visit the check's consumer never saw
+_ENDED = {"type": "the application ended"}
+
+
+async def _next(communicator, timeout: float = SHORT):
+    """The application's next output; None if it sends nothing within ``timeout``; ``_ENDED`` if it returned.
+
+    Its exception, if it crashed, is raised at once (``receive_output`` would wait out its timeout).
+    """
+    getter = asyncio.ensure_future(communicator.output_queue.get())
+    done, _ = await asyncio.wait({getter, communicator.future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if getter in done:
+        return getter.result()
+    getter.cancel()
+    if communicator.future in done:
+        if not communicator.output_queue.empty():
+            return communicator.output_queue.get_nowait()
+        communicator.future.result()
+        return _ENDED
+    return None
+
+
+async def _end(communicator, connected) -> dict:
+    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
+
+    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
+    lesson 03's bug, raises RuntimeError under the README's uvicorn).
+    """
+    while not communicator.output_queue.empty():  # sent before it was told: not "after the disconnect"
+        communicator.output_queue.get_nowait()
+    if connected:
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+    done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
+    late = []
+    while not communicator.output_queue.empty():
+        late.append(communicator.output_queue.get_nowait()["type"])
+    if not done:
+        communicator.future.cancel()
+        await asyncio.gather(communicator.future, return_exceptions=True)
+        return {"ended": False, "late": late if connected else []}
+    communicator.future.result()
+    return {"ended": True, "late": late if connected else []}
+
+
+async def _conversation(application, path, *, user=None, messages=()):
+    """Connect at ``path`` (with ``user`` in the scope, if given), send ``messages``; answer what happened.
+
+    Answers a dict: accepted (None: no answer), outputs (every message the application sent, in order),
+    close (the close code, or None), ended (whether the application ended once its client left).
+    """
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(application, path, headers=[(b"host", b"127.0.0.1")])
+    if user is not None:
+        communicator.scope["user"] = user  # what AuthMiddlewareStack would find in the session
+    await communicator.send_input({"type": "websocket.connect"})
+    first = await _next(communicator)
+    accepted = None if first in (None, _ENDED) else first["type"] == "websocket.accept"
+    outputs, close = [], (first.get("code") if accepted is False else None)
+
+    async def collect(wait):
+        nonlocal close
+        output = await _next(communicator, wait)
+        while output not in (None, _ENDED):
+            if output["type"] == "websocket.close":
+                close = output.get("code")
+                return
+            outputs.append(json.loads(output["text"]) if output.get("text") else output.get("bytes"))
+            output = await _next(communicator, 0.02)
+
+    if accepted:
+        await collect(0.1)  # what it says (or the close) before the client says anything
+        for message in messages:
+            if close is not None:
+                break
+            await communicator.send_json_to(message)
+            await collect(SHORT)
+    end = await _end(communicator, accepted is not None)  # after any answer: a server then sends disconnect
+    ended, late = end["ended"], end["late"]
+    return {
+        "accepted": accepted,
+        "outputs": outputs,
+        "close": close,
+        "ended": ended,
+        "late": late,
+        "scope": communicator.scope,
+    }
 
 
 def _ada():
@@ -57,227 +144,399 @@ def _described(user) -> str:
     return f"{type(user).__name__} {str(user)!r}" if getattr(user, "is_authenticated", False) else type(user).__name__
 
 
-async def _visit(application, query_string: str):
-    """Connect with ``query_string``; answer (the scope the caller made, connected, the close code or None)."""
-    from channels.testing import WebsocketCommunicator
-
-    communicator = WebsocketCommunicator(application, f"/members/?{query_string}" if query_string else "/members/")
-    connected, _ = await connect(communicator)
-    code = None
-    try:
-        if connected is None and communicator.future.done():
-            communicator.future.result()  # the middleware crashed: raise its error
-        output = await next_output(communicator, 0.3) if connected else None
-        if output is not None and output["type"] == "websocket.close":
-            code = output.get("code")
-    finally:
-        await stop(communicator, disconnect=bool(connected))
-    return communicator.scope, connected, code
-
-
-def check_token_auth(middleware_class) -> None:
-    """Exercise 09b: the middleware puts the token's user (or AnonymousUser) in a copy of the scope."""
-    from channels.generic.websocket import AsyncJsonWebsocketConsumer
-    from django.contrib.auth.models import AnonymousUser, User
-    from django.core.exceptions import SynchronousOnlyOperation
-
-    ada = _ada()
-    seen = []
-
-    class MembersOnly(AsyncJsonWebsocketConsumer):
-        async def connect(self):
-            seen.append(self.scope.get("user", _NO_USER))
-            await self.accept()
-            if not getattr(seen[-1], "is_authenticated", False):
-                await self.close(code=4401)
-
-    application = middleware_class(MembersOnly.as_asgi())
-    attributes = set(getattr(application, "__dict__", {}))
-    visits = [
-        ("a good token", f"token={GOOD_TOKEN}", ada),
-        ("a good token before another parameter", f"token={GOOD_TOKEN}&room=lobby", ada),
-        ("a good token after another parameter", f"room=lobby&token={GOOD_TOKEN}", ada),
-        ("a wrong token", "token=guessed", None),
-        ("no token at all", "", None),
-    ]
-    for who, query_string, expected in visits:
-        seen.clear()
-        try:
-            with unawaited_coroutines() as unawaited:
-                scope, connected, code = run(_visit(application, query_string))
-        except NotImplementedError:
-            raise not_written("TokenAuthMiddleware") from None
-        except SynchronousOnlyOperation:
-            raise ExerciseHint(
-                "the database lookup ran inside the event loop and Django refused it (SynchronousOnlyOperation): "
-                "await database_sync_to_async(user_for_token)(token)"
-            ) from None
-        except AttributeError as error:
-            on_the_middleware = inspect.isclass(middleware_class) and isinstance(
-                getattr(error, "obj", None), middleware_class
-            )
-            if on_the_middleware and getattr(error, "name", None) in ("app", "application"):
-                raise ExerciseHint(
-                    f"your middleware called self.{error.name}, which BaseMiddleware does not have: it keeps "
-                    "the application it wraps as self.inner. End __call__ with "
-                    "return await super().__call__(scope, receive, send)"
-                ) from None
-            raise ExerciseHint(f"with {who}, your middleware raised AttributeError: {error}") from None
-        except TypeError as error:
-            if "unhashable" not in str(error):
-                raise
-            raise ExerciseHint(
-                f"with {who}, your middleware passed a list as the token ({error}): parse_qs gives a list "
-                "of values for each name, ?token=a&token=b gives ['a', 'b']: take token[0]"
-            ) from None
-        except (KeyError, IndexError, User.DoesNotExist) as error:
-            raise ExerciseHint(
-                f"{who} crashed your middleware with {type(error).__name__}: {error}. A missing or wrong token "
-                "is no error, it is AnonymousUser(): parse_qs(...).get('token'), and user_for_token answers "
-                "AnonymousUser for a token it does not know"
-            ) from None
-        stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
-        if stored:
-            raise ExerciseHint(
-                f"with {who}, your middleware stored self.{stored[0]}: one middleware instance serves every "
-                "connection, so the next visitor would find this one's value there (BaseMiddleware's "
-                "docstring: don't store state on the instance). Keep it in a local variable, and in the scope"
-            )
-        lookups = [user for user in seen if inspect.iscoroutine(user)]
-        for lookup in lookups:
-            lookup.close()  # never awaited by the learner: closed here, so Python does not warn later
-        if lookups or any(name.startswith("SyncToAsync.") for name in unawaited):
-            raise ExerciseHint(
-                f"with {who}, the consumer saw a coroutine as scope['user'], not a user: "
-                "database_sync_to_async(user_for_token)(token) gives a coroutine, and only await runs "
-                "the lookup: user = await database_sync_to_async(user_for_token)(token)"
-            )
-        if unawaited:
-            raise ExerciseHint(
-                "super().__call__(...) was called without await, so the consumer never ran: "
-                "return await super().__call__(scope, receive, send)"
-            )
-        if not seen:
-            raise ExerciseHint(
-                f"with {who}, the consumer was never called: end __call__ with "
-                "return await super().__call__(scope, receive, send), which calls the application you wrap"
-            )
-        if "user" in scope:
-            raise ExerciseHint(
-                "your middleware wrote scope['user'] into the scope it was given, which belongs to the "
-                "caller (the server, an outer middleware) and outlives this connection: make a copy, "
-                "scope = dict(scope, user=user), and pass that on"
-            )
-        user = seen[0]
-        if user is _NO_USER:
-            raise ExerciseHint(
-                f"with {who}, the scope the consumer got had no 'user': pass the copy with the user "
-                "on to the inner app, not the scope you were given: "
-                "return await super().__call__(dict(scope, user=user), receive, send)"
-            )
-        if isinstance(user, (str, bytes)):
-            raise ExerciseHint(
-                f"with {who}, scope['user'] was the string {user!r}: look the token's user up, "
-                "await database_sync_to_async(user_for_token)(token), and put that in scope['user']"
-            )
-        if expected is not None and not isinstance(user, User):
-            if "&" in query_string:
-                raise ExerciseHint(
-                    f"with {who} (?{query_string}), the consumer saw {_described(user)}: read the query string with "
-                    "parse_qs(scope['query_string'].decode()).get('token'), not by splitting it by hand"
-                )
-            raise ExerciseHint(
-                f"with {who} (?{query_string}), the consumer saw {_described(user)}: scope['query_string'] is bytes "
-                "and has no '?': parse_qs(scope['query_string'].decode()).get('token') gives ['ada-s3cret']"
-            )
-        if expected is not None and user.pk != expected.pk:
-            raise ExerciseHint(f"with {who}, the consumer saw {_described(user)}, not ada")
-        if expected is None and not isinstance(user, AnonymousUser):
-            raise ExerciseHint(
-                f"with {who}, scope['user'] was {_described(user)}: a visitor without a valid token "
-                "is AnonymousUser(), so consumers can ask scope['user'].is_authenticated"
-            )
-        if expected is None and code != 4401:
-            raise ExerciseHint(f"with {who}, the members-only consumer was not closed with 4401 (got {code!r})")
-    passed(
-        "TokenAuthMiddleware works: ada's token lets her in, a wrong token or none gets AnonymousUser "
-        "and close code 4401, and the caller's scope is left as it was"
-    )
-
-
-class _LoggedIn:
-    is_authenticated = True
-    is_anonymous = False
-    username = "ada"
-
-    def __str__(self):
-        return self.username
+# --------------------------------------------------------------------------- 09a members only
 
 
 def check_members_only(consumer_class) -> None:
     """Exercise 09a: anonymous users are closed with 4401; logged-in users get their echo."""
     from django.contrib.auth.models import AnonymousUser
 
+    ada = _ada()
     application = consumer_class.as_asgi()
-    try:
-        with unawaited_coroutines() as unawaited:
-            connected, replies = run(_handshake(application, None, user=AnonymousUser(), path="/members/"))
-    except NotImplementedError:
-        raise not_written("MembersOnlyEcho") from None
-    except TypeError as error:
-        if "not callable" in str(error):
-            raise ExerciseHint(
-                f"MembersOnlyEcho raised TypeError: {error}. is_authenticated is a property: "
-                "if not self.scope['user'].is_authenticated (no brackets)"
-            ) from None
-        raise ExerciseHint(f"MembersOnlyEcho raised TypeError: {error}") from None
-    except KeyError as error:
-        raise ExerciseHint(
-            f"MembersOnlyEcho raised KeyError: {error}. The user is scope['user'], put there by AuthMiddlewareStack"
-        ) from None
+    unseen = {"ch": "the door is open", "n": 7}
+
+    async def probes():
+        anonymous = await _conversation(application, "/members/", user=AnonymousUser())
+        if not anonymous["accepted"] or anonymous["close"] != 4401 or not anonymous["ended"]:  # known: say it now
+            return {"anonymous": anonymous, "member": anonymous, "both": [(anonymous, anonymous)]}
+        member = await _conversation(application, "/members/", user=ada, messages=[unseen, {"ch": "x"}])
+        if member["close"] is not None or member["outputs"] != [unseen, {"ch": "x"}]:
+            return {"anonymous": anonymous, "member": member, "both": [(anonymous, member)]}
+        both = []
+        for member_first in (False, True):  # two connections at once, in both orders
+            visitors = [
+                _conversation(application, "/members/", user=AnonymousUser()),
+                _conversation(application, "/members/", user=ada, messages=[{"ch": "together"}]),
+            ]
+            pair = await asyncio.gather(*(visitors[::-1] if member_first else visitors))
+            both.append(pair[::-1] if member_first else pair)
+        return {"anonymous": anonymous, "member": member, "both": both}
+
+    advice = [
+        (
+            lambda e: isinstance(e, TypeError) and "not callable" in str(e),
+            "is_authenticated is a property: if not self.scope['user'].is_authenticated (no brackets)",
+        ),
+        (KeyError, "The user is scope['user'], put there by AuthMiddlewareStack"),
+    ]
+    with learner_code("MembersOnlyEcho", advice) as _, unawaited_coroutines() as unawaited:
+        facts = run(probes())
     if unawaited:
         raise missing_await_hint(unawaited, "MembersOnlyEcho")
-    if connected is None:
-        raise ExerciseHint(
-            "an anonymous user's handshake got no answer: connect() must accept first, then close with code 4401"
-        )
-    if not connected:
-        raise ExerciseHint(
-            "an anonymous user's handshake was refused outright (HTTP 403, no reason given): "
-            "accept first, then close with code 4401, so the page knows to show a login link"
-        )
-    closes = [r for r in replies if r["type"] == "websocket.close"]
-    if not closes:
-        raise ExerciseHint(
-            "an anonymous user got no close at all: is_authenticated is False for "
-            "AnonymousUser (the user object itself is truthy), so test "
-            "if not self.scope['user'].is_authenticated, then self.close(code=4401)"
-        )
-    if closes[0].get("code") != 4401:
-        raise ExerciseHint(f"an anonymous user got code {closes[0].get('code')}: close with self.close(code=4401)")
-    if any(r["type"] == "websocket.send" for r in replies):
-        raise ExerciseHint("an anonymous user received a message before the close: close right after accept")
-
-    async def member_echo():
-        from channels.testing import WebsocketCommunicator
-
-        communicator = WebsocketCommunicator(application, "/members/")
-        communicator.scope["user"] = _LoggedIn()
-        connected, _ = await connect(communicator)
-        if not connected:
-            await stop(communicator)
-            return None
-        try:
-            await communicator.send_json_to({"ch": "x"})
-            return await next_output(communicator)
-        finally:
-            await stop(communicator, disconnect=True)
-
-    reply = run(member_echo())
-    if reply is None or reply["type"] != "websocket.send":
-        raise ExerciseHint(
-            f"a logged-in user got {reply!r} instead of the echo: keep them connected and send_json(content) back"
-        )
-    if json.loads(reply["text"]) != {"ch": "x"}:
-        raise ExerciseHint(f"a logged-in user's {{'ch': 'x'}} came back as {reply['text']}")
+    anonymous, member = facts["anonymous"], facts["member"]
+    together = [conversation for pair in facts["both"] for conversation in pair]
+    anonymous_too, member_too = next(
+        (pair for pair in facts["both"] if pair[0]["close"] != 4401 or pair[1]["outputs"] != [{"ch": "together"}]),
+        facts["both"][0],
+    )
+    diagnose(
+        facts,
+        [
+            (
+                lambda f: anonymous["accepted"] is None,
+                "an anonymous user's handshake got no answer: connect() must accept first, then close with code 4401",
+            ),
+            (
+                lambda f: anonymous["accepted"] is False,
+                "an anonymous user's handshake was refused outright (HTTP 403, no reason given): "
+                "accept first, then close with code 4401, so the page knows to show a login link",
+            ),
+            (
+                lambda f: anonymous["close"] is None,
+                "an anonymous user got no close at all: is_authenticated is False for "
+                "AnonymousUser (the user object itself is truthy), so test "
+                "if not self.scope['user'].is_authenticated, then self.close(code=4401)",
+            ),
+            (
+                lambda f: anonymous["close"] != 4401,
+                f"an anonymous user got code {anonymous['close']}: close with self.close(code=4401)",
+            ),
+            (
+                lambda f: not anonymous["ended"],
+                "the consumer kept running after its client left: let websocket_disconnect end it "
+                "(call super() if you override it)",
+            ),
+            (
+                lambda f: member["accepted"] is not True or member["close"] is not None,
+                f"a logged-in user got {('close code ' + str(member['close'])) if member['close'] else 'no connection'}"
+                " instead of the echo: keep members connected, close only when not is_authenticated",
+            ),
+            (
+                lambda f: member["outputs"] != [unseen, {"ch": "x"}],
+                f"a logged-in user sent {unseen} then {{'ch': 'x'}} and got {member['outputs']}: "
+                "send each message back as it came, self.send_json(content)",
+            ),
+            (
+                lambda f: anonymous_too["close"] != 4401 or member_too["outputs"] != [{"ch": "together"}],
+                "with an anonymous visitor and a member connected at the same time, "
+                f"the visitor got close code {anonymous_too['close']} and the member {member_too['outputs']}: "
+                "keep what you learn about a user on self (one consumer instance per connection), "
+                "never on the class or in a global",
+            ),
+            (
+                lambda f: any(c["late"] for c in (anonymous, member, *together)),
+                lambda f: (
+                    "after its client left, the consumer sent "
+                    f"{next(c['late'][0] for c in (anonymous, member, *together) if c['late'])}: "
+                    "nothing can be sent on a connection that is gone (a close() in disconnect() is lesson 03's bug)"
+                ),
+            ),
+            (
+                lambda f: not all(c["ended"] for c in (anonymous, member, *together)),
+                "the consumer kept running after its client left: let websocket_disconnect end it "
+                "(call super() if you override it)",
+            ),
+        ],
+    )
     passed("MembersOnlyEcho works: anonymous users get close code 4401, members get their echo")
+
+
+# --------------------------------------------------------------------------- 09b a token middleware
+
+_VISITS = {  # who: (query string, whether it is ada)
+    "a good token": (f"token={GOOD_TOKEN}", True),
+    "a good token before another parameter": (f"token={GOOD_TOKEN}&room=lobby", True),
+    "a good token after another parameter": (f"room=lobby&token={GOOD_TOKEN}", True),
+    "a wrong token": ("token=guessed", False),
+    "no token at all": ("", False),
+}
+_ORDERED = ("a good token", "a wrong token", "no token at all")  # tried in every order, then all at once
+
+
+def _visitor_app(seen: dict):
+    """The members-only consumer the check wraps: notes the user each connection saw, by its path."""
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+    class MembersOnly(AsyncJsonWebsocketConsumer):
+        async def connect(self):
+            user = self.scope.get("user", _NO_USER)
+            seen[self.scope["path"]] = user
+            await self.accept()
+            if not getattr(user, "is_authenticated", False):
+                await self.close(code=4401)
+
+    return MembersOnly.as_asgi()
+
+
+async def _visit(application, number: int, who: str):
+    """One visitor, at a path of its own; answers (what happened, the scope the caller gave)."""
+    from channels.testing import WebsocketCommunicator
+
+    query_string = _VISITS[who][0]
+    path = f"/members/{number}/"
+    communicator = WebsocketCommunicator(application, f"{path}?{query_string}" if query_string else path)
+    await communicator.send_input({"type": "websocket.connect"})
+    first = await _next(communicator)
+    code = None
+    if first not in (None, _ENDED) and first["type"] == "websocket.accept":
+        second = await _next(communicator, 0.05)  # the check's consumer closes right after accepting
+        code = second.get("code") if second not in (None, _ENDED) and second["type"] == "websocket.close" else None
+    await _end(communicator, first not in (None, _ENDED))
+    return {"who": who, "path": path, "answered": first not in (None, _ENDED), "code": code}, communicator.scope
+
+
+async def _token_probes(middleware_class, early_rules):
+    """Each visitor alone, then (unless ``early_rules`` already name a mistake) every order, then all at once."""
+    seen: dict = {}
+    numbers = itertools.count()
+    application = middleware_class(_visitor_app(seen))
+    attributes = set(getattr(application, "__dict__", {}))
+    alone, scopes = [], []
+    for who in _VISITS:
+        visit, scope = await _visit(application, next(numbers), who)
+        alone.append(visit)
+        scopes.append(scope)
+    for visit in alone:
+        visit["user"] = seen.get(visit["path"], _NOT_CALLED)
+    stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
+    facts = {"alone": alone, "orders": [], "together": [], "scopes": scopes, "stored": stored}
+    if any(condition(facts) for condition, _ in early_rules):  # the hint is known: give it now
+        return facts
+    orders = []
+    for order in itertools.permutations(_ORDERED):
+        fresh = middleware_class(_visitor_app(seen))  # a global or a class attribute outlives an instance
+        orders.append([(await _visit(fresh, next(numbers), who))[0] for who in order])
+    together = [visit for visit, _ in await asyncio.gather(*(_visit(application, next(numbers), w) for w in _ORDERED))]
+    for visit in itertools.chain(together, *orders):
+        visit["user"] = seen.get(visit["path"], _NOT_CALLED)
+    stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
+    return dict(facts, orders=orders, together=together, stored=stored)
+
+
+def _is_ada(user, ada) -> bool:
+    return getattr(user, "is_authenticated", False) and getattr(user, "pk", None) == ada.pk
+
+
+def _wrong_user(visit, ada) -> bool:
+    """Whether a visitor saw another user than their own."""
+    return not _is_ada(visit["user"], ada) if _VISITS[visit["who"]][1] else _is_ada(visit["user"], ada)
+
+
+def _first(visits, condition):
+    return next((v for v in visits if condition(v)), None)
+
+
+def _token_rules(ada):
+    from django.contrib.auth.models import AnonymousUser, User
+
+    def alone(f, condition):
+        return _first(f["alone"], condition)
+
+    def is_ada_visit(v):
+        return _VISITS[v["who"]][1]
+
+    def crossed(f):
+        for order in f["orders"]:
+            for earlier, later in itertools.pairwise(order):
+                if _wrong_user(later, ada) and not _wrong_user(earlier, ada):
+                    return earlier, later
+        return None
+
+    def not_ada(f):
+        return alone(f, lambda v: is_ada_visit(v) and not _is_ada(v["user"], ada))
+
+    def lookup_coroutine(f):
+        return _first(f["alone"], lambda v: inspect.iscoroutine(v["user"]))
+
+    def query(v):
+        return _VISITS[v["who"]][0]
+
+    return [
+        (
+            lambda f: f["stored"],
+            lambda f: (
+                f"your middleware stored self.{f['stored'][0]}: one middleware instance serves every "
+                "connection, so the next visitor would find this one's value there (BaseMiddleware's "
+                "docstring: don't store state on the instance). Keep it in a local variable, and in the scope"
+            ),
+        ),
+        (
+            lookup_coroutine,
+            lambda f: (
+                f"with {lookup_coroutine(f)['who']}, the consumer saw a coroutine as scope['user'], not a "
+                "user: database_sync_to_async(user_for_token)(token) gives a coroutine, and only await runs "
+                "the lookup: user = await database_sync_to_async(user_for_token)(token)"
+            ),
+        ),
+        (
+            lambda f: all(v["user"] is _NOT_CALLED and not v["answered"] for v in f["alone"]),
+            "the consumer was never called: end __call__ with "
+            "return await super().__call__(scope, receive, send), which calls the application you wrap",
+        ),
+        (
+            lambda f: any("user" in scope for scope in f["scopes"]),
+            "your middleware wrote scope['user'] into the scope it was given, which belongs to the "
+            "caller (the server, an outer middleware) and outlives this connection: make a copy, "
+            "scope = dict(scope, user=user), and pass that on",
+        ),
+        (
+            lambda f: alone(f, lambda v: v["user"] is _NOT_CALLED and v["answered"]),
+            lambda f: (
+                f"with {alone(f, lambda v: v['user'] is _NOT_CALLED and v['answered'])['who']}, your middleware "
+                "answered the visitor itself and never called the consumer: a middleware says who is at the door, "
+                "the consumer decides. Pass every visitor on, AnonymousUser() for a missing or wrong token"
+            ),
+        ),
+        (
+            lambda f: alone(f, lambda v: v["user"] is _NO_USER),
+            lambda f: (
+                f"with {alone(f, lambda v: v['user'] is _NO_USER)['who']}, the scope the consumer got had "
+                "no 'user': pass the copy with the user on to the inner app, not the scope you were given: "
+                "return await super().__call__(dict(scope, user=user), receive, send)"
+            ),
+        ),
+        (
+            lambda f: alone(f, lambda v: isinstance(v["user"], (str, bytes))),
+            lambda f: (
+                f"with {alone(f, lambda v: isinstance(v['user'], (str, bytes)))['who']}, scope['user'] was "
+                f"the string {alone(f, lambda v: isinstance(v['user'], (str, bytes)))['user']!r}: look the token's "
+                "user up, await database_sync_to_async(user_for_token)(token), and put that in scope['user']"
+            ),
+        ),
+        (
+            lambda f: alone(f, lambda v: is_ada_visit(v) and not isinstance(v["user"], User) and "&" not in query(v)),
+            lambda f: (
+                lambda v: (
+                    f"with {v['who']} (?{query(v)}), the consumer saw {_described(v['user'])}: "
+                    "scope['query_string'] is bytes and has no '?': parse_qs(scope['query_string'].decode())"
+                    ".get('token') gives ['ada-s3cret']"
+                )
+            )(alone(f, lambda v: is_ada_visit(v) and not isinstance(v["user"], User) and "&" not in query(v))),
+        ),
+        (
+            lambda f: alone(f, lambda v: is_ada_visit(v) and not isinstance(v["user"], User) and "&" in query(v)),
+            lambda f: (
+                lambda v: (
+                    f"with {v['who']} (?{query(v)}), the consumer saw {_described(v['user'])}: read the "
+                    "query string with parse_qs(scope['query_string'].decode()).get('token'), "
+                    "not by splitting it by hand"
+                )
+            )(alone(f, lambda v: is_ada_visit(v) and not isinstance(v["user"], User) and "&" in query(v))),
+        ),
+        (
+            not_ada,
+            lambda f: (
+                f"with {not_ada(f)['who']}, the consumer saw {_described(not_ada(f)['user'])}, not ada: "
+                "put the user that user_for_token answers in scope['user']"
+            ),
+        ),
+        (
+            crossed,
+            lambda f: (
+                "a visitor with {1[who]}, right after one with {0[who]}, was served as {2}: ".format(
+                    *crossed(f), _described(crossed(f)[1]["user"])
+                )
+                + "your middleware kept the user of one connection where the next one found it (a global, or an "
+                "attribute of the class). One middleware serves every visitor: keep the user in a local variable "
+                "and in the scope's copy"
+            ),
+        ),
+        (
+            lambda f: alone(f, lambda v: not is_ada_visit(v) and not isinstance(v["user"], AnonymousUser)),
+            lambda f: (
+                lambda v: (
+                    f"with {v['who']}, scope['user'] was {_described(v['user'])}: a visitor without a valid "
+                    "token is AnonymousUser(), so consumers can ask scope['user'].is_authenticated"
+                )
+            )(alone(f, lambda v: not is_ada_visit(v) and not isinstance(v["user"], AnonymousUser))),
+        ),
+        (
+            lambda f: _first(f["together"], lambda v: _wrong_user(v, ada)),
+            lambda f: (
+                "with a good token, a wrong token and none arriving at the same time, "
+                f"{_first(f['together'], lambda v: _wrong_user(v, ada))['who']} was served as "
+                f"{_described(_first(f['together'], lambda v: _wrong_user(v, ada))['user'])}: "
+                "while one visitor's lookup is awaited, the others run: "
+                "keep each visitor's token and user in local variables"
+            ),
+        ),
+        (
+            lambda f: alone(f, lambda v: not is_ada_visit(v) and v["code"] != 4401),
+            lambda f: (
+                f"with {alone(f, lambda v: not is_ada_visit(v) and v['code'] != 4401)['who']}, the "
+                "members-only consumer was not closed with 4401: pass the anonymous user on to it"
+            ),
+        ),
+    ]
+
+
+def _token_advice():
+    from django.contrib.auth.models import User
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    return [
+        (
+            SynchronousOnlyOperation,
+            "The database lookup ran inside the event loop and Django refused it: "
+            "await database_sync_to_async(user_for_token)(token)",
+        ),
+        (
+            lambda e: isinstance(e, AttributeError) and getattr(e, "name", None) in ("app", "application"),
+            lambda e: (
+                f"BaseMiddleware has no self.{e.name}: it keeps the application it wraps as self.inner. "
+                "End __call__ with return await super().__call__(scope, receive, send)"
+            ),
+        ),
+        (
+            lambda e: isinstance(e, TypeError) and "unhashable" in str(e),
+            "parse_qs gives a list of values for each name, ?token=a&token=b gives ['a', 'b']: take token[0]",
+        ),
+        (
+            lambda e: isinstance(e, TypeError) and "NoneType" in str(e),
+            "parse_qs(...).get('token') is None when the URL has no token: test it first, "
+            "token = ...get('token'); user = ... if token else AnonymousUser()",
+        ),
+        (
+            (KeyError, IndexError, User.DoesNotExist),
+            "A missing or wrong token is no error, it is AnonymousUser(): parse_qs(...).get('token'), and "
+            "user_for_token answers AnonymousUser for a token it does not know",
+        ),
+    ]
+
+
+def check_token_auth(middleware_class) -> None:
+    """Exercise 09b: the middleware puts the token's user (or AnonymousUser) in a copy of the scope."""
+    ada = _ada()
+    rules = _token_rules(ada)
+    early = rules[: next(n for n, (condition, _) in enumerate(rules) if condition.__name__ == "crossed")]
+    with learner_code("TokenAuthMiddleware", _token_advice()), unawaited_coroutines() as unawaited:
+        facts = run(_token_probes(middleware_class, early))
+    for visit in itertools.chain(facts["alone"], facts["together"], *facts["orders"]):
+        if inspect.iscoroutine(visit["user"]):
+            visit["user"].close()  # never awaited by the learner: closed here, so Python does not warn later
+    if any(name.startswith("SyncToAsync.") for name in unawaited):
+        raise ExerciseHint(
+            "the consumer saw a coroutine as scope['user'], not a user: "
+            "database_sync_to_async(user_for_token)(token) gives a coroutine, and only await runs "
+            "the lookup: user = await database_sync_to_async(user_for_token)(token)"
+        )
+    if unawaited:
+        raise ExerciseHint(
+            "super().__call__(...) was called without await, so the consumer never ran: "
+            "return await super().__call__(scope, receive, send)"
+        )
+    diagnose(facts, rules)
+    passed(
+        "TokenAuthMiddleware works: ada's token lets her in, a wrong token or none gets AnonymousUser "
+        "and close code 4401, in every order and all at once, and the caller's scope is left as it was"
+    )
