@@ -3,9 +3,10 @@
 Each ``check_*`` function runs what the learner wrote (a WSGI call, a server
 started with the kit, a ``WebsocketCommunicator``) and prints one line that
 starts with a check mark when it works. When it does not, it raises
-``ExerciseHint``, whose message names the likely mistake, within three seconds;
-in a notebook it shows as that one message, not as a traceback from deep inside
-a library. One module per lesson; what they share is in ``_common``.
+``ExerciseHint``, whose message names the likely mistake as soon as it shows
+(benchmarks/check_hints.py measures how soon); in a notebook it shows as that one
+message, not as a traceback from deep inside a library. One module per lesson;
+what they share is in ``_common``.
 """
 
 from ._common import ExerciseHint
