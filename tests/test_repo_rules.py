@@ -384,6 +384,28 @@ def test_every_section_of_every_lesson_has_a_your_turn(path):
     assert not missing, f"sections without a 'Your turn': {missing}"
 
 
+GOING_FURTHER = "Going further"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_going_further_comes_after_every_core_section(path):
+    """A lesson's core path fits an evening; its optional depth is one section at the end (issue 25).
+
+    Only the key points (and their "Read more") may follow "## Going further", and the header, which gives
+    the core path's minutes, says how many more it takes.
+    """
+    titles = list(sections(path))
+    if GOING_FURTHER not in titles:
+        return
+    after = titles[titles.index(GOING_FURTHER) + 1 :]
+    core_after = [title for title in after if title not in SECTIONS_WITHOUT_A_TURN]
+    assert not core_after, f"core sections after '## {GOING_FURTHER}': {core_after}"
+    header = "".join(cells(path)[0]["source"])
+    assert re.search(rf"{GOING_FURTHER}: about \d+ more minutes", header), (
+        f"the header gives the core path's minutes and says '{GOING_FURTHER}: about N more minutes.'"
+    )
+
+
 KERNEL_NAME, KERNEL_DISPLAY_NAME = "realtime-workshop", "Python (realtime workshop)"
 
 

@@ -115,6 +115,33 @@ print("DEBUG:", settings.DEBUG)
     assert printed.splitlines()[-2:] == ["raised SettingsAlreadyInForce | says restart: True", "DEBUG: True"]
 
 
+def test_lesson_03_a_json_consumer_decodes_and_drops_plain_text():
+    """03, a `ShoutJson` routed at json/: JSON in, JSON out; plain text raises in it and drops the connection."""
+    cell = "03-channels-14"
+    learner = """
+from channels.generic.websocket import JsonWebsocketConsumer
+
+
+class ShoutJson(JsonWebsocketConsumer):
+    def receive_json(self, content):
+        self.send_json({"shouted": content["text"].upper()})
+
+
+server = serve_asgi(URLRouter([re_path(r"^json/$", ShoutJson.as_asgi())]))
+async with connect_ws(server.ws_url("json/")) as websocket:
+    await websocket.send(json.dumps({"text": "hello"}))
+    print(await websocket.recv())
+try:
+    async with connect_ws(server.ws_url("json/")) as websocket:
+        await websocket.send("hello")
+        print(await websocket.recv())
+except Exception as error:
+    print(type(error).__name__, "| logged:", [type(e).__name__ for e in server.exceptions])
+"""
+    printed = try_it("03-channels.ipynb", cell, source_of(NOTEBOOKS / "03-channels.ipynb", cell) + "\n" + learner)
+    assert printed.splitlines()[-2:] == ['{"shouted": "HELLO"}', "ConnectionClosedError | logged: ['JSONDecodeError']"]
+
+
 def test_lesson_05_a_channel_is_first_in_first_out():
     """05, two messages then one receive: `first`."""
     learner = """mailbox = await layer.new_channel()
