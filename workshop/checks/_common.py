@@ -154,6 +154,49 @@ async def next_output(communicator, timeout: float = SHORT):
     return await communicator.receive_output()
 
 
+ENDED = {"type": "the application ended"}
+
+
+async def next_event(communicator, timeout: float = SHORT):
+    """The application's next output; None if it sends nothing within ``timeout``; ``ENDED`` if it returned.
+
+    Its exception, if it crashed, is raised at once (``receive_output`` would wait out its timeout).
+    """
+    getter = asyncio.ensure_future(communicator.output_queue.get())
+    done, _ = await asyncio.wait({getter, communicator.future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if getter in done:
+        return getter.result()
+    getter.cancel()
+    if communicator.future in done:
+        if not communicator.output_queue.empty():
+            return communicator.output_queue.get_nowait()
+        communicator.future.result()
+        return ENDED
+    return None
+
+
+async def end_conversation(communicator, connected) -> dict:
+    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
+
+    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
+    lesson 03's bug, raises RuntimeError under the README's uvicorn).
+    """
+    while not communicator.output_queue.empty():  # sent before it was told: not "after the disconnect"
+        communicator.output_queue.get_nowait()
+    if connected:
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+    done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
+    late = []
+    while not communicator.output_queue.empty():
+        late.append(communicator.output_queue.get_nowait()["type"])
+    if not done:
+        communicator.future.cancel()
+        await asyncio.gather(communicator.future, return_exceptions=True)
+        return {"ended": False, "late": late if connected else []}
+    communicator.future.result()
+    return {"ended": True, "late": late if connected else []}
+
+
 async def json_conversation(application, path: str, messages, *, headers=(), timeout: float = SHORT):
     """Connect to ``application`` at ``path``, send each message, collect one reply per message.
 

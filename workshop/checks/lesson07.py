@@ -32,50 +32,22 @@ import secrets
 
 from asgiref.sync import markcoroutinefunction
 
-from ._common import SHORT, ExerciseHint, diagnose, hint_for, learner_code, passed, run, unawaited_coroutines, where
+from ._common import (
+    ENDED,
+    SHORT,
+    ExerciseHint,
+    diagnose,
+    end_conversation,
+    hint_for,
+    learner_code,
+    next_event,
+    passed,
+    run,
+    unawaited_coroutines,
+    where,
+)
 
 ROOM_PATH = r"^room/(?P<room>[A-Za-z0-9_-]+)/$"
-_ENDED = {"type": "the application ended"}
-
-
-async def _next(communicator, timeout: float = SHORT):
-    """The application's next output; None if it sends nothing within ``timeout``; ``_ENDED`` if it returned.
-
-    Its exception, if it crashed, is raised at once (``receive_output`` would wait out its timeout).
-    """
-    getter = asyncio.ensure_future(communicator.output_queue.get())
-    done, _ = await asyncio.wait({getter, communicator.future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    if getter in done:
-        return getter.result()
-    getter.cancel()
-    if communicator.future in done:
-        if not communicator.output_queue.empty():
-            return communicator.output_queue.get_nowait()
-        communicator.future.result()
-        return _ENDED
-    return None
-
-
-async def _end(communicator, connected) -> dict:
-    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
-
-    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
-    lesson 03's bug, raises RuntimeError under the README's uvicorn).
-    """
-    while not communicator.output_queue.empty():  # sent before it was told: not "after the disconnect"
-        communicator.output_queue.get_nowait()
-    if connected:
-        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-    done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
-    late = []
-    while not communicator.output_queue.empty():
-        late.append(communicator.output_queue.get_nowait()["type"])
-    if not done:
-        communicator.future.cancel()
-        await asyncio.gather(communicator.future, return_exceptions=True)
-        return {"ended": False, "late": late if connected else []}
-    communicator.future.result()
-    return {"ended": True, "late": late if connected else []}
 
 
 # --------------------------------------------------------------------------- the last N messages
@@ -97,20 +69,20 @@ async def _first_message(application, room):
 
     member = WebsocketCommunicator(application, f"/room/{room}/")
     await member.send_input({"type": "websocket.connect"})
-    first = await _next(member, 2 * SHORT)  # a right answer queries the database before it answers
-    if first in (None, _ENDED):
+    first = await next_event(member, 2 * SHORT)  # a right answer queries the database before it answers
+    if first in (None, ENDED):
         what, message = "no answer", None
     elif first["type"] == "websocket.close":
         what, message = "refused", None
     elif first["type"] != "websocket.accept":
         what, message = "sent before accepting", None
     else:
-        output = await _next(member, 2 * SHORT)
-        if output in (None, _ENDED) or output["type"] == "websocket.close":
+        output = await next_event(member, 2 * SHORT)
+        if output in (None, ENDED) or output["type"] == "websocket.close":
             what, message = "silent", None
         else:
             what, message = "sent", json.loads(output["text"]) if output.get("text") else output.get("bytes")
-    end = await _end(member, what not in ("no answer", "refused"))
+    end = await end_conversation(member, what not in ("no answer", "refused"))
     return {"what": what, "message": message, "ended": end["ended"], "late": end["late"]}
 
 
@@ -371,10 +343,10 @@ async def _heard(member, send, group, marker):
     heard = []
     while True:
         try:
-            output = await _next(member, 2 * SHORT)
+            output = await next_event(member, 2 * SHORT)
         except (ValueError, KeyError) as error:  # the room's consumer could not handle the event
             return {"refused": f"{type(error).__name__}: {error}"}
-        if output in (None, _ENDED):
+        if output in (None, ENDED):
             break
         event = json.loads(output["text"]) if "text" in output else output
         if event == {"who": "the check", "message": marker}:
@@ -414,7 +386,9 @@ async def _receiver_probes(receiver):
         post_save.disconnect(sender=Message, dispatch_uid="exercise: tell the room")
         recorded.restore()
         # A member whose consumer could not handle the event has told so already (see _heard).
-        await asyncio.gather(*(_end(member, True) for member in (garden, cellar) if member), return_exceptions=True)
+        await asyncio.gather(
+            *(end_conversation(member, True) for member in (garden, cellar) if member), return_exceptions=True
+        )
     calls = [call for call in recorded.calls if call["message"].get("type") != "chamber.presence"]  # the room's own
     return {"heard": heard, "calls": calls, "note": note}
 

@@ -28,12 +28,15 @@ import itertools
 import json
 
 from ._common import (
+    ENDED,
     SHORT,
     ExerciseHint,
     diagnose,
+    end_conversation,
     in_a_plain_thread,
     learner_code,
     missing_await_hint,
+    next_event,
     passed,
     run,
     unawaited_coroutines,
@@ -42,47 +45,6 @@ from ._common import (
 GOOD_TOKEN = "ada-s3cret"  # the exercise's TOKENS maps it to the user "ada"
 _NO_USER = object()  # what the check's consumer notes when its scope has no "user"
 _NOT_CALLED = object()  # a visit the check's consumer never saw
-_ENDED = {"type": "the application ended"}
-
-
-async def _next(communicator, timeout: float = SHORT):
-    """The application's next output; None if it sends nothing within ``timeout``; ``_ENDED`` if it returned.
-
-    Its exception, if it crashed, is raised at once (``receive_output`` would wait out its timeout).
-    """
-    getter = asyncio.ensure_future(communicator.output_queue.get())
-    done, _ = await asyncio.wait({getter, communicator.future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    if getter in done:
-        return getter.result()
-    getter.cancel()
-    if communicator.future in done:
-        if not communicator.output_queue.empty():
-            return communicator.output_queue.get_nowait()
-        communicator.future.result()
-        return _ENDED
-    return None
-
-
-async def _end(communicator, connected) -> dict:
-    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
-
-    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
-    lesson 03's bug, raises RuntimeError under the README's uvicorn).
-    """
-    while not communicator.output_queue.empty():  # sent before it was told: not "after the disconnect"
-        communicator.output_queue.get_nowait()
-    if connected:
-        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-    done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
-    late = []
-    while not communicator.output_queue.empty():
-        late.append(communicator.output_queue.get_nowait()["type"])
-    if not done:
-        communicator.future.cancel()
-        await asyncio.gather(communicator.future, return_exceptions=True)
-        return {"ended": False, "late": late if connected else []}
-    communicator.future.result()
-    return {"ended": True, "late": late if connected else []}
 
 
 async def _conversation(application, path, *, user=None, messages=()):
@@ -97,19 +59,19 @@ async def _conversation(application, path, *, user=None, messages=()):
     if user is not None:
         communicator.scope["user"] = user  # what AuthMiddlewareStack would find in the session
     await communicator.send_input({"type": "websocket.connect"})
-    first = await _next(communicator)
-    accepted = None if first in (None, _ENDED) else first["type"] == "websocket.accept"
+    first = await next_event(communicator)
+    accepted = None if first in (None, ENDED) else first["type"] == "websocket.accept"
     outputs, close = [], (first.get("code") if accepted is False else None)
 
     async def collect(wait):
         nonlocal close
-        output = await _next(communicator, wait)
-        while output not in (None, _ENDED):
+        output = await next_event(communicator, wait)
+        while output not in (None, ENDED):
             if output["type"] == "websocket.close":
                 close = output.get("code")
                 return
             outputs.append(json.loads(output["text"]) if output.get("text") else output.get("bytes"))
-            output = await _next(communicator, 0.02)
+            output = await next_event(communicator, 0.02)
 
     if accepted:
         await collect(0.1)  # what it says (or the close) before the client says anything
@@ -118,7 +80,7 @@ async def _conversation(application, path, *, user=None, messages=()):
                 break
             await communicator.send_json_to(message)
             await collect(SHORT)
-    end = await _end(communicator, accepted is not None)  # after any answer: a server then sends disconnect
+    end = await end_conversation(communicator, accepted is not None)  # after any answer: a server then sends disconnect
     ended, late = end["ended"], end["late"]
     return {
         "accepted": accepted,
@@ -286,13 +248,13 @@ async def _visit(application, number: int, who: str):
     path = f"/members/{number}/"
     communicator = WebsocketCommunicator(application, f"{path}?{query_string}" if query_string else path)
     await communicator.send_input({"type": "websocket.connect"})
-    first = await _next(communicator)
+    first = await next_event(communicator)
     code = None
-    if first not in (None, _ENDED) and first["type"] == "websocket.accept":
-        second = await _next(communicator, 0.05)  # the check's consumer closes right after accepting
-        code = second.get("code") if second not in (None, _ENDED) and second["type"] == "websocket.close" else None
-    await _end(communicator, first not in (None, _ENDED))
-    return {"who": who, "path": path, "answered": first not in (None, _ENDED), "code": code}, communicator.scope
+    if first not in (None, ENDED) and first["type"] == "websocket.accept":
+        second = await next_event(communicator, 0.05)  # the check's consumer closes right after accepting
+        code = second.get("code") if second not in (None, ENDED) and second["type"] == "websocket.close" else None
+    await end_conversation(communicator, first not in (None, ENDED))
+    return {"who": who, "path": path, "answered": first not in (None, ENDED), "code": code}, communicator.scope
 
 
 async def _token_probes(middleware_class, early_rules):

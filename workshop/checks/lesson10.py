@@ -24,51 +24,21 @@ import asyncio
 import json
 import secrets
 
-from ._common import SHORT, ExerciseHint, diagnose, hint_for, learner_code, passed, run
+from ._common import (
+    ENDED,
+    SHORT,
+    ExerciseHint,
+    diagnose,
+    end_conversation,
+    hint_for,
+    learner_code,
+    next_event,
+    passed,
+    run,
+)
 
 ROUTE = r"^echo/(?P<username>[\w.@+-]+)/$"
 MESSAGES = 5
-_ENDED = {"type": "the application ended"}
-
-
-async def _next(communicator, timeout: float = SHORT):
-    """The application's next output; None if it sends nothing within ``timeout``; ``_ENDED`` if it returned.
-
-    Its exception, if it crashed, is raised at once (``receive_output`` would wait out its timeout).
-    """
-    getter = asyncio.ensure_future(communicator.output_queue.get())
-    done, _ = await asyncio.wait({getter, communicator.future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    if getter in done:
-        return getter.result()
-    getter.cancel()
-    if communicator.future in done:
-        if not communicator.output_queue.empty():
-            return communicator.output_queue.get_nowait()
-        communicator.future.result()
-        return _ENDED
-    return None
-
-
-async def _end(communicator, connected) -> dict:
-    """Tell the application its client left (if it answered); answer whether it then ended, and what it sent after.
-
-    Nothing may be sent after websocket.disconnect: the connection is gone (a close() in disconnect(),
-    lesson 03's bug, raises RuntimeError under the README's uvicorn).
-    """
-    while not communicator.output_queue.empty():  # sent before it was told: not "after the disconnect"
-        communicator.output_queue.get_nowait()
-    if connected:
-        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-    done, _ = await asyncio.wait({communicator.future}, timeout=SHORT)
-    late = []
-    while not communicator.output_queue.empty():
-        late.append(communicator.output_queue.get_nowait()["type"])
-    if not done:
-        communicator.future.cancel()
-        await asyncio.gather(communicator.future, return_exceptions=True)
-        return {"ended": False, "late": late if connected else []}
-    communicator.future.result()
-    return {"ended": True, "late": late if connected else []}
 
 
 class _Hops:
@@ -91,8 +61,8 @@ async def _member(application, username, messages, hops: _Hops, between=None):
 
     member = WebsocketCommunicator(application, f"/echo/{username}/")
     await member.send_input({"type": "websocket.connect"})
-    first = await _next(member, 2 * SHORT)  # a right answer looks the name up before it accepts
-    accepted = first not in (None, _ENDED) and first["type"] == "websocket.accept"
+    first = await next_event(member, 2 * SHORT)  # a right answer looks the name up before it accepts
+    accepted = first not in (None, ENDED) and first["type"] == "websocket.accept"
     replies, before = [], hops.count
     if between is not None:  # (arrivals, the event set once every member is in): then they take turns
         arrivals, everyone_in = between
@@ -102,13 +72,13 @@ async def _member(application, username, messages, hops: _Hops, between=None):
         await asyncio.wait_for(everyone_in.wait(), 4 * SHORT)
     for message in messages if accepted else ():
         await member.send_json_to(message)
-        output = await _next(member)
-        if output in (None, _ENDED) or output["type"] != "websocket.send":
-            replies.append(None if output in (None, _ENDED) else output)
+        output = await next_event(member)
+        if output in (None, ENDED) or output["type"] != "websocket.send":
+            replies.append(None if output in (None, ENDED) else output)
             break
         replies.append(json.loads(output["text"]) if output.get("text") else output.get("bytes"))
     during = hops.count - before
-    end = await _end(member, accepted)
+    end = await end_conversation(member, accepted)
     return {"accepted": accepted, "first": first, "replies": replies, "hops": during, **end}
 
 
