@@ -39,3 +39,48 @@ def names_the_line(message: str, source: str) -> bool:
 
 def ids(value):
     return value if isinstance(value, str) else getattr(value, "__name__", None) or type(value).__name__
+
+
+def table_tests(table: dict, other_right_answers: list, raising: list, *, raised: str = "raised {exception}"):
+    """The five tests a module runs on its tables; assign them to module names that start with ``test_``.
+
+    ``table``: {check name: (right answer, text of its ✓ line, [(wrong answer, hint), ...])};
+    ``other_right_answers``: [(check name, answer)]; ``raising``: [(check name, answer, exception, line)].
+    """
+
+    @pytest.mark.parametrize("name", table)
+    def passes_the_solution(name, capsys):
+        right_answer, success, _ = table[name]
+        getattr(checks, name)(right_answer)
+        assert success in capsys.readouterr().out
+
+    @pytest.mark.parametrize("name, right_answer", other_right_answers, ids=ids)
+    def passes_the_variants_learners_write(name, right_answer, capsys):
+        passes(name, right_answer, capsys)
+
+    @pytest.mark.parametrize(
+        "name, wrong, hint", [(n, w, h) for n, (_, _, wrongs) in table.items() for w, h in wrongs], ids=ids
+    )
+    def names_each_mistake(name, wrong, hint, capsys):
+        with pytest.raises(ExerciseHint, match=re.escape(hint)):
+            getattr(checks, name)(wrong)
+        assert capsys.readouterr().err == ""
+
+    @pytest.mark.parametrize("name, wrong, exception, line", raising, ids=ids)
+    def raising_gets_a_hint_naming_its_line(name, wrong, exception, line):
+        with pytest.raises(ExerciseHint) as hint:
+            getattr(checks, name)(wrong)
+        assert raised.format(exception=exception) in str(hint.value) and line in str(hint.value), str(hint.value)
+
+    def has_its_wrong_answers_and_correct_variants():
+        for name, (_, _, wrongs) in table.items():
+            assert len(wrongs) >= 8, name
+            assert 1 + sum(other == name for other, _ in other_right_answers) >= 3, name
+
+    return (
+        passes_the_solution,
+        passes_the_variants_learners_write,
+        names_each_mistake,
+        raising_gets_a_hint_naming_its_line,
+        has_its_wrong_answers_and_correct_variants,
+    )
