@@ -29,6 +29,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
 from . import REPO
 
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platform", action="append", choices=sorted(PLATFORMS), help="limit to these")
     args = parser.parse_args(argv)
     args.dest.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
     if args.here:
         ok = download_here(args.requirements, args.dest)
         print(f"{'ok' if ok else 'FAILED'}: this machine's wheels in {args.dest}")
@@ -213,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{status} {platform} Python {python}" + (f": {error}" if error else ""), flush=True)
             if status == "FAILED":
                 failures.append((platform, python))
-    wheels = len(list(args.dest.glob("*.whl")))
-    print(f"{wheels} wheels in {args.dest}" + (f"; {len(failures)} target(s) failed" if failures else ""))
+    wheels = list(args.dest.glob("*.whl"))
+    size = sum(wheel.stat().st_size for wheel in wheels) / 2**20
+    took = time.monotonic() - began
+    print(
+        f"{len(wheels)} wheels, {size:.0f} MiB, in {args.dest} ({took / 60:.1f} minutes)"
+        + (f"; {len(failures)} target(s) failed" if failures else "")
+    )
     return 1 if failures else 0
 
 
