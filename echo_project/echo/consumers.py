@@ -24,6 +24,13 @@ from . import history
 
 logger = logging.getLogger(__name__)
 LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak references to tasks
+# Who is in each room, in this process: {group: {channel name: member's name}}. A newcomer gets it on
+# joining, so a "joined" whose "left" was dropped (a full channel) is corrected by the next join.
+PRESENT: dict[str, dict[str, str]] = {}
+# A member that leaves retries the layer calls that failed (Redis restarting), then gives up.
+LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in all
+# How long a member that leaves waits for its last message to be stored before "left" is sent.
+STORING_BEFORE_LEAVING = 1.0  # seconds
 
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
@@ -165,8 +172,11 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     Each connection gets an anonymous name and joins the room's group on connect;
     what a member sends goes to the group as ``{"who": name, "message": content}``;
-    members are told when someone joins or leaves. The room remembers: on joining, after
-    ``{"you": ..., "room": ...}``, a member receives ``{"history": [...]}``, the room's last
+    members are told when someone joins or leaves. On joining, a member receives
+    ``{"you": ..., "room": ..., "members": [...]}``: the names of everyone in the room (itself
+    included) as this server process knows them, so a "joined" or "left" that the channel layer
+    dropped (a channel over its capacity) is corrected by the next snapshot. The room remembers:
+    after the welcome, a member receives ``{"history": [...]}``, the room's last
     ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which
     stores them off the event loop and off the thread Channels shares). A message larger than
     ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES`` is neither passed on nor kept: its sender gets
@@ -177,7 +187,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     closes the connection: see ``handle``); and because Channels calls ``disconnect``
     only for a ``websocket.disconnect`` event, ``connect`` also asks asyncio to call
     ``leave`` when the consumer's task ends, for a consumer cancelled or crashed in
-    between. ``leave`` runs once.
+    between. ``leave`` runs once, in a task of its own that a cancellation cannot stop halfway;
+    it retries the layer calls that fail (Redis restarting) and always tells the room, whatever
+    the database is doing.
     """
 
     async def connect(self):
@@ -186,11 +198,19 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
         self.name = f"guest-{secrets.token_hex(6)}"
         self.left = False
+        self.announced = False  # whether the room was told this member joined: then it is told it left
+        self.leaving: asyncio.Future | None = None
         self.storing: asyncio.Future | None = None  # the write of this member's last message
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # In the room before joining the group: whoever joins after this member lists it.
+        PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json({"you": self.name, "room": self.room})
+        # Taken once in the group: a member who leaves from now on is either missing here or sends
+        # its "left" to this member; one who joins is either listed here or sends its "joined".
+        members = sorted(PRESENT.get(self.group, {}).values())
+        await self.send_json({"you": self.name, "room": self.room, "members": members})
+        self.announced = True  # even if the group_send below fails: a "left" costs nothing
         await self.channel_layer.group_send(
             self.group, {"type": "chamber.presence", "who": self.name, "event": "joined"}
         )
@@ -220,13 +240,41 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     async def leave(self):
         """Leave the room's group and tell the others; once, whichever way the connection ended."""
-        if not hasattr(self, "group") or self.left:
+        if not hasattr(self, "group"):
             return
-        self.left = True
-        if getattr(self, "storing", None) is not None:
-            await self.storing  # the member's last message joins the history before the member leaves
-        await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name, "event": "left"})
+        if self.leaving is None:
+            self.left = True
+            present = PRESENT.get(self.group, {})
+            present.pop(self.channel_name, None)
+            if not present:  # the last one out: forget the room
+                PRESENT.pop(self.group, None)
+            # A task of its own: it finishes even if this consumer's task is cancelled meanwhile.
+            self.leaving = asyncio.ensure_future(self.tell_the_room_and_leave())
+            LEAVING.add(self.leaving)
+            self.leaving.add_done_callback(LEAVING.discard)
+        await asyncio.shield(self.leaving)
+
+    async def tell_the_room_and_leave(self):
+        if self.storing is not None:  # the member's last message joins the history first, if it can
+            await asyncio.wait({self.storing}, timeout=STORING_BEFORE_LEAVING)
+        await self.with_retries(self.channel_layer.group_discard, self.group, self.channel_name)
+        if self.announced:
+            left = {"type": "chamber.presence", "who": self.name, "event": "left"}
+            await self.with_retries(self.channel_layer.group_send, self.group, left)
+
+    async def with_retries(self, layer_call, *args) -> bool:
+        """Await ``layer_call(*args)``; if it raises, try again after each of ``LEAVE_RETRY_DELAYS``."""
+        for delay in (*LEAVE_RETRY_DELAYS, None):
+            try:
+                await layer_call(*args)
+                return True
+            except Exception as error:
+                if delay is None:
+                    logger.warning(
+                        "%s failed for %s in %s, and gave up: %r", layer_call.__name__, self.name, self.room, error
+                    )
+                    return False
+                await asyncio.sleep(delay)
 
     def leave_when_task_ends(self, task):
         if not self.left:

@@ -16,6 +16,9 @@ ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.p
 DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
 ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
                are kept)
+ECHO_LAYER_CAPACITY    how many events a member's channel holds before the layer drops more; default
+               1000 (see "capacity" below: what it costs)
+ECHO_REDIS_MAX_CONNECTIONS  the most connections to Redis one server process opens; default 1000
 ECHO_FRAME_ANCESTORS   who may show the page in a frame while DEBUG is on (see "Framing" below)
 """
 
@@ -95,6 +98,25 @@ REDIS_LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+# Capacity: how many events a member's channel holds that its consumer has not taken yet. Beyond
+# it, group_send drops the event for that member without a word (Channels' layers swallow ChannelFull),
+# so a room must hold a burst: 200 members leaving at once are 200 "left" events for each member
+# who stays. Channels' default of 100 lost 81-98 of them (issue 22); 1000 holds a burst of 200
+# joins and 200 leaves with room to spare (echo/tests/test_presence.py). What it costs, when a member
+# stops reading and its channel fills up: in memory, about 0.45 KiB per queued event for that member
+# (0.45 MiB at 1000: the event's dict is copied per member, its text is shared) plus the text of the
+# messages still queued (at most 1000 x 4 KiB = 4 MiB a room); with Redis, the same events wait in
+# Redis, serialized, one copy per server process. A member that keeps not reading is closed by
+# uvicorn's ping timeout (40 s), and queued events expire after the layer's expiry (60 s).
+ECHO_LAYER_CAPACITY = int(os.environ.get("ECHO_LAYER_CAPACITY", 1000))
+# redis-py 8 gives each layer a pool of 100 connections and raises MaxConnectionsError at once when
+# all are in use: 200 joins at the same moment got 101 HTTP 500s. Each layer call holds a connection
+# while it runs, and a consumer makes one call at a time, so the pool allows as many connections as
+# uvicorn serves (--limit-concurrency 1000). They are opened only when a burst needs them, then kept:
+# each is a file descriptor in the server (allow it `ulimit -n` 2048 or more) and a client in Redis
+# (its maxclients is 10,000), about 20 KiB of memory there.
+ECHO_REDIS_MAX_CONNECTIONS = int(os.environ.get("ECHO_REDIS_MAX_CONNECTIONS", 1000))
+
 if REDIS_URL:
     REDIS_LAYER = os.environ.get("REDIS_LAYER", "core")
     if REDIS_LAYER not in REDIS_LAYERS:
@@ -105,7 +127,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_LAYERS[REDIS_LAYER],
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {
+                # Each host's options go to redis-py's ConnectionPool.from_url (channels_redis.utils.create_pool).
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": None, "max_connections": ECHO_REDIS_MAX_CONNECTIONS}
+                ],
+                "capacity": ECHO_LAYER_CAPACITY,
+            },
         }
     }
 else:
@@ -114,7 +142,8 @@ else:
         "default": {
             "BACKEND": {"stock": "channels.layers.InMemoryChannelLayer", "tuned": "echo.tuned.InMemoryChannelLayer"}[
                 ECHO_CONSUMERS
-            ]
+            ],
+            "CONFIG": {"capacity": ECHO_LAYER_CAPACITY},
         }
     }
 
