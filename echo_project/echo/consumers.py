@@ -15,6 +15,7 @@ import asyncio
 import functools
 import json
 import logging
+import re
 import secrets
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
@@ -50,8 +51,26 @@ def finite_float(text):
     return number
 
 
+# The integers every layer and database can carry: msgpack (channels_redis's serializer) has none
+# beyond 64 bits, and Redis closed the sender with 1011 for one (issue 22).
+SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**64 - 1
+
+
+def integer_in_range(text):
+    number = int(text)
+    if not SMALLEST_INTEGER <= number <= LARGEST_INTEGER:
+        raise ValueError(f"{text[:30]} is beyond 64 bits")
+    return number
+
+
+# What a string may not hold: NUL, which PostgreSQL's text and jsonb refuse, and lone surrogates
+# (halves of a pair, \ud800-\udfff), which are not text: UTF-8 cannot encode them, so neither
+# PostgreSQL nor msgpack can keep them. Both can only come from a \u escape: JSON forbids a raw NUL in a
+# string, and a frame's text arrives as valid UTF-8.
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
 # Made once: json.loads and json.dumps with options build a new decoder or encoder on every call.
-STRICT_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float)
+STRICT_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float, parse_int=integer_in_range)
 STRICT_ENCODER = json.JSONEncoder(allow_nan=False)
 
 
@@ -70,6 +89,22 @@ def nesting_depth_exceeds(content, limit: int) -> bool:
     return False
 
 
+def strings_hold_what_is_not_text(content) -> str | None:
+    """The first character in a string or key of ``content`` that is not text (see ``NOT_TEXT``), if any."""
+    stack = [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if found := NOT_TEXT.search(value):
+                return found.group()
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
 def careful(handler):
     """Decorates a handler of a ``CarefulJsonWebsocketConsumer``: see its ``handle``."""
 
@@ -86,6 +121,9 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     - a text frame that is not JSON gets ``{"error": ...}`` back; the connection stays open;
     - so do ``NaN``, ``Infinity``, numbers out of a float's range, and lists or objects nested
       deeper than ``settings.ECHO_MAX_JSON_DEPTH``: nothing that is not JSON is ever sent on;
+    - so do what some database or layer cannot keep: ``"\\u0000"``, a lone surrogate such as
+      ``"\\ud800"``, and integers beyond 64 bits (below -2**63 or above 2**64 - 1): every layer
+      and database then keeps the same values;
     - a binary frame gets ``{"error": ...}`` back; the connection stays open;
     - a frame larger than ``settings.ECHO_MAX_MESSAGE_BYTES`` closes the connection with 1009;
     - an exception in a handler is logged and closes this connection only, with 1011, so
@@ -107,6 +145,10 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         # Counting brackets is fast; walking the value is needed only when there are enough of them.
         if text_data.count("[") + text_data.count("{") > limit and nesting_depth_exceeds(content, limit):
             raise ValueError(f"nested deeper than {limit} levels")
+        # Only a \u escape can put NUL or a lone surrogate in a string: no escape, nothing to look for.
+        if "\\u" in text_data and (character := strings_hold_what_is_not_text(content)) is not None:
+            name = "\\u0000 (NUL)" if character == "\x00" else f"a lone surrogate (\\u{ord(character):04x})"
+            raise ValueError(f"{name} is not text that every database and layer can keep")
         return content
 
     @classmethod

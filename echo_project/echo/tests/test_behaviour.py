@@ -68,7 +68,9 @@ def members(room="lobby"):
 # --- echo and errors ---
 
 
-@pytest.mark.parametrize("value", [{"ch": "x"}, [1, "two", None, 2.5], "text", 12345678901234567890, {}])
+@pytest.mark.parametrize(
+    "value", [{"ch": "x"}, [1, "two", None, 2.5], "text", 12345678901234567890, {}, 2**64 - 1, -(2**63), "\U0001f600"]
+)
 async def test_echoes_any_json_value(app, value):
     client = await echo(app)
     await client.send_to(text_data=json.dumps(value))
@@ -83,6 +85,11 @@ BAD_INPUT = {
     "out of range": ('{"x": 1e400}', "1e400 is out of range"),
     "deep, parsable": ("[" * 40 + "]" * 40, "nested deeper than 32 levels"),
     "deep, beyond the parser's stack": ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
+    "NUL": ('{"ch": "\\u0000"}', "\\u0000 (NUL) is not text"),
+    "NUL in a key": ('{"\\u0000": 1}', "\\u0000 (NUL) is not text"),
+    "lone surrogate": ('["\\ud800"]', "a lone surrogate (\\ud800) is not text"),
+    "beyond 64 bits": (str(2**64), "18446744073709551616 is beyond 64 bits"),
+    "below 64 bits": (str(-(2**63) - 1), "-9223372036854775809 is beyond 64 bits"),
 }
 
 
@@ -311,4 +318,28 @@ async def test_a_newcomer_is_told_who_is_in_the_room_even_when_events_were_dropp
     assert about_guests == [], "the guests' presence events were dropped for the stalled member"
     for member in (stalled, stayer, newcomer):
         await member.disconnect()
+    assert members() == set() and consumers.PRESENT == {}
+
+
+async def test_leaving_survives_layer_errors_and_retries(app, monkeypatch, caplog):
+    """A layer that fails (Redis restarting): leave() retries group_discard and group_send; the room hears "left"."""
+    ada, bob = await join(app), await join(app)
+    await ada.receive_json_from()  # bob joined
+    layer = get_channel_layer()
+    failures = {"group_discard": 2, "group_send": 2}
+    for method in failures:
+        real = getattr(layer, method)
+
+        async def flaky(*args, method=method, real=real):
+            if failures[method]:
+                failures[method] -= 1
+                raise ConnectionError(f"{method}: the layer is down")
+            return await real(*args)
+
+        monkeypatch.setattr(layer, method, flaky)
+    await bob.disconnect()
+    assert await ada.receive_json_from(timeout=10) == {"who": bob.name, "event": "left"}
+    assert failures == {"group_discard": 0, "group_send": 0} and len(members()) == 1
+    assert "Task exception was never retrieved" not in caplog.text
+    await ada.disconnect()
     assert members() == set() and consumers.PRESENT == {}
