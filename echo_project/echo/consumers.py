@@ -30,8 +30,9 @@ LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak referen
 PRESENT: dict[str, dict[str, str]] = {}
 # A member that leaves retries the layer calls that failed (Redis restarting), then gives up.
 LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in all
-# How long a member that leaves waits for its last message to be stored before "left" is sent.
-STORING_BEFORE_LEAVING = 1.0  # seconds
+# How long a member waits for its previous message to be stored, before storing the next or
+# telling the room it left: a locked or hung database never holds a member longer.
+STORING_WAIT = 1.0  # seconds
 
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
@@ -220,7 +221,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     dropped (a channel over its capacity) is corrected by the next snapshot. The room remembers:
     after the welcome, a member receives ``{"history": [...]}``, the room's last
     ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which
-    stores them off the event loop and off the thread Channels shares). A message larger than
+    stores them off the event loop and off the thread Channels shares), or, when the database
+    fails or takes longer than ``settings.ECHO_HISTORY_READ_TIMEOUT``, ``{"history": null,
+    "error": ...}``: never an empty list for a room that did talk. A message larger than
     ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES`` is neither passed on nor kept: its sender gets
     ``{"error": ...}``.
 
@@ -257,8 +260,26 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             self.group, {"type": "chamber.presence", "who": self.name, "event": "joined"}
         )
         # After "joined": a member whose connection drops while the history is read still gets its "left".
-        keeps = settings.ECHO_HISTORY_LENGTH
-        await self.deliver({"history": await history.recent(self.room, keeps) if keeps else []})
+        await self.deliver(await self.history())
+
+    async def history(self) -> dict:
+        """``{"history": [...]}``, or, if the database fails or is slower than the read timeout, ``null`` and why."""
+        if not settings.ECHO_HISTORY_LENGTH:
+            return {"history": []}
+        try:
+            said = await asyncio.wait_for(
+                history.recent(self.room, settings.ECHO_HISTORY_LENGTH), settings.ECHO_HISTORY_READ_TIMEOUT
+            )
+        except asyncio.TimeoutError:
+            logger.warning(
+                "history: reading the history of %r took longer than %s s",
+                self.room,
+                settings.ECHO_HISTORY_READ_TIMEOUT,
+            )
+            said = None
+        if said is None:
+            return {"history": None, "error": "the room's history is unavailable: the database did not answer"}
+        return {"history": said}
 
     async def receive_json(self, content, **kwargs):
         size = len((await self.encode_json(content)).encode("utf-8"))
@@ -270,11 +291,17 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         )
         # Stored in the background, after the room has it: while a slow database writes, this member
         # keeps receiving. One write in flight per member: whoever sends faster than the database
-        # stores waits for the previous write, so a flood queues nothing.
+        # stores waits for the previous write, so a flood queues nothing; but never longer than
+        # STORING_WAIT: then this message is not stored, and the log says so.
         if not settings.ECHO_HISTORY_LENGTH:
             return
         if self.storing is not None:
-            await self.storing
+            await asyncio.wait({self.storing}, timeout=STORING_WAIT)
+            if not self.storing.done():
+                logger.warning(
+                    "history: a message in %r was not stored: the database is still storing the one before", self.room
+                )
+                return
         self.storing = asyncio.ensure_future(history.remember(self.room, self.name, content))
 
     async def disconnect(self, close_code):
@@ -298,7 +325,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     async def tell_the_room_and_leave(self):
         if self.storing is not None:  # the member's last message joins the history first, if it can
-            await asyncio.wait({self.storing}, timeout=STORING_BEFORE_LEAVING)
+            await asyncio.wait({self.storing}, timeout=STORING_WAIT)
         await self.with_retries(self.channel_layer.group_discard, self.group, self.channel_name)
         if self.announced:
             left = {"type": "chamber.presence", "who": self.name, "event": "left"}

@@ -16,6 +16,8 @@ ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.p
 DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
 ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
                are kept)
+ECHO_HISTORY_READ_TIMEOUT  seconds a newcomer waits for the history; default 3 (then {"history": null})
+ECHO_DATABASE_TIMEOUT  seconds a query waits for a lock, a connection or a statement; default 10
 ECHO_LAYER_CAPACITY    how many events a member's channel holds before the layer drops more; default
                1000 (see "capacity" below: what it costs)
 ECHO_REDIS_MAX_CONNECTIONS  the most connections to Redis one server process opens; default 1000
@@ -85,6 +87,21 @@ ASGI_APPLICATION = "echo_project.asgi.application"
 # No persistent connections (CONN_MAX_AGE 0): "When using ASGI, persistent connections should be
 # disabled" (https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections).
 DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# How long a query may wait for the database (a lock, a connection, a statement) before it fails: a
+# locked or hung database costs some history, never a member's conversation (issue 22).
+ECHO_DATABASE_TIMEOUT = int(os.environ.get("ECHO_DATABASE_TIMEOUT", 10))  # seconds
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # "timeout": how long a write waits for another's lock before "database is locked" (Python's sqlite3).
+    # WAL: readers never wait for the writer, nor the writer for them (https://sqlite.org/wal.html).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": ECHO_DATABASE_TIMEOUT, "init_command": "PRAGMA journal_mode=WAL"}
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq waits forever by default: for a connection (connect_timeout), and for a statement, a lock
+    # included (statement_timeout, in milliseconds; https://www.postgresql.org/docs/current/runtime-config-client.html).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": ECHO_DATABASE_TIMEOUT, "options": f"-c statement_timeout={ECHO_DATABASE_TIMEOUT * 1000}"}
+    )
 # Sessions in signed cookies: the echo chamber needs no database table to know who is who.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
@@ -154,6 +171,8 @@ ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))
 ECHO_MAX_ROOM_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_ROOM_MESSAGE_BYTES", 4 * 1024))
 # How many of a room's last messages a newcomer receives; 0: rooms keep nothing (and store nothing).
 ECHO_HISTORY_LENGTH = int(os.environ.get("ECHO_HISTORY_LENGTH", 20))
+# How long a newcomer waits for the history; then it gets {"history": null, "error": ...}.
+ECHO_HISTORY_READ_TIMEOUT = float(os.environ.get("ECHO_HISTORY_READ_TIMEOUT", 3))
 
 # Error reports (the DEBUG page included) mask credentials in URLs: REDIS_URL, the layer's hosts.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"

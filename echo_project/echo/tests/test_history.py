@@ -228,3 +228,25 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes)
         assert asked.returncode == 0, asked.stderr
         assert await next_message(bob) == {"who": "summary", "message": {"messages": 3, "members": 2}}
         await ada.close(), await bob.close()
+
+
+async def test_a_locked_database_holds_no_one_and_a_newcomer_is_told_the_history_is_unavailable(database):
+    """While another connection holds the lock: the room talks, a newcomer hears the history is unavailable
+    (not an empty room), and a member who closes is announced "left", all before the lock is released."""
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: locked") as server:
+        ada, cat = await join(server, "garden"), await join(server, "garden")
+        with database.locked():  # every write of the server now waits, up to the database timeout
+            await ada.send(json.dumps("first"))  # its write waits for the lock
+            assert (await next_message(cat, timeout=30))["message"] == "first"
+            await ada.send(json.dumps("second"))  # the member is not held by the first write
+            assert (await next_message(cat, timeout=30))["message"] == "second"
+            bob = await connect_ws(server.ws_url("chamber/garden/")).__aenter__()
+            assert "you" in json.loads(await bob.recv())
+            told = json.loads(await asyncio.wait_for(bob.recv(), 30))
+            assert told["history"] is None and "unavailable" in told["error"], told
+            await ada.close()
+            while (event := json.loads(await asyncio.wait_for(cat.recv(), 30))).get("event") != "left":
+                pass
+            assert event == {"who": ada.name, "event": "left"}
+        await bob.close(), await cat.close()
+    assert not [line for line in server.logs if "Traceback" in line], "\n".join(server.logs[-30:])
