@@ -8,21 +8,39 @@ the in-memory one cannot reach a worker. Delivery is at most once (Channels docs
 "Worker and Background Tasks"): for work that must not be lost, use a task queue.
 """
 
+import logging
+import re
+
 from asgiref.sync import async_to_sync
 from channels.consumer import SyncConsumer
+from django.db import DatabaseError
 from django.db.models import Count
 
 from .models import Message
 
+logger = logging.getLogger(__name__)
 SUMMARY = "room-summary"  # the channel the worker listens on
 
 
 class RoomSummaryConsumer(SyncConsumer):
-    """Counts what a room said, by whom, and tells the room: ``{"type": "room.summary", "room": ...}``."""
+    """Counts what a room said, by whom, and tells the room: ``{"type": "room.summary", "room": ...}``.
+
+    A job it cannot do (no room, not a room name, a database error) is logged and skipped: an
+    exception would end this consumer, the one instance the worker runs for its channel, and the
+    jobs already queued for it would be lost with it. (A job with no "type" at all stops Channels'
+    worker before it reaches any consumer: only send jobs with one.)
+    """
 
     def room_summary(self, event):
-        room = event["room"]
-        by_member = dict(Message.objects.filter(room=room).values_list("who").annotate(said=Count("id")))
+        room = event.get("room")
+        if not isinstance(room, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,50}", room):
+            logger.warning("room-summary: skipped a job with no valid room: %r", event)
+            return
+        try:
+            by_member = dict(Message.objects.filter(room=room).values_list("who").annotate(said=Count("id")))
+        except DatabaseError as error:
+            logger.warning("room-summary: could not count what %r said: %s", room, error)
+            return
         summary = {"messages": sum(by_member.values()), "members": len(by_member)}
         async_to_sync(self.channel_layer.group_send)(
             f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary}
