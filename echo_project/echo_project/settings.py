@@ -121,10 +121,10 @@ REDIS_LAYERS = {
 # who stays. Channels' default of 100 lost 81-98 of them (issue 22); 1000 holds a burst of 200
 # joins and 200 leaves with room to spare (echo/tests/test_presence.py). What it costs, when a member
 # stops reading and its channel fills up: in memory, about 0.45 KiB per queued event for that member
-# (0.45 MiB at 1000: the event's dict is copied per member, its text is shared) plus the text of the
-# messages still queued (at most 1000 x 4 KiB = 4 MiB a room); with Redis, the same events wait in
-# Redis, serialized, one copy per server process. A member that keeps not reading is closed by
-# uvicorn's ping timeout (40 s), and queued events expire after the layer's expiry (60 s).
+# (0.45 MiB at 1000, benchmarks/layer_capacity_memory.py: the event's dict is copied per member, its
+# text is shared) plus the text of the messages still queued (at most 1000 x 4 KiB = 4 MiB a room);
+# with Redis, the same events wait in Redis, serialized, one copy per server process. A member that
+# keeps not reading is closed by uvicorn's ping timeout (40 s); queued events expire after 60 s.
 ECHO_LAYER_CAPACITY = int(os.environ.get("ECHO_LAYER_CAPACITY", 1000))
 # redis-py 8 gives each layer a pool of 100 connections and raises MaxConnectionsError at once when
 # all are in use: 200 joins at the same moment got 101 HTTP 500s. Each layer call holds a connection
