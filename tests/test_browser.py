@@ -1,9 +1,13 @@
 """The echo chamber's page in a real headless Chromium (Debian's, never a downloaded one)."""
 
+import asyncio
+import concurrent.futures
+import json
+
 import pytest
 
 from tests.chromium import ARTIFACTS, chromium, require_chromium
-from workshop import serve_asgi, serve_echo_project, serve_wsgi
+from workshop import connect_ws, serve_asgi, serve_echo_project, serve_wsgi
 
 require_chromium("the browser test")
 
@@ -243,3 +247,47 @@ def test_in_production_nobody_may_frame_the_page(page):
         assert page.request.get(server.url).headers["x-frame-options"] == "DENY"
         page.goto(lab.url)
         assert _framed_status(page) is None
+
+
+# Values a member may say that a page must still show, and that used to break it: an object whose
+# "toString" is not a function threw inside showHistory and hid every later entry and "now:".
+POISONS = [{"ch": {"toString": 0}}, {"toString": 0, "valueOf": 0}, {"ch": None}, None, [1, "two"], "plain", 12.5]
+
+
+def say(url, values):
+    """One member says ``values`` in turn, each heard back before the next (in a thread: Playwright's sync
+    API runs an event loop in this one)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, asyncio.wait_for(saying(url, values), 60)).result()
+
+
+async def saying(url, values):
+    async with connect_ws(url) as member:
+        for value in values:
+            await member.send(json.dumps(value))
+            while "message" not in json.loads(await asyncio.wait_for(member.recv(), 10)):
+                pass
+
+
+def test_a_poisoned_history_entry_hides_no_other_entry(page):
+    with serve_asgi("echo_project.asgi:application") as server:
+        said = ["before", *POISONS, "after"]
+        say(server.ws_url("chamber/poisoned/"), [{"ch": v} if v in ("before", "after") else v for v in said])
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "?room=poisoned")
+        page.locator("#received li", has_text="now:").wait_for(timeout=10_000)
+        shown = [line.split(": ", 1)[1] for line in page.locator("#received li.history").all_inner_texts()]
+        as_json = [value if isinstance(value, str) else json.dumps(value, separators=(",", ":")) for value in POISONS]
+        assert shown == ["before", *as_json, "after"], "every entry shown, a string as itself, the rest as JSON"
+        assert errors == [], errors
+
+
+def test_the_page_keeps_its_last_500_lines(page):
+    with serve_asgi("echo_project.asgi:application") as server:
+        page.goto(server.url + "?room=chatty")
+        page.wait_for_selector("#status:has-text('connected to room chatty as guest-')")
+        say(server.ws_url("chamber/chatty/"), [{"ch": str(n)} for n in range(600)])
+        page.locator("#received li", has_text=" left").wait_for(timeout=30_000)  # after its 600 messages
+        lines = page.locator("#received li").all_inner_texts()
+        assert len(lines) == 500 and lines[-2].endswith(": 599"), (len(lines), lines[-2:])

@@ -15,6 +15,7 @@ import asyncio
 import functools
 import json
 import logging
+import re
 import secrets
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
@@ -24,6 +25,14 @@ from . import history
 
 logger = logging.getLogger(__name__)
 LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak references to tasks
+# Who is in each room, in this process: {group: {channel name: member's name}}. A newcomer gets it on
+# joining, so a "joined" whose "left" was dropped (a full channel) is corrected by the next join.
+PRESENT: dict[str, dict[str, str]] = {}
+# A member that leaves retries the layer calls that failed (Redis restarting), then gives up.
+LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in all
+# How long a member waits for its previous message to be stored, before storing the next or
+# telling the room it left: a locked or hung database never holds a member longer.
+STORING_WAIT = 1.0  # seconds
 
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
@@ -43,8 +52,26 @@ def finite_float(text):
     return number
 
 
+# The integers every layer and database can carry: msgpack (channels_redis's serializer) has none
+# beyond 64 bits, and Redis closed the sender with 1011 for one (issue 22).
+SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**64 - 1
+
+
+def integer_in_range(text):
+    number = int(text)
+    if not SMALLEST_INTEGER <= number <= LARGEST_INTEGER:
+        raise ValueError(f"{text[:30]} is beyond 64 bits")
+    return number
+
+
+# What a string may not hold: NUL, which PostgreSQL's text and jsonb refuse, and lone surrogates
+# (halves of a pair, \ud800-\udfff), which are not text: UTF-8 cannot encode them, so neither
+# PostgreSQL nor msgpack can keep them. Both can only come from a \u escape: JSON forbids a raw NUL in a
+# string, and a frame's text arrives as valid UTF-8.
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
 # Made once: json.loads and json.dumps with options build a new decoder or encoder on every call.
-STRICT_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float)
+STRICT_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_float, parse_int=integer_in_range)
 STRICT_ENCODER = json.JSONEncoder(allow_nan=False)
 
 
@@ -63,6 +90,22 @@ def nesting_depth_exceeds(content, limit: int) -> bool:
     return False
 
 
+def strings_hold_what_is_not_text(content) -> str | None:
+    """The first character in a string or key of ``content`` that is not text (see ``NOT_TEXT``), if any."""
+    stack = [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if found := NOT_TEXT.search(value):
+                return found.group()
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
 def careful(handler):
     """Decorates a handler of a ``CarefulJsonWebsocketConsumer``: see its ``handle``."""
 
@@ -79,6 +122,9 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     - a text frame that is not JSON gets ``{"error": ...}`` back; the connection stays open;
     - so do ``NaN``, ``Infinity``, numbers out of a float's range, and lists or objects nested
       deeper than ``settings.ECHO_MAX_JSON_DEPTH``: nothing that is not JSON is ever sent on;
+    - so do what some database or layer cannot keep: ``"\\u0000"``, a lone surrogate such as
+      ``"\\ud800"``, and integers beyond 64 bits (below -2**63 or above 2**64 - 1): every layer
+      and database then keeps the same values;
     - a binary frame gets ``{"error": ...}`` back; the connection stays open;
     - a frame larger than ``settings.ECHO_MAX_MESSAGE_BYTES`` closes the connection with 1009;
     - an exception in a handler is logged and closes this connection only, with 1011, so
@@ -100,6 +146,10 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         # Counting brackets is fast; walking the value is needed only when there are enough of them.
         if text_data.count("[") + text_data.count("{") > limit and nesting_depth_exceeds(content, limit):
             raise ValueError(f"nested deeper than {limit} levels")
+        # Only a \u escape can put NUL or a lone surrogate in a string: no escape, nothing to look for.
+        if "\\u" in text_data and (character := strings_hold_what_is_not_text(content)) is not None:
+            name = "\\u0000 (NUL)" if character == "\x00" else f"a lone surrogate (\\u{ord(character):04x})"
+            raise ValueError(f"{name} is not text that every database and layer can keep")
         return content
 
     @classmethod
@@ -165,10 +215,15 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     Each connection gets an anonymous name and joins the room's group on connect;
     what a member sends goes to the group as ``{"who": name, "message": content}``;
-    members are told when someone joins or leaves. The room remembers: on joining, after
-    ``{"you": ..., "room": ...}``, a member receives ``{"history": [...]}``, the room's last
+    members are told when someone joins or leaves. On joining, a member receives
+    ``{"you": ..., "room": ..., "members": [...]}``: the names of everyone in the room (itself
+    included) as this server process knows them, so a "joined" or "left" that the channel layer
+    dropped (a channel over its capacity) is corrected by the next snapshot. The room remembers:
+    after the welcome, a member receives ``{"history": [...]}``, the room's last
     ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which
-    stores them off the event loop and off the thread Channels shares). A message larger than
+    stores them off the event loop and off the thread Channels shares), or, when the database
+    fails or takes longer than ``settings.ECHO_HISTORY_READ_TIMEOUT``, ``{"history": null,
+    "error": ...}``: never an empty list for a room that did talk. A message larger than
     ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES`` is neither passed on nor kept: its sender gets
     ``{"error": ...}``.
 
@@ -177,7 +232,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     closes the connection: see ``handle``); and because Channels calls ``disconnect``
     only for a ``websocket.disconnect`` event, ``connect`` also asks asyncio to call
     ``leave`` when the consumer's task ends, for a consumer cancelled or crashed in
-    between. ``leave`` runs once.
+    between. ``leave`` runs once, in a task of its own that a cancellation cannot stop halfway;
+    it retries the layer calls that fail (Redis restarting) and always tells the room, whatever
+    the database is doing.
     """
 
     async def connect(self):
@@ -186,17 +243,43 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
         self.name = f"guest-{secrets.token_hex(6)}"
         self.left = False
+        self.announced = False  # whether the room was told this member joined: then it is told it left
+        self.leaving: asyncio.Future | None = None
         self.storing: asyncio.Future | None = None  # the write of this member's last message
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # In the room before joining the group: whoever joins after this member lists it.
+        PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json({"you": self.name, "room": self.room})
+        # Taken once in the group: a member who leaves from now on is either missing here or sends
+        # its "left" to this member; one who joins is either listed here or sends its "joined".
+        members = sorted(PRESENT.get(self.group, {}).values())
+        await self.send_json({"you": self.name, "room": self.room, "members": members})
+        self.announced = True  # even if the group_send below fails: a "left" costs nothing
         await self.channel_layer.group_send(
             self.group, {"type": "chamber.presence", "who": self.name, "event": "joined"}
         )
         # After "joined": a member whose connection drops while the history is read still gets its "left".
-        keeps = settings.ECHO_HISTORY_LENGTH
-        await self.deliver({"history": await history.recent(self.room, keeps) if keeps else []})
+        await self.deliver(await self.history())
+
+    async def history(self) -> dict:
+        """``{"history": [...]}``, or, if the database fails or is slower than the read timeout, ``null`` and why."""
+        if not settings.ECHO_HISTORY_LENGTH:
+            return {"history": []}
+        try:
+            said = await asyncio.wait_for(
+                history.recent(self.room, settings.ECHO_HISTORY_LENGTH), settings.ECHO_HISTORY_READ_TIMEOUT
+            )
+        except asyncio.TimeoutError:
+            logger.warning(
+                "history: reading the history of %r took longer than %s s",
+                self.room,
+                settings.ECHO_HISTORY_READ_TIMEOUT,
+            )
+            said = None
+        if said is None:
+            return {"history": None, "error": "the room's history is unavailable: the database did not answer"}
+        return {"history": said}
 
     async def receive_json(self, content, **kwargs):
         size = len((await self.encode_json(content)).encode("utf-8"))
@@ -208,11 +291,17 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         )
         # Stored in the background, after the room has it: while a slow database writes, this member
         # keeps receiving. One write in flight per member: whoever sends faster than the database
-        # stores waits for the previous write, so a flood queues nothing.
+        # stores waits for the previous write, so a flood queues nothing; but never longer than
+        # STORING_WAIT: then this message is not stored, and the log says so.
         if not settings.ECHO_HISTORY_LENGTH:
             return
         if self.storing is not None:
-            await self.storing
+            await asyncio.wait({self.storing}, timeout=STORING_WAIT)
+            if not self.storing.done():
+                logger.warning(
+                    "history: a message in %r was not stored: the database is still storing the one before", self.room
+                )
+                return
         self.storing = asyncio.ensure_future(history.remember(self.room, self.name, content))
 
     async def disconnect(self, close_code):
@@ -220,13 +309,41 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     async def leave(self):
         """Leave the room's group and tell the others; once, whichever way the connection ended."""
-        if not hasattr(self, "group") or self.left:
+        if not hasattr(self, "group"):
             return
-        self.left = True
-        if getattr(self, "storing", None) is not None:
-            await self.storing  # the member's last message joins the history before the member leaves
-        await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self.channel_layer.group_send(self.group, {"type": "chamber.presence", "who": self.name, "event": "left"})
+        if self.leaving is None:
+            self.left = True
+            present = PRESENT.get(self.group, {})
+            present.pop(self.channel_name, None)
+            if not present:  # the last one out: forget the room
+                PRESENT.pop(self.group, None)
+            # A task of its own: it finishes even if this consumer's task is cancelled meanwhile.
+            self.leaving = asyncio.ensure_future(self.tell_the_room_and_leave())
+            LEAVING.add(self.leaving)
+            self.leaving.add_done_callback(LEAVING.discard)
+        await asyncio.shield(self.leaving)
+
+    async def tell_the_room_and_leave(self):
+        if self.storing is not None:  # the member's last message joins the history first, if it can
+            await asyncio.wait({self.storing}, timeout=STORING_WAIT)
+        await self.with_retries(self.channel_layer.group_discard, self.group, self.channel_name)
+        if self.announced:
+            left = {"type": "chamber.presence", "who": self.name, "event": "left"}
+            await self.with_retries(self.channel_layer.group_send, self.group, left)
+
+    async def with_retries(self, layer_call, *args) -> bool:
+        """Await ``layer_call(*args)``; if it raises, try again after each of ``LEAVE_RETRY_DELAYS``."""
+        for delay in (*LEAVE_RETRY_DELAYS, None):
+            try:
+                await layer_call(*args)
+                return True
+            except Exception as error:
+                if delay is None:
+                    logger.warning(
+                        "%s failed for %s in %s, and gave up: %r", layer_call.__name__, self.name, self.room, error
+                    )
+                    return False
+                await asyncio.sleep(delay)
 
     def leave_when_task_ends(self, task):
         if not self.left:

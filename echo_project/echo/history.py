@@ -47,14 +47,15 @@ def remember(room: str, who: str, message) -> bool:
 
 
 @_on_history_thread
-def recent(room: str, limit: int) -> list[dict]:
+def recent(room: str, limit: int) -> list[dict] | None:
     """The room's last ``limit`` messages, oldest first, as ``{"who": ..., "message": ...}``.
 
-    An empty list (and a warning in the log) if the database cannot be read.
+    None (and a warning in the log) if the database cannot be read: not an empty list, which
+    would say the room never said anything.
     """
     try:
         newest_first = list(Message.objects.filter(room=room).order_by("-id").values("who", "message")[:limit])
     except DatabaseError as error:
         logger.warning("history: the history of %r could not be read: %s", room, error)
-        return []
+        return None
     return newest_first[::-1]

@@ -8,12 +8,17 @@ the in-memory one cannot reach a worker. Delivery is at most once (Channels docs
 "Worker and Background Tasks"): for work that must not be lost, use a task queue.
 """
 
+import logging
+import re
+
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
+from django.db import DatabaseError
 from django.db.models import Count
 
 from .models import Message
 
+logger = logging.getLogger(__name__)
 SUMMARY = "room-summary"  # the channel the worker listens on
 
 
@@ -24,12 +29,25 @@ class RoomSummaryConsumer(AsyncConsumer):
     too, but ``runworker``'s server (asgiref's ``StatelessServer``) passes ``send`` as a plain
     lambda, and a ``SyncConsumer`` wraps it in ``async_to_sync``, which warns on the first job:
     "async_to_sync was passed a non-async-marked callable". An async consumer uses ``send`` as is.
+
+    A job it cannot do (no room, not a room name, a database error) is logged and skipped: an
+    exception would end this consumer, the one instance the worker runs for its channel, and the
+    jobs already queued for it would be lost with it. (A job with no "type" at all stops Channels'
+    worker before it reaches any consumer: only send jobs with one.)
     """
 
     async def room_summary(self, event):
-        room = event["room"]
+        room = event.get("room")
+        if not isinstance(room, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,50}", room):
+            logger.warning("room-summary: skipped a job with no valid room: %r", event)
+            return
+        try:
+            summary = await said_in(room)
+        except DatabaseError as error:
+            logger.warning("room-summary: could not count what %r said: %s", room, error)
+            return
         await self.channel_layer.group_send(
-            f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": await said_in(room)}
+            f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary}
         )
 
 

@@ -16,6 +16,11 @@ ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.p
 DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
 ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
                are kept)
+ECHO_HISTORY_READ_TIMEOUT  seconds a newcomer waits for the history; default 3 (then {"history": null})
+ECHO_DATABASE_TIMEOUT  seconds a query waits for a lock, a connection or a statement; default 10
+ECHO_LAYER_CAPACITY    how many events a member's channel holds before the layer drops more; default
+               1000 (see "capacity" below: what it costs)
+ECHO_REDIS_MAX_CONNECTIONS  the most connections to Redis one server process opens; default 1000
 ECHO_FRAME_ANCESTORS   who may show the page in a frame while DEBUG is on (see "Framing" below)
 """
 
@@ -82,6 +87,21 @@ ASGI_APPLICATION = "echo_project.asgi.application"
 # No persistent connections (CONN_MAX_AGE 0): "When using ASGI, persistent connections should be
 # disabled" (https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections).
 DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# How long a query may wait for the database (a lock, a connection, a statement) before it fails: a
+# locked or hung database costs some history, never a member's conversation (issue 22).
+ECHO_DATABASE_TIMEOUT = int(os.environ.get("ECHO_DATABASE_TIMEOUT", 10))  # seconds
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # "timeout": how long a write waits for another's lock before "database is locked" (Python's sqlite3).
+    # WAL: readers never wait for the writer, nor the writer for them (https://sqlite.org/wal.html).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": ECHO_DATABASE_TIMEOUT, "init_command": "PRAGMA journal_mode=WAL"}
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq waits forever by default: for a connection (connect_timeout), and for a statement, a lock
+    # included (statement_timeout, in milliseconds; https://www.postgresql.org/docs/current/runtime-config-client.html).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": ECHO_DATABASE_TIMEOUT, "options": f"-c statement_timeout={ECHO_DATABASE_TIMEOUT * 1000}"}
+    )
 # Sessions in signed cookies: the echo chamber needs no database table to know who is who.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
@@ -95,6 +115,25 @@ REDIS_LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+# Capacity: how many events a member's channel holds that its consumer has not taken yet. Beyond
+# it, group_send drops the event for that member without a word (Channels' layers swallow ChannelFull),
+# so a room must hold a burst: 200 members leaving at once are 200 "left" events for each member
+# who stays. Channels' default of 100 lost 81-98 of them (issue 22); 1000 holds a burst of 200
+# joins and 200 leaves with room to spare (echo/tests/test_presence.py). What it costs, when a member
+# stops reading and its channel fills up: in memory, about 0.45 KiB per queued event for that member
+# (0.45 MiB at 1000, benchmarks/layer_capacity_memory.py: the event's dict is copied per member, its
+# text is shared) plus the text of the messages still queued (at most 1000 x 4 KiB = 4 MiB a room);
+# with Redis, the same events wait in Redis, serialized, one copy per server process. A member that
+# keeps not reading is closed by uvicorn's ping timeout (40 s); queued events expire after 60 s.
+ECHO_LAYER_CAPACITY = int(os.environ.get("ECHO_LAYER_CAPACITY", 1000))
+# redis-py 8 gives each layer a pool of 100 connections and raises MaxConnectionsError at once when
+# all are in use: 200 joins at the same moment got 101 HTTP 500s. Each layer call holds a connection
+# while it runs, and a consumer makes one call at a time, so the pool allows as many connections as
+# uvicorn serves (--limit-concurrency 1000). They are opened only when a burst needs them, then kept:
+# each is a file descriptor in the server (allow it `ulimit -n` 2048 or more) and a client in Redis
+# (its maxclients is 10,000), about 20 KiB of memory there.
+ECHO_REDIS_MAX_CONNECTIONS = int(os.environ.get("ECHO_REDIS_MAX_CONNECTIONS", 1000))
+
 if REDIS_URL:
     REDIS_LAYER = os.environ.get("REDIS_LAYER", "core")
     if REDIS_LAYER not in REDIS_LAYERS:
@@ -105,7 +144,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_LAYERS[REDIS_LAYER],
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {
+                # Each host's options go to redis-py's ConnectionPool.from_url (channels_redis.utils.create_pool).
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": None, "max_connections": ECHO_REDIS_MAX_CONNECTIONS}
+                ],
+                "capacity": ECHO_LAYER_CAPACITY,
+            },
         }
     }
 else:
@@ -114,7 +159,8 @@ else:
         "default": {
             "BACKEND": {"stock": "channels.layers.InMemoryChannelLayer", "tuned": "echo.tuned.InMemoryChannelLayer"}[
                 ECHO_CONSUMERS
-            ]
+            ],
+            "CONFIG": {"capacity": ECHO_LAYER_CAPACITY},
         }
     }
 
@@ -125,6 +171,8 @@ ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))
 ECHO_MAX_ROOM_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_ROOM_MESSAGE_BYTES", 4 * 1024))
 # How many of a room's last messages a newcomer receives; 0: rooms keep nothing (and store nothing).
 ECHO_HISTORY_LENGTH = int(os.environ.get("ECHO_HISTORY_LENGTH", 20))
+# How long a newcomer waits for the history; then it gets {"history": null, "error": ...}.
+ECHO_HISTORY_READ_TIMEOUT = float(os.environ.get("ECHO_HISTORY_READ_TIMEOUT", 3))
 
 # Error reports (the DEBUG page included) mask credentials in URLs: REDIS_URL, the layer's hosts.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"

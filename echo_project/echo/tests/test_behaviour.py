@@ -47,7 +47,7 @@ async def join(app, room="lobby", communicator_class=WebsocketCommunicator):
     member = communicator_class(app, f"/chamber/{room}/")
     assert (await member.connect())[0]
     welcome = await member.receive_json_from(timeout=5)
-    member.name = welcome["you"]
+    member.name, member.members = welcome["you"], welcome["members"]
     member.history = (await member.receive_json_from(timeout=5))["history"]
     assert await member.receive_json_from(timeout=5) == {"who": member.name, "event": "joined"}
     return member
@@ -68,7 +68,9 @@ def members(room="lobby"):
 # --- echo and errors ---
 
 
-@pytest.mark.parametrize("value", [{"ch": "x"}, [1, "two", None, 2.5], "text", 12345678901234567890, {}])
+@pytest.mark.parametrize(
+    "value", [{"ch": "x"}, [1, "two", None, 2.5], "text", 12345678901234567890, {}, 2**64 - 1, -(2**63), "\U0001f600"]
+)
 async def test_echoes_any_json_value(app, value):
     client = await echo(app)
     await client.send_to(text_data=json.dumps(value))
@@ -83,6 +85,11 @@ BAD_INPUT = {
     "out of range": ('{"x": 1e400}', "1e400 is out of range"),
     "deep, parsable": ("[" * 40 + "]" * 40, "nested deeper than 32 levels"),
     "deep, beyond the parser's stack": ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
+    "NUL": ('{"ch": "\\u0000"}', "\\u0000 (NUL) is not text"),
+    "NUL in a key": ('{"\\u0000": 1}', "\\u0000 (NUL) is not text"),
+    "lone surrogate": ('["\\ud800"]', "a lone surrogate (\\ud800) is not text"),
+    "beyond 64 bits": (str(2**64), "18446744073709551616 is beyond 64 bits"),
+    "below 64 bits": (str(-(2**63) - 1), "-9223372036854775809 is beyond 64 bits"),
 }
 
 
@@ -215,10 +222,7 @@ async def test_a_send_to_a_gone_client_is_not_an_error_and_it_leaves(app):
     assert members() == set()
 
 
-# Capacity enough that no event is dropped: the watcher must see every "joined" and "left".
-@override_settings(
-    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}}
-)
+# At the shipped capacity: a watcher reading at full speed must see every "joined" and "left".
 async def test_churn_leaves_no_ghost(app):
     watcher = await join(app)
     talker = await join(app)
@@ -288,3 +292,54 @@ async def test_a_slow_member_gets_the_layers_capacity_and_a_sender_that_never_re
     # one being handled when the layer filled up, plus the layer's capacity; the rest dropped by group_send
     assert from_layer == list(range(layer.capacity + 1))
     await slow.disconnect()
+
+
+async def test_a_newcomer_is_told_who_is_in_the_room_even_when_events_were_dropped(app):
+    """The snapshot on joining heals what a full channel lost: a "joined" whose "left" was dropped."""
+    gate = asyncio.Event()
+    gate.set()
+    stalled = await join(stalling(app, gate))
+    stayer = await join(app)
+    assert stayer.members == sorted([stalled.name, stayer.name])
+    gate.clear()  # the stalled member reads no more: its channel fills up, then the layer drops its events
+    layer = get_channel_layer()
+    for n in range(layer.capacity + 1):
+        await layer.group_send("chamber.lobby", {"type": "chamber.message", "who": "layer", "message": n})
+    guests = [await join(app) for _ in range(5)]
+    for guest in guests:
+        await guest.disconnect()
+    newcomer = await join(app)
+    assert newcomer.members == sorted([stalled.name, stayer.name, newcomer.name]), "no guest, every member"
+    gate.set()
+    heard = []
+    while not await stalled.receive_nothing(timeout=1):
+        heard.append(await stalled.receive_json_from())
+    about_guests = [event for event in heard if event.get("who") in {guest.name for guest in guests}]
+    assert about_guests == [], "the guests' presence events were dropped for the stalled member"
+    for member in (stalled, stayer, newcomer):
+        await member.disconnect()
+    assert members() == set() and consumers.PRESENT == {}
+
+
+async def test_leaving_survives_layer_errors_and_retries(app, monkeypatch, caplog):
+    """A layer that fails (Redis restarting): leave() retries group_discard and group_send; the room hears "left"."""
+    ada, bob = await join(app), await join(app)
+    await ada.receive_json_from()  # bob joined
+    layer = get_channel_layer()
+    failures = {"group_discard": 2, "group_send": 2}
+    for method in failures:
+        real = getattr(layer, method)
+
+        async def flaky(*args, method=method, real=real):
+            if failures[method]:
+                failures[method] -= 1
+                raise ConnectionError(f"{method}: the layer is down")
+            return await real(*args)
+
+        monkeypatch.setattr(layer, method, flaky)
+    await bob.disconnect()
+    assert await ada.receive_json_from(timeout=10) == {"who": bob.name, "event": "left"}
+    assert failures == {"group_discard": 0, "group_send": 0} and len(members()) == 1
+    assert "Task exception was never retrieved" not in caplog.text
+    await ada.disconnect()
+    assert members() == set() and consumers.PRESENT == {}

@@ -230,3 +230,53 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes)
         await ada.close(), await bob.close()
         # A SyncConsumer here warned "async_to_sync was passed a non-async-marked callable" on its first job.
         assert not [line for line in worker.logs if "Warning" in line or "Traceback" in line], worker.logs
+
+
+async def test_a_locked_database_holds_no_one_and_a_newcomer_is_told_the_history_is_unavailable(database):
+    """While another connection holds the lock: the room talks, a newcomer hears the history is unavailable
+    (not an empty room), and a member who closes is announced "left", all before the lock is released."""
+    with serve_echo_project({"DATABASE_URL": database.url}, name="history: locked") as server:
+        ada, cat = await join(server, "garden"), await join(server, "garden")
+        with database.locked():  # every write of the server now waits, up to the database timeout
+            await ada.send(json.dumps("first"))  # its write waits for the lock
+            assert (await next_message(cat, timeout=30))["message"] == "first"
+            await ada.send(json.dumps("second"))  # the member is not held by the first write
+            assert (await next_message(cat, timeout=30))["message"] == "second"
+            bob = await connect_ws(server.ws_url("chamber/garden/")).__aenter__()
+            assert "you" in json.loads(await bob.recv())
+            told = json.loads(await asyncio.wait_for(bob.recv(), 30))
+            assert told["history"] is None and "unavailable" in told["error"], told
+            await ada.close()
+            while (event := json.loads(await asyncio.wait_for(cat.recv(), 30))).get("event") != "left":
+                pass
+            assert event == {"who": ada.name, "event": "left"}
+        await bob.close(), await cat.close()
+    assert not [line for line in server.logs if "Traceback" in line], "\n".join(server.logs[-30:])
+
+
+async def test_the_commands_apply_the_rooms_limits_and_the_worker_survives_bad_jobs(shared_by_processes):
+    """announce and summarize apply the room's rules; bad jobs cost the worker nothing, nor the job after them."""
+    from channels_redis.core import RedisChannelLayer
+
+    database, env = shared_by_processes
+    too_big = manage("announce", "garden", "x" * 5000, env=env)
+    assert too_big.returncode != 0 and "too large for a room" in too_big.stderr, too_big.stderr
+    bad_room = manage("summarize", "no room!", env=env)
+    assert bad_room.returncode != 0 and "not a room name" in bad_room.stderr, bad_room.stderr
+    assert database.stored() == []
+    with (
+        serve_echo_project(env, name="history: limits") as server,
+        serve_echo_worker("room-summary", env=env, name="history: sturdy worker") as worker,
+    ):
+        ada = await join(server, "garden")
+        layer = RedisChannelLayer(hosts=[env["REDIS_URL"]])
+        for bad in [
+            {"type": "room.summary"},
+            {"type": "room.summary", "room": "no room!"},
+            {"type": "room.summary", "room": 5},
+        ]:
+            await layer.send("room-summary", bad)
+        await layer.send("room-summary", {"type": "room.summary", "room": "garden"})  # right after the bad ones
+        assert await next_message(ada, timeout=30) == {"who": "summary", "message": {"messages": 0, "members": 0}}
+        assert worker.running
+        await ada.close()

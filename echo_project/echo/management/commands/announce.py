@@ -12,12 +12,15 @@ import re
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from echo.consumers import NOT_TEXT, STRICT_ENCODER
 from echo.models import Message
 
 ANNOUNCER = "announcer"
+ROOM_NAME = r"[A-Za-z0-9_-]{1,50}"  # the rooms echo.routing serves
 
 
 class Command(BaseCommand):
@@ -28,8 +31,14 @@ class Command(BaseCommand):
         parser.add_argument("text")
 
     def handle(self, room, text, **options):
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,50}", room):  # the rooms echo.routing serves
+        if not re.fullmatch(ROOM_NAME, room):
             raise CommandError(f"{room!r} is not a room name: 1 to 50 letters, digits, '-' or '_'")
+        # The room's own limits, as ChamberConsumer applies them to what a member says.
+        size = len(STRICT_ENCODER.encode(text).encode("utf-8"))
+        if size > settings.ECHO_MAX_ROOM_MESSAGE_BYTES:
+            raise CommandError(f"too large for a room: {size} bytes, at most {settings.ECHO_MAX_ROOM_MESSAGE_BYTES}")
+        if NOT_TEXT.search(text):
+            raise CommandError("the text holds NUL or a lone surrogate, which not every database or layer can keep")
         layer = get_channel_layer()
         if isinstance(layer, InMemoryChannelLayer):  # this process's own: no server would ever hear it
             raise CommandError(

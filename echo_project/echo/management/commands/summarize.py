@@ -6,10 +6,13 @@ worker (`manage.py runworker room-summary`, echo/workers.py) tells the room. Del
 most once: with no worker listening, the job waits in Redis until it expires (60 s).
 """
 
+import re
+
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.management.base import BaseCommand, CommandError
 
+from echo.management.commands.announce import ROOM_NAME
 from echo.workers import SUMMARY
 
 
@@ -20,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("room")
 
     def handle(self, room, **options):
+        if not re.fullmatch(ROOM_NAME, room):
+            raise CommandError(f"{room!r} is not a room name: 1 to 50 letters, digits, '-' or '_'")
         layer = get_channel_layer()
         if isinstance(layer, InMemoryChannelLayer):
             raise CommandError(

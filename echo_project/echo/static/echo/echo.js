@@ -18,6 +18,7 @@
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const base = new URL(".", location.href).pathname;
   const MAX_DELAY_MS = 10000;
+  const MAX_LOG_LINES = 500;  // each log keeps its last 500 lines: a page left open for hours stays small
   const ROOM_NAME = /^[A-Za-z0-9_-]{1,50}$/;
 
   let path = "echo/";
@@ -36,28 +37,46 @@
     item.textContent = text;
     if (className) item.className = className;
     list.appendChild(item);
+    while (list.children.length > MAX_LOG_LINES) list.firstElementChild.remove();
     list.scrollTop = list.scrollHeight;
   }
 
+  // What arrives is any JSON value (the echo sends back whatever was sent): nothing here assumes its
+  // shape, and every value is turned into text by text(), never by the value's own toString.
+  function isObject(data) {
+    return data !== null && typeof data === "object" && !Array.isArray(data);
+  }
+
   function show(data) {
-    if (data.error) log(receivedLog, `error: ${data.error}`, "error");
-    else if (data.you) setStatus("open", `connected to room ${data.room} as ${data.you}`);
-    else if (data.history) showHistory(data.history);
-    else if (data.event) log(receivedLog, `${data.who} ${data.event}`, "presence");
-    else if (data.who) log(receivedLog, `${data.who}: ${text(data.message)}`);
+    if (!isObject(data)) log(receivedLog, text(data));
+    else if ("error" in data) log(receivedLog, `error: ${text(data.error)}`, "error");
+    else if ("you" in data) setStatus("open", `connected to room ${text(data.room)} as ${text(data.you)}`);
+    else if (Array.isArray(data.history)) showHistory(data.history);
+    else if ("event" in data) log(receivedLog, `${text(data.who)} ${text(data.event)}`, "presence");
+    else if ("who" in data) log(receivedLog, `${text(data.who)}: ${text(data.message)}`);
     else log(receivedLog, text(data));
   }
 
   // On joining, a room sends what it said last (its history, oldest first), before anything new.
+  // Each entry is shown on its own: one that cannot be shown hides nothing else.
   function showHistory(messages) {
     if (!messages.length) return;
     log(receivedLog, `earlier in this room (${messages.length}):`, "presence");
-    for (const item of messages) log(receivedLog, `${item.who}: ${text(item.message)}`, "history");
+    for (const item of messages) {
+      try {
+        log(receivedLog, `${text(item.who)}: ${text(item.message)}`, "history");
+      } catch (error) {
+        log(receivedLog, `(an entry that cannot be shown: ${error})`, "history error");
+      }
+    }
     log(receivedLog, "now:", "presence");
   }
 
+  // A key typed on a page ({"ch": "a"}) shows as the key; anything else as its JSON.
   function text(content) {
-    return content && content.ch !== undefined ? content.ch : JSON.stringify(content);
+    if (typeof content === "string") return content;
+    if (isObject(content) && typeof content.ch === "string") return content.ch;
+    return JSON.stringify(content);
   }
 
   function connect() {
@@ -69,7 +88,13 @@
       retryDelayMs = 500;
       setStatus("open", `connected to ${place}`);
     });
-    current.addEventListener("message", (event) => show(JSON.parse(event.data)));
+    current.addEventListener("message", (event) => {
+      try {
+        show(JSON.parse(event.data));
+      } catch (error) {
+        log(receivedLog, `(a message that cannot be shown: ${error})`, "error");
+      }
+    });
     current.addEventListener("close", () => {
       if (current !== socket) return;  // replaced on purpose by go()
       // The server restarted or the network dropped: try again, waiting longer each time.
