@@ -292,7 +292,8 @@ def check_request_counter(count_requests) -> None:
     once per request; as PEP 3333 asks of middleware, the server's write() callable comes back to
     the app, exc_info passes on (an app's error path), and the body's chunks and close() reach the
     server (nothing joined or buffered); R4 each app count_requests makes counts its own requests from 1: two at once
-    count apart, and a new one (a second run) starts at 1 again (no global or class-level count);
+    count apart, and a new one (a second run) starts at 1 again (no count in a global, on a class, in a default
+    argument or an lru_cache);
     R5 served by wsgiref for real, the same.
     """
     with learner_code("count_requests", _MIDDLEWARE_ERRORS):

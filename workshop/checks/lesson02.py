@@ -251,12 +251,12 @@ def check_shouting_app(shout) -> None:
     """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'.
 
     R1 an ASGI 3 app (async def of scope, receive, send); R2 it answers websocket.connect with
-    websocket.accept, before anything else; R3 each websocket.receive gets one websocket.send whose
-    text is '<n>: <TEXT>', the text upper-cased (words the text never shows too) and n the number of
-    this connection's message, from 1; R4 two connections at once count apart, and a second run
-    starts at 1 (no global count); R5 on websocket.disconnect it returns and sends nothing more, because
-    it saw the event's type (not by a KeyError it swallowed);
-    R6 served by uvicorn (the README's transport), the same, and nothing raised.
+    websocket.accept, before anything else; R3 each websocket.receive gets one websocket.send whose text
+    is '<n>: <TEXT>', the text upper-cased (words the text never shows too) and n the number of this
+    connection's message, from 1; R4 two connections at once count apart, and a second run starts at 1
+    (no count in a global, a default argument or a function attribute); R5 on websocket.disconnect it
+    returns and sends nothing more, because it saw the event's type (not by a KeyError it swallowed); R6
+    served by uvicorn (the README's transport), the same, and nothing raised.
     """
     if not _is_an_async_app(shout):
         raise ExerciseHint(

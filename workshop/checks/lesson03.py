@@ -457,14 +457,14 @@ def _errors(routes) -> list:
 def check_tally(build_application) -> None:
     """Exercise 03: /tally/ totals {"add": n} per connection, answers bad input with an error, bye closes with 4000.
 
-    R1 build_application() returns a ProtocolTypeRouter: 'http' is Django (GET / answered), 'websocket' a
-    URLRouter with echo/ (still echoing) and tally/, each routed to Consumer.as_asgi();
-    R2 {"add": n} answers {"total": t}, t the running total of this connection, an int (numbers the text
-    never shows too); R3 anything else, {"add": "two"}, no "add", "5", 2.9, null, true (a bool is not a
-    number), a JSON list, {"bye": false}, gets {"error": ...}, the connection stays open and the total is
-    unchanged; R4 {"bye": true} closes with code 4000 (an int, not "4000"), nothing
-    sent before or after the close; R5 two connections at once count apart, and nothing is kept on the
-    class or in a global (a second run starts at 0); R6 when the client leaves, the consumer ends and
+    R1 build_application() returns a ProtocolTypeRouter: 'http' is Django (GET / answered), 'websocket'
+    a URLRouter with echo/ (still echoing) and tally/, each routed to Consumer.as_asgi(); R2 {"add": n}
+    answers {"total": t}, t the running total of this connection, an int (numbers the text never shows
+    too); R3 anything else, {"add": "two"}, no "add", "5", 2.9, null, true (a bool is not a number), a
+    JSON list, {"bye": false}, gets {"error": ...}, the connection stays open and the total is
+    unchanged; R4 {"bye": true} closes with code 4000 (an int, not "4000"), nothing sent before or after
+    the close; R5 two connections at once count apart, and nothing is kept on the class, in a global or
+    in a default argument (a second run starts at 0); R6 when the client leaves, the consumer ends and
     sends nothing (no close() in disconnect()), also under the README's uvicorn transport.
     """
     from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer

@@ -190,12 +190,13 @@ _ERRORS = [
 def check_counting_echo(consumer_class) -> None:
     """Exercise 04: each JSON object comes back with its number on this connection; other values get an error.
 
-    R1 an object comes back with all its fields and "count": n, an int, the number of objects this
+    R1 an object ({} too) comes back with all its fields and "count": n, an int, the number of objects this
     connection sent, from 1 (fields the text never shows too); R2 the server's count wins over a
     "count" the client sends; R3 a JSON value that is not an object ("hello", [1, 2], 42, null, 1.5, true) gets
     {"error": ...}, is not counted, and the connection stays open; R4 text that is not JSON gets the
     careful base class's error (override receive_json, not receive); R5 two connections at once count
-    apart, and nothing is kept on the class or in a global (a second run starts at 1); R6 when the
+    apart, and nothing is kept on the class, in a global or in a default argument (a second run starts
+    at 1); R6 when the
     client leaves, the consumer ends and sends nothing, also under the README's uvicorn transport.
     """
     try:

@@ -311,13 +311,13 @@ _ERRORS = [
 def check_lobby_consumer(consumer_class) -> None:
     """Exercise 05: a lobby that announces arrivals and broadcasts what members say.
 
-    R1 each member's name comes from its query string (?name=ada), decoded (?name=ren%C3%A9e is
-    renée, ?name=ada+lovelace&lang=en is "ada lovelace": a + is a space, and other parameters may
-    come too); a member without one gets in as exactly 'guest'; R2 every member, the newcomer too, hears
-    {"joined": name} for each arrival; R3 what a member sends reaches every member as exactly
-    {"who": name, "text": text}: the name from the connection, nothing else from the client's message;
-    R4 each member keeps its own name (Ada speaks after Bob arrived), nothing on the class or in a
-    global; R5 when members leave, their consumers end, send nothing more, and the group is empty;
+    R1 each member's name comes from its query string (?name=ada), decoded (?name=ren%C3%A9e is renée,
+    ?name=ada+lovelace&lang=en is "ada lovelace": a + is a space, and other parameters may come too); a
+    member without one gets in as exactly 'guest'; R2 every member, the newcomer too, hears {"joined":
+    name} for each arrival; R3 what a member sends reaches every member as exactly {"who": name, "text":
+    text}: the name from the connection, nothing else from the client's message; R4 each member keeps
+    its own name (Ada speaks after Bob arrived), nothing on the class, in a global or in a default
+    argument; R5 when members leave, their consumers end, send nothing more, and the group is empty;
     also under the README's uvicorn transport.
     """
     who = getattr(consumer_class, "__name__", "LobbyConsumer")
