@@ -612,7 +612,8 @@ def state_outside(*objects) -> dict:
                 if plain is not None:
                     snapshot[prefix + name] = plain
                 elif callable(value) or isinstance(value, (staticmethod, classmethod)):
-                    _kept_by(prefix + name, value, snapshot, seen)
+                    with contextlib.suppress(Exception):  # a lazy object that fails when looked into is no state
+                        _kept_by(prefix + name, value, snapshot, seen)
     return snapshot
 
 
