@@ -1,5 +1,6 @@
 """Exercise 01's checks: greet (a WSGI app) and count_requests (a WSGI middleware)."""
 
+import functools
 import itertools
 
 import pytest
@@ -311,6 +312,109 @@ def count_requests_counting_in_start_response(app):
     return counted
 
 
+class GreetingResponse:  # PEP 3333's class-as-app: the instance is the body, iterable through __iter__
+    def __init__(self, environ, start_response):
+        self.name = environ["PATH_INFO"][1:]
+        start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+
+    def __iter__(self):
+        yield f"Hello, {self.name}!\n".encode()
+
+
+def count_requests_in_a_default(app, _count=[0]):  # noqa: B006 (the mistake under test)
+    def counted(environ, start_response):
+        _count[0] += 1
+
+        def numbered(status, headers, exc_info=None):
+            return start_response(status, headers + [("X-Request-Number", str(_count[0]))], exc_info)
+
+        return app(environ, numbered)
+
+    return counted
+
+
+@functools.cache
+def _numbers_for(app):
+    return itertools.count(1)
+
+
+def count_requests_with_lru_cache(app):  # one count per wrapped app: shared by two middlewares, kept between runs
+    def counted(environ, start_response):
+        number = next(_numbers_for(app))
+        return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))], e))
+
+    return counted
+
+
+def count_requests_dropping_write(app):  # its start_response returns None, not the server's write()
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+
+        def numbered(status, headers, exc_info=None):
+            start_response(status, headers + [("X-Request-Number", str(number))], exc_info)
+
+        return app(environ, numbered)
+
+    return counted
+
+
+def count_requests_dropping_exc_info(app):
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        return app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(number))]))
+
+    return counted
+
+
+def count_requests_joining_the_body(app):
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        mine = number
+        return [
+            b"".join(app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(mine))], e)))
+        ]
+
+    return counted
+
+
+def count_requests_yielding_without_close(app):  # the chunks pass, but the app's body is never closed
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        mine = number
+        yield from app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(mine))], e))
+
+    return counted
+
+
+def count_requests_yielding_and_closing(app):  # a right variant: a generator that closes the app's body
+    number = 0
+
+    def counted(environ, start_response):
+        nonlocal number
+        number += 1
+        mine = number
+        body = app(environ, lambda s, h, e=None: start_response(s, h + [("X-Request-Number", str(mine))], e))
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return counted
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [
@@ -318,11 +422,13 @@ RIGHT = [
     ("check_greeting_app", greet_with_get),
     ("check_greeting_app", Greeter()),
     ("check_greeting_app", greet_with_a_body_variable),
+    ("check_greeting_app", GreetingResponse),
     ("check_request_counter", count_requests),
     ("check_request_counter", CountRequests),
     ("check_request_counter", count_requests_with_itertools),
     ("check_request_counter", count_requests_with_a_list),
     ("check_request_counter", count_requests_counting_in_start_response),
+    ("check_request_counter", count_requests_yielding_and_closing),
 ]
 
 WRONG = [
@@ -357,6 +463,12 @@ WRONG = [
         count_requests_adding_a_tuple,
         'raised TypeError: can only concatenate list (not "tuple") to list (at test_lesson01.py',
     ),
+    ("check_request_counter", count_requests_in_a_default, "the count is shared (count_requests_in_a_default(_count"),
+    ("check_request_counter", count_requests_with_lru_cache, "the count is shared (_numbers_for's lru_cache)"),
+    ("check_request_counter", count_requests_dropping_write, "the write() callable"),
+    ("check_request_counter", count_requests_dropping_exc_info, "the server got exc_info=None"),
+    ("check_request_counter", count_requests_joining_the_body, "reached the server as [b'lo!\\n']"),
+    ("check_request_counter", count_requests_yielding_without_close, "it was never called"),
 ]
 
 

@@ -543,6 +543,127 @@ class Shout:  # an ASGI app as an instance with an async __call__
                 await send({"type": "websocket.send", "text": str(number) + ": " + event["text"].upper()})
 
 
+def trace_messages_swallowing_send_errors(app, log):  # the app never learns the client left
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            try:
+                await send(message)
+            except Exception:
+                pass
+
+        await app(scope, traced_receive, traced_send)
+
+    return traced
+
+
+def trace_messages_in_a_task(app, log):  # starts the app and returns at once
+    import asyncio
+
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            await send(message)
+
+        asyncio.ensure_future(app(scope, traced_receive, traced_send))
+
+    return traced
+
+
+def trace_messages_with_a_finally(app, log):  # a right variant: notes a failed send, and lets it go on
+    async def traced(scope, receive, send):
+        async def traced_receive():
+            message = await receive()
+            log.append(("receive", message["type"]))
+            return message
+
+        async def traced_send(message):
+            log.append(("send", message["type"]))
+            try:
+                await send(message)
+            except OSError:
+                log.append(("send failed", message["type"]))
+                raise
+
+        await app(scope, traced_receive, traced_send)
+
+    return traced
+
+
+async def shout_swallowing_everything(scope, receive, send):  # ends on disconnect only by a swallowed KeyError
+    number = 0
+    try:
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                continue
+            number += 1
+            await send({"type": "websocket.send", "text": f"{number}: {event['text'].upper()}"})
+    except Exception:
+        pass
+
+
+async def shout_counting_the_connect(scope, receive, send):  # "2: HELLO" for the first message
+    number = 0
+    while True:
+        event = await receive()
+        number += 1
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": f"{number}: {event['text'].upper()}"})
+        else:
+            return
+
+
+async def shout_with_a_default_count(scope, receive, send, count=[0]):  # noqa: B006 (the mistake under test)
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            count[0] += 1
+            await send({"type": "websocket.send", "text": f"{count[0]}: {event['text'].upper()}"})
+        else:
+            return
+
+
+async def shout_counting_on_itself(scope, receive, send):  # a function attribute, shared by every connection
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            shout_counting_on_itself.count += 1
+            await send({"type": "websocket.send", "text": f"{shout_counting_on_itself.count}: {event['text'].upper()}"})
+        else:
+            return
+
+
+shout_counting_on_itself.count = 0
+
+
+async def shout_with_get(scope, receive, send):  # a right variant: event.get, and a disconnect seen by its type
+    count = 0
+    while (event := await receive())["type"] != "websocket.disconnect":
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event.get("text") is not None:
+            count += 1
+            await send({"type": "websocket.send", "text": f"{count}: {event.get('text').upper()}"})
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [
@@ -550,10 +671,12 @@ RIGHT = [
     ("check_tracer", TraceMessages),
     ("check_tracer", trace_messages_with_wraps),
     ("check_tracer", TraceMessagesWithHelpers),
+    ("check_tracer", trace_messages_with_a_finally),
     ("check_shouting_app", shout),
     ("check_shouting_app", shout_with_break),
     ("check_shouting_app", shout_with_match),
     ("check_shouting_app", Shout()),
+    ("check_shouting_app", shout_with_get),
 ]
 
 WRONG = [
@@ -585,7 +708,7 @@ WRONG = [
     ("check_shouting_app", shout_ignoring_disconnect, "return when event['type'] == 'websocket.disconnect'"),
     ("check_shouting_app", shout_treating_disconnect_as_a_message, "only websocket.receive carries 'text'"),
     ("check_shouting_app", shout_once, "keep receiving events in a loop"),
-    ("check_shouting_app", shout_counting_globally, "not in a global (_shouted)"),
+    ("check_shouting_app", shout_counting_globally, "not in _shouted, which outlives the connection"),
     ("check_shouting_app", shout_returning_the_reply, "it sends each reply with await send("),
     ("check_shouting_app", shout_without_awaiting_send, "called send({...}) without await"),
     ("check_shouting_app", shout_as_a_plain_def, "an ASGI app is an async def"),
@@ -595,6 +718,12 @@ WRONG = [
     ("check_shouting_app", shout_forgetting_to_start_the_count, "shout raised UnboundLocalError"),
     ("check_shouting_app", shout_without_a_space, "the number, a colon, a space, then the text"),
     ("check_shouting_app", shout_in_title_case, "upper-case the text"),
+    ("check_tracer", trace_messages_swallowing_send_errors, "your send wrapper swallowed the exception"),
+    ("check_tracer", trace_messages_in_a_task, "returned while the app was still running"),
+    ("check_shouting_app", shout_swallowing_everything, "the KeyError was swallowed"),
+    ("check_shouting_app", shout_counting_the_connect, "got '2: HELLO', expected '1: HELLO': number the websocket"),
+    ("check_shouting_app", shout_with_a_default_count, "not in shout_with_a_default_count(count=...)"),
+    ("check_shouting_app", shout_counting_on_itself, "not in shout_counting_on_itself.count"),
 ]
 
 

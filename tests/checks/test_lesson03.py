@@ -22,11 +22,14 @@ class Tally(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def receive_json(self, content, **kwargs):
-        if "bye" in content:
+        if not isinstance(content, dict):
+            await self.send_json({"error": "send a JSON object"})
+            return
+        if content.get("bye") is True:
             await self.close(code=4000)
             return
         number = content.get("add")
-        if not isinstance(number, int):
+        if not isinstance(number, int) or isinstance(number, bool):
             await self.send_json({"error": "send {'add': a whole number}"})
             return
         self.total += number
@@ -217,7 +220,9 @@ def _sync_tally():
             self.accept()
 
         def receive_json(self, content, **kwargs):
-            if content.get("bye"):
+            if not isinstance(content, dict):
+                self.send_json({"error": "send a JSON object"})
+            elif content.get("bye") is True:
                 self.close(code=4000)
             elif type(content.get("add")) is int:
                 self.total += content["add"]
@@ -265,6 +270,8 @@ class TallyCheckingTheType(AsyncJsonWebsocketConsumer):
         self.total = 0
 
     async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return await self.send_json({"error": "not an object"})
         if content.get("bye") is True:
             return await self.close(code=4000)
         add = content.get("add")
@@ -414,6 +421,73 @@ class TallyInAGlobalDict(Tally):  # right totals, kept outside the connections f
         await self.send_json({"total": TOTALS[id(self)]})
 
 
+class TallyInADefaultArgument(Tally):  # right totals, kept in connect's default dict for ever
+    async def connect(self, _totals={}):  # noqa: B006 (the mistake under test)
+        self._totals = _totals
+        _totals[self.channel_name] = 0
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict) or type(content.get("add")) is not int:
+            return await super().receive_json(content, **kwargs)
+        self._totals[self.channel_name] += content["add"]
+        await self.send_json({"total": self._totals[self.channel_name]})
+
+
+class TallyAddingTrue(Tally):  # isinstance(True, int): {"add": true} adds 1
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and isinstance(content.get("add"), int):
+            self.total += content["add"]
+            return await self.send_json({"total": self.total})
+        await super().receive_json(content, **kwargs)
+
+
+class TallyReadingAList(Tally):  # content.get on [1, 2] raises AttributeError
+    async def receive_json(self, content, **kwargs):
+        if content.get("bye") is True:
+            return await self.close(code=4000)
+        await super().receive_json(content, **kwargs)
+
+
+class TallyClosingOnAnyBye(Tally):  # {"bye": false} closes too
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and "bye" in content:
+            return await self.close(code=4000)
+        await super().receive_json(content, **kwargs)
+
+
+class TallyClosingWithAStrCode(Tally):
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("bye") is True:
+            return await self.close(code="4000")
+        await super().receive_json(content, **kwargs)
+
+
+class TallySendingTheTotalAsAStr(Tally):
+    async def send_json(self, content, close=False):
+        if "total" in content:
+            content = {"total": str(content["total"])}
+        await super().send_json(content, close)
+
+
+class TallyWithABoolCheck(AsyncJsonWebsocketConsumer):  # a right variant: rejects bools and non-objects its own way
+    async def connect(self):
+        self.running_total = 0
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        try:
+            bye, number = content.get("bye"), content.get("add")
+        except AttributeError:
+            return await self.send_json({"error": "send an object"})
+        if bye is True:
+            return await self.close(code=4000)
+        if isinstance(number, bool) or not isinstance(number, int):
+            return await self.send_json({"error": "add takes a whole number"})
+        self.running_total += number
+        await self.send_json({"total": self.running_total})
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [
@@ -422,6 +496,7 @@ RIGHT = [
     tally_router(TallyWithMatch),
     tally_router(TallyCheckingTheType),
     tally_router(TallyComparingTheWholeBye),
+    tally_router(TallyWithABoolCheck),
 ]
 
 WRONG = [
@@ -462,6 +537,12 @@ WRONG = [
     (tally_router(TallySendingTheErrorAsText), "answer with a JSON object"),
     (tally_router(TallyResettingOnError), "a bad message must not change the total"),
     (tally_router(TallyInAGlobalDict), "the totals are right, but they are kept in TOTALS"),
+    (tally_router(TallyInADefaultArgument), "kept in TallyInADefaultArgument.connect(_totals=...)"),
+    (tally_router(TallyAddingTrue), "true is a bool, not a number"),
+    (tally_router(TallyReadingAList), "[1, 2] arrives as a list"),
+    (tally_router(TallyClosingOnAnyBye), 'on {"bye": false}: only {"bye": true} says goodbye'),
+    (tally_router(TallyClosingWithAStrCode), "closed with code '4000', a str"),
+    (tally_router(TallySendingTheTotalAsAStr), "the total is a str"),
 ]
 
 

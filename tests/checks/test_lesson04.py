@@ -225,12 +225,44 @@ class CountingOnlyWhatHasCh(CountingEcho):  # a shape the text never promised
         await self.send_json({"ch": content["ch"], "count": self.count})
 
 
+class CountingInADefaultArgument(CarefulJsonWebsocketConsumer):  # per channel name, in a default dict for ever
+    async def receive_json(self, content, _counts={}, **kwargs):  # noqa: B006 (the mistake under test)
+        if not isinstance(content, dict):
+            return await self.send_error("not an object")
+        _counts[self.channel_name] = _counts.get(self.channel_name, 0) + 1
+        await self.send_json({**content, "count": _counts[self.channel_name]})
+
+
+class CountingRefusingTheTypesShown(CountingEcho):  # a list of wrong types, not a check for the right one
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, (str, int, list)) and not isinstance(content, bool):
+            return await self.send_error("not an object")
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
+class CountingRefusingTrueAsAnInt(CountingEcho):  # refuses str and list; True is an int, so it is counted
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, (str, list, type(None), float)) or type(content) is int:
+            return await self.send_error("not an object")
+        self.count += 1
+        await self.send_json({**dict(content if isinstance(content, dict) else {}), "count": self.count})
+
+
+class CountingRefusingAnEmptyObject(CountingEcho):
+    async def receive_json(self, content, **kwargs):
+        if not content or not isinstance(content, dict):
+            return await self.send_error("send an object")
+        self.count += 1
+        await self.send_json({**content, "count": self.count})
+
+
 # --------------------------------------------------------------------------- the tables
 
 RIGHT = [CountingEcho, CountingFromInit, CountingOnTheEchoChamber, CountingWithMatch, CountingIntoTheMessage]
 
 WRONG = [
-    (CountingOnTheClass, "not on the class or in a global (CountingOnTheClass.count)"),
+    (CountingOnTheClass, "not in CountingOnTheClass.count, which outlives"),
     (CountingCarelessly, "inherit from the project's CarefulJsonWebsocketConsumer"),
     (NotCounting, "add the message's number"),
     (CountingWithoutAccepting, "must end with await self.accept()"),
@@ -244,10 +276,14 @@ WRONG = [
     (CountingTheRefusedValues, "a value that gets an error is not counted"),
     (CountingAsText, "send the number itself, an int"),
     (CountingWrappingOtherValues, "is JSON but not an object"),
-    (CountingInAGlobal, "(MESSAGES)"),
+    (CountingInAGlobal, "not in MESSAGES,"),
     (CountingAndClosingOnDisconnect, "no self.close()) in disconnect()"),
     (CountingOnlyWhatHasCh, "raised KeyError: 'ch'"),
     (CountingAndClosingOnOtherValues, 'closed the connection (code 4000) on "hello"'),
+    (CountingInADefaultArgument, "not in CountingInADefaultArgument.receive_json(_counts=...)"),
+    (CountingRefusingTheTypesShown, "raised TypeError: 'NoneType' object is not a mapping"),
+    (CountingRefusingTrueAsAnInt, "true is JSON but not an object"),
+    (CountingRefusingAnEmptyObject, "the empty object {} got"),
 ]
 
 

@@ -230,7 +230,57 @@ class LobbyReadingAnotherField(Lobby):
 
 # --------------------------------------------------------------------------- the tables
 
-RIGHT = [Lobby, LobbyWithParseQsl, LobbyWithAGroupName, LobbyCallingSuperOnDisconnect]
+
+class LobbyCallingTheNamelessAnonymous(Lobby):  # the text says "guest"
+    async def connect(self):
+        self.who = parse_qs(self.scope["query_string"].decode()).get("name", ["anonymous"])[0]
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+class LobbyUnquotingByHand(Lobby):  # decodes %C3%A9, but not a + and not a second parameter
+    async def connect(self):
+        from urllib.parse import unquote
+
+        query = self.scope["query_string"].decode()
+        self.who = unquote(query.split("=", 1)[1]) if "=" in query else "guest"
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+class LobbyUnquotingPlusButTakingTheRest(Lobby):  # a + becomes a space, but &lang=en stays in the name
+    async def connect(self):
+        from urllib.parse import unquote_plus
+
+        query = self.scope["query_string"].decode()
+        self.who = unquote_plus(query.split("=", 1)[1]) if "=" in query else "guest"
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+class LobbyInADefaultArgument(Lobby):  # every member's name in connect's default dict, never cleaned up
+    async def connect(self, _names={}):  # noqa: B006 (the mistake under test)
+        _names[self.channel_name] = parse_qs(self.scope["query_string"].decode()).get("name", ["guest"])[0]
+        self.who = _names[self.channel_name]
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+class LobbyWithQueryDict(Lobby):  # a right variant: Django's QueryDict parses the same way
+    async def connect(self):
+        from django.http import QueryDict
+
+        self.who = QueryDict(self.scope["query_string"]).get("name", "guest")
+        await self.channel_layer.group_add("lobby", self.channel_name)
+        await self.accept()
+        await self.channel_layer.group_send("lobby", {"type": "lobby.joined", "who": self.who})
+
+
+RIGHT = [Lobby, LobbyWithParseQsl, LobbyWithAGroupName, LobbyCallingSuperOnDisconnect, LobbyWithQueryDict]
 
 WRONG = [
     (LobbyWithoutGroup, "group_add the channel and accept *before* group_send-ing"),
@@ -255,6 +305,10 @@ WRONG = [
     (LobbyAnnouncingLeavesButStaying, "group_discard in disconnect()"),
     (LobbyAnsweringTheSenderTwice, "a member heard Bob's 'hi' twice"),
     (LobbyReadingAnotherField, "Bob heard {'who': 'bob', 'text': None}"),
+    (LobbyCallingTheNamelessAnonymous, "joins as exactly 'guest'"),
+    (LobbyUnquotingByHand, "a + is a space"),
+    (LobbyUnquotingPlusButTakingTheRest, "may hold more parameters than name (&lang=en)"),
+    (LobbyInADefaultArgument, "outside its connections (LobbyInADefaultArgument.connect(_names=...))"),
 ]
 
 

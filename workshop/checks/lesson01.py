@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 from ..clients import fetch
 from ..serving import serve_wsgi
@@ -22,12 +23,16 @@ _TYPES = [
 
 
 def _call(app, path: str = "/") -> dict:
-    """Call a WSGI app once, as a server would: what it started (status, headers) and the body it returned."""
-    starts = []
+    """Call a WSGI app once, as a server would: what it started (status, headers) and the body it returned.
+
+    As PEP 3333 asks of a server: start_response returns a write() callable, the body is any iterable
+    (a list, a generator, an instance of a class with __iter__), and its close(), if it has one, is called.
+    """
+    starts, written = [], []
 
     def start_response(status, headers, exc_info=None):
-        starts.append((status, headers))
-        return lambda data: None
+        starts.append((status, headers, exc_info))
+        return written.append  # the write() callable, for apps that stream before returning
 
     environ = {
         "REQUEST_METHOD": "GET",
@@ -46,9 +51,28 @@ def _call(app, path: str = "/") -> dict:
         "wsgi.url_scheme": "http",
     }
     body = app(environ, start_response)
-    chunks = list(body) if isinstance(body, (list, tuple)) or hasattr(body, "__next__") else None
-    status, headers = starts[-1] if starts else (None, None)
-    return {"starts": len(starts), "status": status, "headers": headers, "returned": body, "chunks": chunks}
+    chunks = None
+    if body is not None and not isinstance(body, (str, bytes, dict)):
+        try:
+            iterator = iter(body)
+        except TypeError:
+            iterator = None
+        if iterator is not None:
+            try:
+                chunks = list(iterator)
+            finally:
+                if callable(getattr(body, "close", None)):
+                    body.close()
+    status, headers, _ = starts[-1] if starts else (None, None, None)
+    return {
+        "starts": len(starts),
+        "status": status,
+        "headers": headers,
+        "returned": body,
+        "chunks": chunks,
+        "exc_info": [start[2] for start in starts],
+        "written": written,
+    }
 
 
 def _joined(response) -> bytes | None:
@@ -200,6 +224,43 @@ def _inner_app(environ, start_response):
     return [b"Hello", b"!\n"]
 
 
+class _ClosingBody:
+    """A body of several chunks with a close(), as a file or a streamed response is: the server must call close()."""
+
+    def __init__(self, chunks):
+        self.chunks, self.closed = list(chunks), False
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def close(self):
+        self.closed = True
+
+
+def _streaming_app(seen: dict):
+    """An app that writes part of its body with write() and returns the rest in a closing body (noted in ``seen``)."""
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        seen["write"] = write
+        if callable(write):
+            write(b"Hel")
+        seen["body"] = _ClosingBody([b"lo", b"!", b"\n"])
+        return seen["body"]
+
+    return app
+
+
+def _failing_app(environ, start_response):
+    """PEP 3333's error path: the app started a response, failed, and starts again with exc_info."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    try:
+        raise ValueError("the page failed")
+    except ValueError:
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+    return [b"failed\n"]
+
+
 _MIDDLEWARE_ERRORS = [
     (
         lambda e: isinstance(e, TypeError) and "required positional argument" in str(e),
@@ -228,8 +289,11 @@ def check_request_counter(count_requests) -> None:
     R1 count_requests(app) returns a new WSGI app (the inner function, not its result); R2 each
     response gets X-Request-Number, a str, 1 for the first request, then 2, 3, ...; R3 the app's
     status, headers and body pass through unchanged, and the server's start_response is called
-    once per request; R4 each app count_requests makes counts its own requests from 1: two at once
-    count apart, and a new one (a second run) starts at 1 again (no global or class-level count);
+    once per request; as PEP 3333 asks of middleware, the server's write() callable comes back to
+    the app, exc_info passes on (an app's error path), and the body's chunks and close() reach the
+    server (nothing joined or buffered); R4 each app count_requests makes counts its own requests from 1: two at once
+    count apart, and a new one (a second run) starts at 1 again (no count in a global, on a class, in a default
+    argument or an lru_cache);
     R5 served by wsgiref for real, the same.
     """
     with learner_code("count_requests", _MIDDLEWARE_ERRORS):
@@ -241,6 +305,9 @@ def check_request_counter(count_requests) -> None:
         order = ["first", "first", "second", "first"]  # two apps at once, interleaved
         responses = [(which, _call(apps[which])) for which in order]
         changed = changed_outside(before, state_outside(count_requests))
+        seen = {}
+        streamed = _call(count_requests(_streaming_app(seen)))
+        failed = _call(count_requests(_failing_app))
         served = _served(count_requests(_inner_app), "check_request_counter", ["", "", ""])
     for _, response in responses:
         _diagnose_response(response, "the app count_requests made", _NOTHING_RETURNED)
@@ -254,6 +321,10 @@ def check_request_counter(count_requests) -> None:
         "second": _numbers([r for which, r in responses if which == "second"]),
         "changed": changed,
         "served": served,
+        "write": seen.get("write"),
+        "streamed": streamed["chunks"],
+        "closed": getattr(seen.get("body"), "closed", None),
+        "exc_info": failed["exc_info"],
     }
     diagnose(
         facts,
@@ -301,8 +372,8 @@ def check_request_counter(count_requests) -> None:
                 lambda f: (
                     f"two apps made by count_requests numbered their requests {f['first']} and "
                     f"{f['second']}, expected ['1', '2', '3'] and ['1']: the count is shared "
-                    f"({', '.join(f['changed']) or 'a global or class attribute'}), so a second run goes on from the "
-                    "first. Keep it in count_requests, one count per app it makes"
+                    f"({', '.join(f['changed']) or 'outside the app count_requests made'}), so a second run goes "
+                    "on from the first. Keep it in count_requests, one count per app it makes"
                 ),
             ),
             (
@@ -311,6 +382,33 @@ def check_request_counter(count_requests) -> None:
                     f"three requests were numbered {f['first']}, expected ['1', '2', '3']: add 1 per "
                     "request, before calling app"
                 ),
+            ),
+            (
+                lambda f: not callable(f["write"]),
+                lambda f: (
+                    f"an app that streams with write = start_response(...) got {f['write']!r} back: your "
+                    "start_response must return what the server's returns, the write() callable (PEP 3333): "
+                    "return start_response(status, headers + [...], exc_info)"
+                ),
+            ),
+            (
+                lambda f: len(f["exc_info"]) > 1 and f["exc_info"][-1] is None,
+                "an app that failed called start_response again with exc_info (PEP 3333's error path), and the "
+                "server got exc_info=None, so it would refuse the second start: take exc_info=None and pass it on, "
+                "start_response(status, headers + [...], exc_info)",
+            ),
+            (
+                lambda f: f["streamed"] != [b"lo", b"!", b"\n"],
+                lambda f: (
+                    f"an app's body of three chunks [b'lo', b'!', b'\\n'] reached the server as {f['streamed']!r}: "
+                    "return the app's iterable itself; joining it waits for the whole body (PEP 3333: middleware "
+                    "must not block waiting for more of the body) and never calls its close()"
+                ),
+            ),
+            (
+                lambda f: not f["closed"],
+                "the app's body has a close() (a file, a database cursor) and it was never called: return the app's "
+                "iterable itself, so the server calls its close() (PEP 3333)",
             ),
             (
                 lambda f: [n for _, _, n in f["served"]] != ["1", "2", "3"] or f["served"][0][1] != "Hello!\n",

@@ -68,10 +68,37 @@ _B_SAYS = ["ça va?"]
 _EXPECTED = {"a": ["1: HELLO", "2: AGAIN", "3: MIXED CASE 42"], "b": ["1: ÇA VA?"]}
 
 
+class _Event(dict):
+    """An ASGI event that notes each key the app asked for and it does not have (event['text'] of a disconnect)."""
+
+    def __init__(self, event, missing: list):
+        super().__init__(event)
+        self._missing = missing
+
+    def __missing__(self, key):
+        self._missing.append((self.get("type"), key))
+        raise KeyError(key)
+
+
+def _noting_missing_keys(app, missing: list):
+    """``app``, given events that note in ``missing`` the keys it read and they lack: a KeyError it may swallow."""
+
+    async def noted(scope, receive, send):
+        async def receive_noted():
+            event = await receive()
+            return _Event(event, missing) if isinstance(event, dict) else event
+
+        return await app(scope, receive_noted, send)
+
+    return noted
+
+
 async def _shout_probe(shout) -> dict:
     """A opens and says hello; B opens; A says again; B speaks; A speaks; both leave. What each got."""
+    missing: list = []
+    shout = _noting_missing_keys(shout, missing)
     a, b = Client(shout, "/shout/"), Client(shout, "/shout/")
-    facts = {"a": a, "b": b, "first": None, "returned": None}
+    facts = {"a": a, "b": b, "first": None, "returned": None, "missing": missing}
     try:
         await a.open()
         facts["first"] = a.got[0] if a.got else None
@@ -158,6 +185,14 @@ _SHOUT_RULES = [
         ),
     ),
     (
+        lambda f: f["a_words"][0] == "HELLO" and str(f["a_counts"][0]).isdigit() and f["a_counts"][0] != "1",
+        lambda f: (
+            f"'hello', the connection's first message, got {f['a_texts'][0]!r}, expected '1: HELLO': number "
+            "the websocket.receive events only, from 1: start at 0 and add 1 when a message arrives, before "
+            "replying (websocket.connect is not a message)"
+        ),
+    ),
+    (
         lambda f: f["a_texts"][0] != "1: HELLO" and any(c.isdigit() for c in str(f["a_texts"][0])),  # the format
         lambda f: (
             f"'hello' got {f['a_texts'][0]!r}, expected '1: HELLO': the number, a colon, a space, then the "
@@ -186,7 +221,16 @@ _SHOUT_RULES = [
         lambda f: (
             f"with two connections at once, A got {f['a_texts']} and B got {f['b_texts']}, expected "
             f"{_EXPECTED['a']} and {_EXPECTED['b']}: each connection counts its own messages from 1. Start "
-            f"the count at 0 inside shout, a local of this call, not in a global ({', '.join(f['changed']) or ''})"
+            "the count at 0 inside shout, a local of this call"
+            + (f", not in {', '.join(f['changed'])}, which outlives the connection" if f["changed"] else "")
+        ),
+    ),
+    (
+        lambda f: f["missing"] and f["a"].ended and f["b"].ended,
+        lambda f: (
+            f"shout read event[{f['missing'][0][1]!r}] from a {f['missing'][0][0]} event, which has none, and "
+            "the KeyError was swallowed (an except that passes?), so shout ended by accident: look at "
+            "event['type'] first, return on websocket.disconnect, and catch no exception you cannot handle"
         ),
     ),
     (
@@ -207,11 +251,12 @@ def check_shouting_app(shout) -> None:
     """Exercise 02: a WebSocket app answering each text message with '<n>: <TEXT>'.
 
     R1 an ASGI 3 app (async def of scope, receive, send); R2 it answers websocket.connect with
-    websocket.accept, before anything else; R3 each websocket.receive gets one websocket.send whose
-    text is '<n>: <TEXT>', the text upper-cased (words the text never shows too) and n the number of
-    this connection's message, from 1; R4 two connections at once count apart, and a second run
-    starts at 1 (no global count); R5 on websocket.disconnect it returns and sends nothing more;
-    R6 served by uvicorn (the README's transport), the same, and nothing raised.
+    websocket.accept, before anything else; R3 each websocket.receive gets one websocket.send whose text
+    is '<n>: <TEXT>', the text upper-cased (words the text never shows too) and n the number of this
+    connection's message, from 1; R4 two connections at once count apart, and a second run starts at 1
+    (no count in a global, a default argument or a function attribute); R5 on websocket.disconnect it
+    returns and sends nothing more, because it saw the event's type (not by a KeyError it swallowed); R6
+    served by uvicorn (the README's transport), the same, and nothing raised.
     """
     if not _is_an_async_app(shout):
         raise ExerciseHint(
@@ -260,8 +305,12 @@ class _NotAMessage(Exception):
     """The app got something from receive() that is not an ASGI message (None, a coroutine)."""
 
 
-def _insisting_on_messages(app):
-    """``app``, failing with _NotAMessage as soon as receive() gives it something that is not a dict."""
+def _insisting_on_messages(app, running: dict | None = None):
+    """``app``, failing with _NotAMessage as soon as receive() gives it something that is not a dict.
+
+    ``running`` notes whether the app started and whether it has finished.
+    """
+    running = {} if running is None else running
 
     async def guarded(scope, receive, send):
         async def checked_receive():
@@ -270,7 +319,11 @@ def _insisting_on_messages(app):
                 raise _NotAMessage(event)
             return event
 
-        await app(scope, checked_receive, send)
+        running["started"] = True
+        try:
+            await app(scope, checked_receive, send)
+        finally:
+            running["finished"] = True
 
     return guarded
 
@@ -287,8 +340,34 @@ async def _echo(scope, receive, send):
             return
 
 
-async def _drive_traced(traced, log):
-    """Play ``_CONVERSATION`` to ``traced`` directly, as a server would.
+class _ClientGone(OSError):
+    """What a server's send raises once the client has left (uvicorn's ClientDisconnected is an OSError)."""
+
+
+async def _send_fails_probe(trace_messages) -> list:
+    """The app accepts, and the server's send raises: the error must reach the app. Answers what the app caught."""
+    caught: list = []
+    events = iter([{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1001}])
+
+    async def app(scope, receive, send):
+        await receive()
+        try:
+            await send({"type": "websocket.accept"})
+        except OSError as error:
+            caught.append(error)
+
+    async def receive():
+        return next(events)
+
+    async def send(message):
+        raise _ClientGone("the client has gone")
+
+    await asyncio.wait_for(trace_messages(app, [])(dict(_SCOPE), receive, send), SHORT)
+    return caught
+
+
+async def _drive_traced(traced, log, running):
+    """Play ``_CONVERSATION`` to ``traced`` directly, as a server would; note in ``running`` if it returned early.
 
     Answers (what happened, what the server sent, what the server got, the log's length at each send).
     What happened is "ok", "no accept", "stuck" or "still running".
@@ -318,6 +397,7 @@ async def _drive_traced(traced, log):
         return None
 
     task = asyncio.ensure_future(traced(dict(_SCOPE), receive, send))
+    task.add_done_callback(lambda _: running.setdefault("app_running_at_return", not running.get("finished")))
     sent = []
     try:
         for event in events[:-1]:
@@ -446,6 +526,12 @@ _TRACER_RULES = [
         "write await send(message)",
     ),
     (
+        lambda f: f["returned_early"],
+        "your wrapper returned while the app was still running: it started the app as a task "
+        "(ensure_future, create_task) and never awaited it, so the server thinks the connection is over "
+        "and nothing waits for the app or hears its errors. Write await app(scope, traced_receive, traced_send)",
+    ),
+    (
         lambda f: f["outcome"] == "no accept",
         "the server never got websocket.accept: your send wrapper must pass the message on, with await send(message)",
     ),
@@ -490,17 +576,19 @@ def check_tracer(trace_messages) -> None:
     """Exercise 02, part 1: ``trace_messages(app, log)`` records every message, in order, and passes it on.
 
     R1 trace_messages(app, log) returns an ASGI 3 app (an async def) that awaits app with its own
-    receive and send; R2 the log holds one (direction, message type) per message, in the order they
-    happen, equal to the kit's trace; R3 every message passes on unchanged, both ways; R4 a send is
-    recorded before it is awaited; R5 two connections at once through one traced app stay apart (A's
-    echo never reaches B); R6 served by uvicorn, the same.
+    receive and send, and returns only when the app has ended (no task left running); R2 the log holds
+    one (direction, message type) per message, in the order they happen, equal to the kit's trace;
+    R3 every message passes on unchanged, both ways; R4 a send is recorded before it is awaited, and an
+    exception of the server's send (the client has gone) reaches the app; R5 two connections at once
+    through one traced app stay apart (A's echo never reaches B); R6 served by uvicorn, the same.
     """
     log: list = []
     reference = trace(_echo)
     with learner_code("trace_messages", _TRACER_ERRORS):
         try:
             with unawaited_coroutines() as unawaited:
-                traced = trace_messages(_insisting_on_messages(reference), log)
+                running: dict = {}
+                traced = trace_messages(_insisting_on_messages(reference, running), log)
                 diagnose(
                     traced,
                     [
@@ -517,7 +605,7 @@ def check_tracer(trace_messages) -> None:
                         ),
                     ],
                 )
-                outcome, sent, logged_at_send = run(_drive_traced(traced, log))
+                outcome, sent, logged_at_send = run(_drive_traced(traced, log, running))
         except ExerciseHint:
             raise
         except Exception as error:
@@ -532,10 +620,18 @@ def check_tracer(trace_messages) -> None:
         "got": [message for direction, message in seen if direction == "receive"],
         "app_sent": [message for direction, message in seen if direction == "send"],
         "truth": [(direction, message["type"]) for direction, message in seen],
+        "returned_early": running.get("started") and running.get("app_running_at_return"),
     }
     diagnose(facts, _TRACER_RULES[:-1])
     with learner_code("trace_messages", _TRACER_ERRORS):
         facts["apart"] = run(_two_traced_at_once(trace_messages(_echo, [])))
+        caught = run(_send_fails_probe(trace_messages))
+    if not caught:
+        raise ExerciseHint(
+            "when the server's send failed (the client had gone: uvicorn raises ClientDisconnected, an OSError), "
+            "the app never heard of it: your send wrapper swallowed the exception. Record the message, then "
+            "await send(message), with no try/except around it, so the app learns the client left"
+        )
     diagnose(facts, _TRACER_RULES[-1:])
 
     async def talk(url):

@@ -19,6 +19,7 @@ from ._common import (
     state_outside,
     stop_clients,
     unawaited_coroutines,
+    wrong_close_code,
 )
 
 _SHARED = (
@@ -103,6 +104,14 @@ _PROTOCOL = [
     ({"add": -3}, {"total": 4}),  # a number the text never shows
 ]
 _BYE = {"bye": True}
+# Inputs the text's table names but its example never sends, on a fresh connection after the protocol passed.
+_UNSEEN = [
+    ({"add": 1}, {"total": 1}),
+    ({"add": True}, "error"),  # JSON's true: a bool, an int to isinstance(), but not a number
+    ({"bye": False}, "error"),  # not a goodbye: only {"bye": true} closes
+    ([1, 2], "error"),  # JSON, but not an object: content is a list
+    ({"add": 1}, {"total": 2}),  # and the total is unchanged
+]
 
 
 async def _protocol_probe(application) -> dict:
@@ -124,6 +133,23 @@ async def _protocol_probe(application) -> dict:
         await client.leave(code=BYE_CODE)
     finally:
         await stop_clients([client])
+    return facts
+
+
+async def _unseen_probe(application) -> dict:
+    """A fresh client sends what the table names but the example never shows; each gets its answer."""
+    client = Client(application, "/tally/")
+    facts = {"replies": []}
+    try:
+        if await client.open():
+            for message, _ in _UNSEEN:
+                facts["replies"].append(await client.say(message))
+                if _first_wrong(facts, _UNSEEN[: len(facts["replies"])]):  # a hint as soon as one is wrong
+                    break
+            await client.leave()
+    finally:
+        await stop_clients([client])
+    facts["wrong"] = _first_wrong(facts, _UNSEEN)
     return facts
 
 
@@ -151,10 +177,10 @@ def _twice_encoded(reply) -> bool:
         return False
 
 
-def _first_wrong(facts):
+def _first_wrong(facts, protocol=_PROTOCOL):
     """The first step of the protocol whose reply is wrong: (message, expected, reply), or None."""
-    for (message, expected), reply in zip(_PROTOCOL, facts["replies"] + [None] * len(_PROTOCOL), strict=False):
-        if not (_is_error(reply) if expected == "error" else reply == expected and type(reply["total"]) is int):
+    for (message, expected), reply in zip(protocol, facts["replies"] + [None] * len(protocol), strict=False):
+        if not (_is_error(reply) if expected == "error" else reply == expected and type(reply.get("total")) is int):
             return message, expected, reply
     return None
 
@@ -166,8 +192,17 @@ def _show(message) -> str:
 def _wrong_step_hint(facts) -> str:
     message, expected, reply = facts["wrong"]
     if expected == "error":
-        value = message.get("add", "-")
-        what = 'it has no "add"' if "add" not in message else f"{json.dumps(value)} is not a whole number"
+        value = message.get("add", "-") if isinstance(message, dict) else "-"
+        if not isinstance(message, dict):
+            what = f"it is a JSON {type(message).__name__}, not an object, so check isinstance(content, dict) first"
+        elif "bye" in message:
+            what = 'only {"bye": true} says goodbye'
+        elif "add" not in message:
+            what = 'it has no "add"'
+        elif isinstance(value, bool):
+            what = f"{json.dumps(value)} is a bool, not a number (in Python, True is an int to isinstance())"
+        else:
+            what = f"{json.dumps(value)} is not a whole number"
         if isinstance(reply, str):
             return (
                 f"{_show(message)} got the text {reply!r}: {what}, so answer with a JSON object, "
@@ -176,12 +211,17 @@ def _wrong_step_hint(facts) -> str:
         converted = isinstance(value, (str, float)) and isinstance(reply, dict) and "total" in reply
         return (
             f'{_show(message)} got {reply}: {what}, so answer {{"error": "..."}} and leave the total alone. '
-            "Check isinstance(n, int)"
+            "Check type(n) is int"
             + ("; converting with int() or adding floats lets in what is not a whole number" if converted else "")
         )
     if isinstance(reply, dict) and isinstance(reply.get("total"), (int, float)) and type(reply["total"]) is not int:
         return f"{_show(message)} got {reply}: the total is a float; keep whole numbers (self.total = 0, not 0.0)"
-    if message == _PROTOCOL[-1][0]:
+    if isinstance(reply, dict) and "total" in reply and type(reply["total"]) is not int:
+        return (
+            f"{_show(message)} got {reply}: the total is a {type(reply['total']).__name__}, and the protocol "
+            'says a number: send the int itself, {"total": self.total}, without str()'
+        )
+    if message in (_PROTOCOL[-1][0], _UNSEEN[-1][0]):
         return (
             f"after the bad messages, {_show(message)} got {reply}, expected {expected}: a bad message must "
             "not change the total"
@@ -238,7 +278,7 @@ _PROTOCOL_RULES = [
         lambda f: isinstance(f["wrong"] and f["wrong"][2], tuple),
         lambda f: (
             f"TallyConsumer closed the connection (code {f['wrong'][2][1]}) on {_show(f['wrong'][0])}: a bad "
-            'message gets {"error": "..."} and the connection stays open; only "bye" closes it'
+            'message gets {"error": "..."} and the connection stays open; only {"bye": true} closes it'
         ),
     ),
     (lambda f: f["wrong"] is not None, _wrong_step_hint),
@@ -275,8 +315,20 @@ _PROTOCOL_RULES = [
     ),
     (
         lambda f: f["bye"][1] != BYE_CODE,
-        lambda f: f'TallyConsumer closed on "bye" with code {f["bye"][1]}: the protocol says {BYE_CODE}',
+        lambda f: wrong_close_code('TallyConsumer, on "bye",', f["bye"][1], BYE_CODE),
     ),
+]
+
+_UNSEEN_RULES = [
+    (
+        lambda f: isinstance(f["wrong"] and f["wrong"][2], tuple),
+        lambda f: (
+            f"TallyConsumer closed the connection (code {f['wrong'][2][1]}) on {_show(f['wrong'][0])}: "
+            'only {"bye": true} says goodbye; anything else gets {"error": "..."} and the connection stays open'
+            + (' (check content.get("bye") is True, not "bye" in content)' if f["wrong"][0] == {"bye": False} else "")
+        ),
+    ),
+    (lambda f: f["wrong"] is not None, _wrong_step_hint),
 ]
 
 _APART_RULES = [
@@ -387,8 +439,13 @@ def _errors(routes) -> list:
         ),
         (
             lambda e: isinstance(e, (TypeError, ValueError)) and ("int" in str(e) or "operand" in str(e)),
-            'a bad message must get {"error": ...}, not crash the connection: check isinstance(n, int) '
+            'a bad message must get {"error": ...}, not crash the connection: check type(n) is int '
             'before adding (no int(): it accepts "5" and 2.9)',
+        ),
+        (
+            lambda e: isinstance(e, AttributeError) and "'list' object" in str(e),
+            "a message may be any JSON value: [1, 2] arrives as a list, not a dict. Answer "
+            '{"error": ...} when not isinstance(content, dict), before reading it',
         ),
         (
             lambda e: isinstance(e, TypeError) and ("str" in str(e) or "serializable" in str(e)),
@@ -400,13 +457,14 @@ def _errors(routes) -> list:
 def check_tally(build_application) -> None:
     """Exercise 03: /tally/ totals {"add": n} per connection, answers bad input with an error, bye closes with 4000.
 
-    R1 build_application() returns a ProtocolTypeRouter: 'http' is Django (GET / answered), 'websocket' a
-    URLRouter with echo/ (still echoing) and tally/, each routed to Consumer.as_asgi();
-    R2 {"add": n} answers {"total": t}, t the running total of this connection, an int (numbers the text
-    never shows too); R3 anything else, {"add": "two"}, no "add", "5", 2.9, null, gets {"error": ...}, the
-    connection stays open and the total is unchanged; R4 {"bye": true} closes with code 4000, nothing
-    sent before or after the close; R5 two connections at once count apart, and nothing is kept on the
-    class or in a global (a second run starts at 0); R6 when the client leaves, the consumer ends and
+    R1 build_application() returns a ProtocolTypeRouter: 'http' is Django (GET / answered), 'websocket'
+    a URLRouter with echo/ (still echoing) and tally/, each routed to Consumer.as_asgi(); R2 {"add": n}
+    answers {"total": t}, t the running total of this connection, an int (numbers the text never shows
+    too); R3 anything else, {"add": "two"}, no "add", "5", 2.9, null, true (a bool is not a number), a
+    JSON list, {"bye": false}, gets {"error": ...}, the connection stays open and the total is
+    unchanged; R4 {"bye": true} closes with code 4000 (an int, not "4000"), nothing sent before or after
+    the close; R5 two connections at once count apart, and nothing is kept on the class, in a global or
+    in a default argument (a second run starts at 0); R6 when the client leaves, the consumer ends and
     sends nothing (no close() in disconnect()), also under the README's uvicorn transport.
     """
     from channels.generic.websocket import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
@@ -438,6 +496,8 @@ def check_tally(build_application) -> None:
     facts["wrong"] = _first_wrong(facts) if facts["opened"] else None
     diagnose(facts, _PROTOCOL_RULES)
     diagnose(apart, _APART_RULES)
+    with learner_code(who, _errors(routes)):
+        diagnose(run(_unseen_probe(application)), _UNSEEN_RULES)
     with learner_code(who, _errors(routes)):
         served = leave_under_uvicorn(application, "/tally/", [{"add": 1}], name="check_tally")
     if served["raised"]:

@@ -31,8 +31,12 @@ _PROTOCOL = [
     ({"ch": "c", "count": 99}, {"ch": "c", "count": 3}),  # the server's count wins
     ({"ch": "ü", "keys": [1, {"x": None}]}, {"ch": "ü", "keys": [1, {"x": None}], "count": 4}),  # unseen fields
     (42, "error"),
+    (None, "error"),  # null, a float and true: values the text never shows
+    (1.5, "error"),
+    (True, "error"),
     ("{not json", "error"),  # not JSON at all: the careful base class answers it
     ({"ch": "d"}, {"ch": "d", "count": 5}),  # refused values were not counted
+    ({}, {"count": 6}),  # an empty object is an object too
 ]
 
 
@@ -95,6 +99,11 @@ def _wrong_reply(facts) -> str:
             f"{_show(message)} is JSON but not an object, and got {reply}: there is nowhere to put its count, so "
             "answer it with await self.send_error('...') (check isinstance(content, dict)), and do not count it"
         )
+    if message == {}:
+        return (
+            f"the empty object {{}} got {reply}, expected {expected}: it is an object too; check "
+            "isinstance(content, dict), not whether content is empty"
+        )
     if not isinstance(reply, dict) or "count" not in reply:
         return f"{_show(message)} came back as {reply}: add the message's number, {{**content, 'count': n}}"
     if reply["count"] == 99:
@@ -138,7 +147,11 @@ _RULES = [
         lambda f: (
             f"with two connections at once, A got {f['apart'][0]} and {f['apart'][2]}, B got {f['apart'][1]}: "
             "each connection counts its own messages from 1. Keep the count on self (self.count = 0 in connect()), "
-            "not on the class or in a global" + (f" ({', '.join(f['changed'])})" if f["changed"] else "")
+            + (
+                f"not in {', '.join(f['changed'])}, which outlives the connection"
+                if f["changed"]
+                else "not on the class or in a global"
+            )
         ),
     ),
     (
@@ -177,12 +190,13 @@ _ERRORS = [
 def check_counting_echo(consumer_class) -> None:
     """Exercise 04: each JSON object comes back with its number on this connection; other values get an error.
 
-    R1 an object comes back with all its fields and "count": n, an int, the number of objects this
+    R1 an object ({} too) comes back with all its fields and "count": n, an int, the number of objects this
     connection sent, from 1 (fields the text never shows too); R2 the server's count wins over a
-    "count" the client sends; R3 a JSON value that is not an object ("hello", [1, 2], 42) gets
+    "count" the client sends; R3 a JSON value that is not an object ("hello", [1, 2], 42, null, 1.5, true) gets
     {"error": ...}, is not counted, and the connection stays open; R4 text that is not JSON gets the
     careful base class's error (override receive_json, not receive); R5 two connections at once count
-    apart, and nothing is kept on the class or in a global (a second run starts at 1); R6 when the
+    apart, and nothing is kept on the class, in a global or in a default argument (a second run starts
+    at 1); R6 when the
     client leaves, the consumer ends and sends nothing, also under the README's uvicorn transport.
     """
     try:

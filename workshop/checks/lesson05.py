@@ -22,7 +22,6 @@ from ._common import (
 
 # What Bob sends: the text, plus fields a hostile client adds to pass for someone else or to smuggle data.
 _BOBS_MESSAGE = {"text": "hi", "who": "mallory", "type": "lobby.joined", "colour": "red"}
-_ANYONE = object()  # an expectation met by any {"joined": <a non-empty str>}
 
 # The probe, step by step: (what happens, who does it, what it is, {member: what that member must hear}).
 _STEPS = [
@@ -42,17 +41,21 @@ _STEPS = [
         {m: {"joined": "renée"} for m in ("renee", "ada", "bob")},
     ),
     (
+        "Ada Lovelace arrived (/lobby/?name=ada+lovelace&lang=en)",  # a + is a space; more than one parameter
+        "lovelace",
+        "/lobby/?name=ada+lovelace&lang=en",
+        {m: {"joined": "ada lovelace"} for m in ("lovelace", "ada", "bob", "renee")},
+    ),
+    (
         "someone arrived without a name (/lobby/)",
         "guest",
         "/lobby/",
-        {m: _ANYONE for m in ("guest", "ada", "bob", "renee")},
+        {m: {"joined": "guest"} for m in ("guest", "ada", "bob", "renee", "lovelace")},
     ),
 ]
 
 
 def _heard_right(got, expected) -> bool:
-    if expected is _ANYONE:
-        return isinstance(got, dict) and list(got) == ["joined"] and isinstance(got["joined"], str) and got["joined"]
     return got == expected
 
 
@@ -120,8 +123,7 @@ def _failed(step_prefix, member=None, got=lambda g: True):
 
 def _heard(facts) -> str:
     what, member, expected, got = facts["failed"]
-    wanted = "{'joined': <a name>}" if expected is _ANYONE else expected
-    return f"{what}, and {member.capitalize()} heard {got}, expected {wanted}"
+    return f"{what}, and {member.capitalize()} heard {got}, expected {expected}"
 
 
 def _joined(got) -> str:
@@ -214,6 +216,27 @@ _RULES = [
         ),
     ),
     (
+        _failed("Ada Lovelace", got=lambda g: "+" in _joined(g) or "%20" in _joined(g)),
+        lambda f: (
+            f"{_heard(f)}: in a query string a + is a space (an HTML form sends ada+lovelace); parse_qs decodes "
+            "it, unquote does not: parse_qs(self.scope['query_string'].decode())"
+        ),
+    ),
+    (
+        _failed("Ada Lovelace", got=lambda g: "&" in _joined(g) or "lang" in _joined(g)),
+        lambda f: (
+            f"{_heard(f)}: a query string may hold more parameters than name (&lang=en): parse it, "
+            "parse_qs(self.scope['query_string'].decode()).get('name', ['guest'])[0], do not split it by hand"
+        ),
+    ),
+    (
+        _failed("someone arrived without a name", got=lambda g: isinstance(g, dict) and "joined" in g),
+        lambda f: (
+            f"{_heard(f)}: a member who gives no name joins as exactly 'guest', as the exercise says: "
+            "parse_qs(...).get('name', ['guest'])[0]"
+        ),
+    ),
+    (
         lambda f: f["failed"] is not None,
         lambda f: (
             f"{_heard(f)}: what a member sends reaches every member as {{'who': name, 'text': text}}, and "
@@ -288,12 +311,13 @@ _ERRORS = [
 def check_lobby_consumer(consumer_class) -> None:
     """Exercise 05: a lobby that announces arrivals and broadcasts what members say.
 
-    R1 each member's name comes from its query string (?name=ada), decoded (?name=ren%C3%A9e is
-    renée); a member without one gets in (as 'guest'); R2 every member, the newcomer too, hears
-    {"joined": name} for each arrival; R3 what a member sends reaches every member as exactly
-    {"who": name, "text": text}: the name from the connection, nothing else from the client's message;
-    R4 each member keeps its own name (Ada speaks after Bob arrived), nothing on the class or in a
-    global; R5 when members leave, their consumers end, send nothing more, and the group is empty;
+    R1 each member's name comes from its query string (?name=ada), decoded (?name=ren%C3%A9e is renée,
+    ?name=ada+lovelace&lang=en is "ada lovelace": a + is a space, and other parameters may come too); a
+    member without one gets in as exactly 'guest'; R2 every member, the newcomer too, hears {"joined":
+    name} for each arrival; R3 what a member sends reaches every member as exactly {"who": name, "text":
+    text}: the name from the connection, nothing else from the client's message; R4 each member keeps
+    its own name (Ada speaks after Bob arrived), nothing on the class, in a global or in a default
+    argument; R5 when members leave, their consumers end, send nothing more, and the group is empty;
     also under the README's uvicorn transport.
     """
     who = getattr(consumer_class, "__name__", "LobbyConsumer")
