@@ -34,14 +34,18 @@ How a check is written
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
+import inspect
 import io
+import itertools
 import json
 import linecache
 import logging
 import os
 import re
+import reprlib
 import sys
 import sysconfig
 import threading
@@ -460,6 +464,19 @@ def diagnose(facts, rules: Iterable) -> None:
             raise ExerciseHint(hint(facts) if callable(hint) else hint)
 
 
+def wrong_close_code(who: str, code, expected: int) -> str:
+    """The hint for a close with ``code`` where the exercise asks for ``expected``; a str "4000" is named as a str.
+
+    The protocol carries the code as an int: close(code="4000") looks right when printed, but is not 4000.
+    """
+    if isinstance(code, str):
+        return (
+            f"{who} closed with code {code!r}, a str: a close code is an int, so write "
+            f"close(code={expected}), without quotes"
+        )
+    return f"{who} closed with code {code!r}: the exercise asks for {expected}"
+
+
 # --------------------------------------------------------------------------- probes every check can use
 
 
@@ -569,12 +586,18 @@ def state_outside(*objects) -> dict:
     """What lives outside any one connection: the plain values in the modules and classes of ``objects``.
 
     Compare it before and after a probe: a count, a name or a dict kept in a global or on a class
-    (not on the instance) changes, and a second run of the check would start from it.
+    (not on the instance) changes, and a second run of the check would start from it. So does one kept
+    by the learner's functions and methods: in a default argument (``def connect(self, _totals={})``,
+    named "TallyConsumer.connect(_totals=...)"), a closed-over variable ("count, closed over by shout"),
+    a function attribute ("shout.count") or an ``lru_cache`` ("_counter_for's lru_cache").
     """
-    snapshot = {}
+    snapshot: dict = {}
+    seen: set[int] = set()
     for thing in objects:
         thing = getattr(thing, "func", thing)  # a functools.partial: the function it calls
         cls = None if hasattr(thing, "__globals__") else thing if isinstance(thing, type) else type(thing)
+        if cls is None:
+            _kept_by(getattr(thing, "__name__", "the function"), thing, snapshot, seen)
         places = [
             (f"{c.__name__}.", vars(c)) for c in (cls.__mro__ if cls else ()) if _is_learners_module(c.__module__)
         ]
@@ -585,11 +608,56 @@ def state_outside(*objects) -> dict:
             for name, value in list(names.items()):
                 if _IPYTHONS_OWN.match(name) or name.startswith("__"):
                     continue
-                if isinstance(value, (bool, int, float, str)):
-                    snapshot[prefix + name] = value
-                elif isinstance(value, (dict, list, set)):
-                    snapshot[prefix + name] = (type(value).__name__, len(value))
+                plain = _plain(value)
+                if plain is not None:
+                    snapshot[prefix + name] = plain
+                elif callable(value) or isinstance(value, (staticmethod, classmethod)):
+                    _kept_by(prefix + name, value, snapshot, seen)
     return snapshot
+
+
+def _plain(value):
+    """A comparable picture of a value a learner may keep state in (a number, a str, a container), or None."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (dict, list, set, collections.deque, collections.Counter)):
+        return (type(value).__name__, len(value), reprlib.repr(value))  # a list's [0] that became [1] too
+    if isinstance(value, itertools.count):
+        return repr(value)
+    return None
+
+
+def _kept_by(label: str, function, snapshot: dict, seen: set) -> None:
+    """Add to ``snapshot`` the state the learner's ``function`` keeps: defaults, closed-over cells, attributes."""
+    function = getattr(function, "__func__", function)  # a staticmethod, classmethod or bound method
+    origin = function
+    with contextlib.suppress(Exception):
+        origin = inspect.unwrap(function)
+    code = getattr(origin, "__code__", None)
+    if code is None or not _is_learners(code.co_filename):  # a library's function: not the learner's state
+        return
+    while function is not None and id(function) not in seen:
+        seen.add(id(function))
+        if callable(getattr(function, "cache_info", None)):  # functools.lru_cache / cache
+            with contextlib.suppress(Exception):
+                snapshot[f"{label}'s lru_cache"] = function.cache_info().currsize
+        code = getattr(function, "__code__", None)
+        if code is not None and _is_learners(code.co_filename):
+            defaults = getattr(function, "__defaults__", None) or ()
+            positional = code.co_varnames[: code.co_argcount]
+            kept = dict(zip(positional[len(positional) - len(defaults) :], defaults, strict=True))
+            kept.update(getattr(function, "__kwdefaults__", None) or {})
+            for name, value in kept.items():
+                if (plain := _plain(value)) is not None:
+                    snapshot[f"{label}({name}=...)"] = plain
+            for name, cell in zip(code.co_freevars, getattr(function, "__closure__", None) or (), strict=True):
+                with contextlib.suppress(ValueError):  # an empty cell
+                    if name != "__class__" and (plain := _plain(cell.cell_contents)) is not None:
+                        snapshot[f"{name}, closed over by {label}"] = plain
+            for name, value in list(getattr(function, "__dict__", {}).items()):
+                if not name.startswith("__") and (plain := _plain(value)) is not None:
+                    snapshot[f"{label}.{name}"] = plain
+        function = getattr(function, "__wrapped__", None)
 
 
 _IPYTHONS_OWN = re.compile(r"_(|_|__|i+|ih|oh|dh|\d+|i\d+)$|In$|Out$")  # a notebook's history, not state
