@@ -48,10 +48,10 @@ from ._common import (
     ENDED,
     SHORT,
     ExerciseHint,
-    _is_learners,
     diagnose,
     end_conversation,
     hint_for,
+    is_learners_code,
     learner_code,
     next_event,
     passed,
@@ -468,7 +468,7 @@ def _threads_started():
 
     def noting(thread):
         code = getattr(getattr(thread, "_target", None), "__code__", None)
-        if code is not None and _is_learners(code.co_filename):
+        if is_learners_code(code):
             started.append(thread)
         return start(thread)
 

@@ -25,7 +25,7 @@ import sys
 
 from ._common import (
     ExerciseHint,
-    _is_learners,
+    is_learners_code,
     learner_code,
     learners_error,
     not_written,
@@ -122,7 +122,7 @@ def _swallowed_assertions(test_reverse, consumer) -> list[str]:
         return local
 
     def calls(frame, event, arg):
-        return local if _is_learners(frame.f_code.co_filename) else None
+        return local if is_learners_code(frame.f_code) else None
 
     async def traced():
         previous = sys.gettrace()
