@@ -1,5 +1,8 @@
 """Exercise 07's right and wrong answers, for the table of checks in test_exercises.py."""
 
+import functools
+import threading
+
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -310,3 +313,55 @@ class ClosingInDisconnect(Right):  # the talk's bug: the connection is already g
 
 
 HISTORY_WRONG_ANSWERS.append((ClosingInDisconnect, "a close() in disconnect()"))
+
+
+@functools.lru_cache(maxsize=128)
+def cached_last_twenty(room):  # read once per room, for every newcomer after
+    return list(Message.objects.filter(room=room).order_by("-id").values("who", "message")[:20])[::-1]
+
+
+class CachingTheHistory(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        await self.accept()
+        await self.send_json({"history": await database_sync_to_async(cached_last_twenty)(room_of(self))})
+
+
+class ClosingAfterTheHistory(Right):  # "the job is done": the member came to chat
+    async def connect(self):
+        await super().connect()
+        await self.close()
+
+
+_SEEN_PKS = set()  # a rolled-back row's pk is handed out again: the next new message is "seen"
+
+
+def skipping_the_pks_seen(sender, instance, created, **kwargs):
+    if instance.pk in _SEEN_PKS:
+        return
+    _SEEN_PKS.add(instance.pk)
+    group, event = send_to_room(instance)
+    transaction.on_commit(lambda: async_to_sync(get_channel_layer().group_send)(group, event))
+
+
+def sending_from_a_thread(sender, instance, created, **kwargs):  # fire and forget: late, or never
+    if created:
+        group, event = send_to_room(instance)
+        send = lambda: async_to_sync(get_channel_layer().group_send)(group, event)  # noqa: E731
+        transaction.on_commit(lambda: threading.Thread(target=send).start())
+
+
+def sending_the_message_as_a_str(sender, instance, created, **kwargs):
+    if created:
+        event = {"type": "chamber.message", "who": instance.who, "message": str(instance.message)}
+        transaction.on_commit(lambda: async_to_sync(get_channel_layer().group_send)(f"chamber.{instance.room}", event))
+
+
+HISTORY_WRONG_ANSWERS += [
+    (CachingTheHistory, "functools.lru_cache, a dict, a global"),
+    (ClosingAfterTheHistory, "after sending the history the consumer closed the connection"),
+]
+RECEIVER_WRONG_ANSWERS += [
+    (skipping_the_pks_seen, "That pk had been given to a message just rolled back"),
+    (sending_from_a_thread, "your receiver started a thread that was still running"),
+    (sending_the_message_as_a_str, "a dict stays a dict"),
+]

@@ -86,6 +86,10 @@ def announce_to_the_first_room_only(rooms, text):
         async_to_sync(get_channel_layer().group_send)(f"chamber.{rooms[0]}", event(text))
 
 
+def announce_to_lower_cased_rooms(rooms, text):  # a room 'Lobby' is the group chamber.Lobby, not chamber.lobby
+    _once(rooms, lambda room: get_channel_layer().group_send(f"chamber.{room.lower()}", event(text)))
+
+
 def announce_to_the_list_as_one_room(rooms, text):
     async_to_sync(get_channel_layer().group_send)(f"chamber.{'-'.join(rooms)}", event(text))
 
@@ -155,6 +159,7 @@ CHECKS = {
             (announce_to_the_list_as_one_room, "send once to 'chamber.' + room for every room in rooms"),
             (announce_with_gather_of_a_generator, "announce raised RuntimeError: Task got bad yield"),
             (announce_even_to_no_room, "with no rooms, send nothing"),
+            (announce_to_lower_cased_rooms, "a group name is case-sensitive"),
         ],
     ),
 }

@@ -154,6 +154,41 @@ async def learners_test_the_solution_s_way(consumer_class):
     await communicator.disconnect()
 
 
+async def learners_test_with_two_letters(consumer_class):  # "ab" rotated is "ba": its reverse
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"text": "ab"})
+    assert await communicator.receive_json_from() == {"reversed": "ba"}
+    await communicator.disconnect()
+
+
+async def learners_test_catching_its_own_assertion(consumer_class):  # prints the failure, and passes
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    try:
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.send_json_to({"text": "abc"})
+        assert await communicator.receive_json_from() == {"reversed": "cba"}
+    except AssertionError as error:
+        print("test failed:", error)
+    finally:
+        await communicator.disconnect()
+
+
+async def learners_test_with_async_to_sync(consumer_class):  # a sync habit inside an async def
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    communicator = WebsocketCommunicator(consumer_class.as_asgi(), "/reverse/")
+    connected, _ = async_to_sync(communicator.connect)()
+    assert connected
+
+
 CHECKS = {
     "check_test_catches_bugs": (
         good_test,
@@ -173,6 +208,9 @@ CHECKS = {
             (learners_test_checking_the_value_only, "the right text under another key"),
             (learners_test_checking_the_length, "changes the text without reversing it"),
             (learners_test_with_a_typo, "your test failed the correct ReverseConsumer (KeyError: 'reverse'"),
+            (learners_test_with_two_letters, "for the text 'ab' that consumer's reply is the right one too"),
+            (learners_test_catching_its_own_assertion, "and caught it itself"),
+            (learners_test_with_async_to_sync, "async_to_sync is for sync code"),
         ],
     ),
 }

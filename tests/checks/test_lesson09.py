@@ -365,6 +365,60 @@ class TokenAuthTurningStrangersAway(BaseMiddleware):  # the middleware closes; t
         return await super().__call__(dict(scope, user=user), receive, send)
 
 
+class MembersOnlyLettingInWhomItCannotTell(MembersOnly):  # no AuthMiddlewareStack on the route: everyone in
+    async def connect(self):
+        await self.accept()
+        user = self.scope.get("user")
+        if user is not None and not user.is_authenticated:
+            await self.close(code=4401)
+
+
+class MembersOnlyTreatingNoUserAsAnonymous(MembersOnly):  # right: a missing user is nobody known
+    async def connect(self):
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+
+
+class MembersOnlyTellingWhyAfterTheClose(MembersOnly):  # the client never gets it: the connection is closed
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated:
+            await self.close(code=4401)
+            await self.send_json({"error": "log in first"})
+
+
+class MembersOnlyClosingWithAStrCode(MembersOnly):  # prints as 4401, is not 4401
+    async def connect(self):
+        await self.accept()
+        if not self.scope["user"].is_authenticated:
+            await self.close(code="4401")
+
+
+_USERS_BY_TOKEN = {}  # a cache that outlives every connection: a revoked token keeps working
+
+
+class TokenAuthCachingUsersByToken(BaseMiddleware):
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        token = (parse_qs(scope["query_string"].decode()).get("token") or [None])[0]
+        if token not in _USERS_BY_TOKEN:
+            _USERS_BY_TOKEN[token] = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await super().__call__(dict(scope, user=_USERS_BY_TOKEN[token]), receive, send)
+
+
+class TokenAuthFindingTokenEqualsAnywhere(BaseMiddleware):  # csrftoken=... and notoken=... match too
+    async def __call__(self, scope, receive, send):
+        from django.contrib.auth.models import AnonymousUser
+
+        query = scope["query_string"].decode()
+        token = query.split("token=")[1].split("&")[0] if "token=" in query else None
+        user = await database_sync_to_async(user_for_token)(token) if token else AnonymousUser()
+        return await super().__call__(dict(scope, user=user), receive, send)
+
+
 class MembersOnlyClosingInDisconnect(MembersOnly):  # the talk's bug: the connection is already gone
     async def disconnect(self, code):
         await self.close()
@@ -376,7 +430,10 @@ CHECKS = {
         "close code 4401",
         [
             (MembersOnlyRefusingOutright, "refused outright"),
-            (MembersOnlyWithTheWrongCode, "got code 1008"),
+            (MembersOnlyWithTheWrongCode, "closed with code 1008: the exercise asks for 4401"),
+            (MembersOnlyLettingInWhomItCannotTell, "a visitor whose scope had no 'user' at all"),
+            (MembersOnlyTellingWhyAfterTheClose, "then sent 'websocket.send'"),
+            (MembersOnlyClosingWithAStrCode, "closed with code '4401', a str"),
             (MembersOnlyClosingEveryone, "a logged-in user got"),
             (MembersOnlyTestingTheUserItself, "the user object itself is truthy"),
             (MembersOnlyCallingIsAuthenticated, "is_authenticated is a property"),
@@ -414,6 +471,8 @@ CHECKS = {
             (TokenAuthIndexingTheMissingToken, "is None when the URL has no token"),
             (TokenAuthNotingTheTokenInAGlobal, "arriving at the same time"),
             (TokenAuthTurningStrangersAway, "never called the consumer"),
+            (TokenAuthCachingUsersByToken, "her token still served her"),
+            (TokenAuthFindingTokenEqualsAnywhere, "matches csrftoken= and notoken= too"),
         ],
     ),
 }
@@ -422,6 +481,7 @@ OTHER_RIGHT_ANSWERS = [
     ("check_members_only", MembersOnlyAskingIsAnonymous),
     ("check_members_only", MembersOnlyAskingForTheId),
     ("check_members_only", MembersOnlySayingWhyFirst),
+    ("check_members_only", MembersOnlyTreatingNoUserAsAnonymous),
     ("check_token_auth", TokenAuthAskingTheQueryStringOnce),
     ("check_token_auth", TokenAuthCopyingTheScope),
     ("check_token_auth", TokenAuthMiddleware),  # a second run in the same process

@@ -5,6 +5,8 @@ the wrong answers include hops hidden in a no-op, Channels patched for everyone,
 """
 
 import asyncio
+import concurrent.futures
+import os
 
 import channels.consumer
 import pytest
@@ -120,6 +122,49 @@ class FiringAndForgetting(NamedEcho):  # the clean-up no longer delays a message
         asyncio.create_task(super().dispatch(message))
 
 
+class QueryingOnTheLoop(NamedEcho):  # Django's refusal silenced: a query per message, on the event loop
+    @classmethod
+    def as_asgi(cls, **initkwargs):
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        return super().as_asgi(**initkwargs)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({**content, "from": display_name(username_of(self))})
+
+
+class LeavingAsyncUnsafeSet(NamedEcho):  # a right consumer, and Django's guard off for every other one
+    @classmethod
+    def as_asgi(cls, **initkwargs):
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        return super().as_asgi(**initkwargs)
+
+
+_POOL = concurrent.futures.ThreadPoolExecutor(2)
+
+
+class LookingUpInAPoolOfItsOwn(NamedEcho):  # a query and a hop per message, not through run_in_executor
+    async def receive_json(self, content, **kwargs):
+        name = await asyncio.wrap_future(_POOL.submit(display_name, username_of(self)))
+        await self.send_json({**content, "from": name})
+
+
+class LettingTheClientSayWhoItIs(NamedEcho):
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"from": self.name, **content})
+
+
+_BY_USERNAME = {}
+
+
+class KeepingNamesByUsername(NamedEcho):  # refreshed on every connect, shared by the member's other tabs
+    async def connect(self):
+        _BY_USERNAME[username_of(self)] = await database_sync_to_async(display_name)(username_of(self))
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({**content, "from": _BY_USERNAME[username_of(self)]})
+
+
 class NeverAccepting(NamedEcho):
     async def connect(self):
         self.name = await database_sync_to_async(display_name)(username_of(self))
@@ -134,7 +179,7 @@ class WithSyncToAsync(NamedEcho):
         self.name = await sync_to_async(display_name)(self.scope["url_route"]["kwargs"]["username"])
 
     async def receive_json(self, content, **kwargs):
-        await self.send_json({"from": self.name, **content})
+        await self.send_json(dict(content, **{"from": self.name}))
 
 
 class WithTheAsyncOrm(AsyncJsonWebsocketConsumer):
@@ -179,9 +224,9 @@ CHECKS = {
         NamedEcho,
         "none of yours",
         [
-            (LookingUpPerMessage, "your consumer handed 10 jobs to threads, a stock echo 5"),
-            (KeepingAHopInANoOp, "your consumer handed 10 jobs to threads"),
-            (AskingAThreadForTheReply, "your consumer handed 10 jobs to threads"),
+            (LookingUpPerMessage, "your consumer made 5 database queries"),
+            (KeepingAHopInANoOp, "your consumer made 10 thread hops, a stock echo 5"),
+            (AskingAThreadForTheReply, "your consumer made 10 thread hops"),
             (PatchingChannelsForEveryone, "something replaced channels.consumer.aclose_old_connections"),
             (NameOnTheClass, "never on the class or in a global"),
             (CachingNamesForever, "a name kept beyond its connection goes stale"),
@@ -192,6 +237,11 @@ CHECKS = {
             (FiringAndForgetting, "raised it in a task of its own"),
             (NeverAccepting, "never answered"),
             (ClosingInDisconnect, "a close() in disconnect()"),
+            (QueryingOnTheLoop, "database queries ran on the event loop's own thread"),
+            (LeavingAsyncUnsafeSet, "DJANGO_ALLOW_ASYNC_UNSAFE is set in this kernel"),
+            (LookingUpInAPoolOfItsOwn, "your consumer made 5 database queries"),
+            (LettingTheClientSayWhoItIs, "came back with 'from': 'mallory'"),
+            (KeepingNamesByUsername, "is shared by every connection"),
             (LookingUpAtTheFirstMessage, "not when a message comes"),
         ],
     ),
@@ -209,8 +259,9 @@ RAISING = [
 
 
 @pytest.fixture(autouse=True)
-def channels_left_as_it_was():
+def channels_left_as_it_was(monkeypatch):
     original = channels.consumer.aclose_old_connections
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # restored after, whatever a row sets
     yield
     channels.consumer.aclose_old_connections = original
 

@@ -294,6 +294,11 @@ def _is_learners(filename: str) -> bool:
     return not os.path.join(os.path.realpath(filename), "").startswith(_LIBRARIES)
 
 
+def is_learners_code(code) -> bool:
+    """Whether ``code`` (a function's ``__code__``, a frame's ``f_code``) is the learner's, not a library's."""
+    return code is not None and _is_learners(code.co_filename)
+
+
 def _learners_frame(error: BaseException):
     """The innermost frame of ``error``'s traceback that runs the learner's code: (filename, line number) or None."""
     found = None

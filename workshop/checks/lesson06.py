@@ -7,7 +7,8 @@
 - R2 every room in ``rooms`` hears ``{"who": "announcer", "message": {"text": text}}``, once: an event of
   type ``"chamber.message"`` (or ``"chamber_message"``: Channels routes both to ``chamber_message``) sent to
   the group ``"chamber." + room``, which ChamberConsumer's members join; a room not in the list hears
-  nothing; an empty list sends nothing;
+  nothing; an empty list sends nothing; room names are used as they are (the route allows capitals, and
+  a group name is case-sensitive);
 - R3 the layer's coroutines run (through ``async_to_sync``);
 - R4 one call runs one event loop, whatever the number of rooms: each ``async_to_sync`` call from sync
   code starts a thread with an event loop of its own, and channels_redis opens a Redis connection per loop.
@@ -181,6 +182,17 @@ _RULES = [
         ),
     ),
     (
+        lambda f: (
+            sorted(group for group, _ in _events(f)) != _expected_groups(f)
+            and sorted(str(group).lower() for group, _ in _events(f)) == sorted(g.lower() for g in _expected_groups(f))
+        ),
+        lambda f: (
+            f"for the rooms {f['rooms']} announce sent to the groups {[g for g, _ in _events(f)]}: a group name "
+            "is case-sensitive, and a room's members join 'chamber.' + room as the URL spells it; use the room "
+            "name as it is (no lower(), no upper())"
+        ),
+    ),
+    (
         lambda f: sorted(group for group, _ in _events(f)) != _expected_groups(f),
         lambda f: (
             f"for the rooms {f['rooms']} announce sent to the groups {[g for g, _ in _events(f)]}: "
@@ -263,7 +275,9 @@ def check_announce(announce) -> None:
             "announce is an async def, but a management command or a cron job is sync code: "
             "write def announce(rooms, text) and call async_to_sync(...) inside it"
         )
-    rooms = [f"hall-{secrets.token_hex(2)}" for _ in range(3)]
+    # names as the room route allows them ([A-Za-z0-9_-]): capitals, digits, '_' and '-'; a group name is
+    # case-sensitive, so 'Hall-1' and 'hall-1' are two rooms
+    rooms = [f"Hall-{secrets.token_hex(2)}", f"lab_{secrets.token_hex(2).upper()}", f"attic{secrets.token_hex(2)}"]
     text = f"closing at {secrets.randbelow(4) + 5} pm"
     with learner_code("announce", _ADVICE):
         facts = _recorded_probe(announce, rooms, text)

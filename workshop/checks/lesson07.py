@@ -7,7 +7,10 @@
 - R3 only the room in the URL (``scope["url_route"]["kwargs"]["room"]``), whatever it holds: a room never
   shown, with fewer than 20 messages, gets all of them;
 - R4 two members of different rooms connected at once each get their own room's history;
-- R5 the consumer ends when its member leaves.
+- R5 the history is read on every connect: a message saved (through the ORM) after earlier visits is the
+  last item a newcomer gets (nothing cached across connections, an ``lru_cache`` included);
+- R6 after the history the connection stays open (the member came to chat): no close within a short wait;
+- R7 the consumer ends when its member leaves, and sends nothing after.
 
 ``check_tell_the_room(tell_the_room)``, the requirements:
 
@@ -16,7 +19,14 @@
 - R3 a message committed inside ``transaction.atomic()`` reaches it, once the block commits;
 - R4 an edit of a message is not announced again;
 - R5 a message reaches its own room only (a room the text never shows, and not another);
-- R6 the layer's group_send runs (through async_to_sync).
+- R6 the layer's group_send runs (through async_to_sync), by the time the commit returns (not later, from a
+  thread of its own);
+- R7 the event is exactly ``{"type": "chamber.message", "who": instance.who, "message": instance.message}``:
+  a JSON object stays an object (no ``str()``).
+
+The receiver's saves are noted as it is told of them (the step, the row's pk, ``created``), and each
+group_send as it is made, so a silence is diagnosed by what happened: nothing sent, sent late, or a pk
+that a rolled-back row had before.
 
 Both run the learner's code for real on the kernel's database: a consumer through a ``WebsocketCommunicator``,
 a ``post_save`` receiver on real saves heard by echo_project's ``ChamberConsumer``. Probes collect facts,
@@ -27,8 +37,10 @@ code becomes a hint naming their line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
+import threading
 
 from asgiref.sync import markcoroutinefunction
 
@@ -39,6 +51,7 @@ from ._common import (
     diagnose,
     end_conversation,
     hint_for,
+    is_learners_code,
     learner_code,
     next_event,
     passed,
@@ -82,8 +95,18 @@ async def _first_message(application, room):
             what, message = "silent", None
         else:
             what, message = "sent", json.loads(output["text"]) if output.get("text") else output.get("bytes")
+    stays = None
+    if what == "sent":  # the member came to chat: after the history, the connection stays open
+        after = await next_event(member, 0.1)
+        stays = after is None or (after is not ENDED and after["type"] != "websocket.close")
     end = await end_conversation(member, what not in ("no answer", "refused"))
-    return {"what": what, "message": message, "ended": end["ended"], "late": end["late"]}
+    return {"what": what, "message": message, "stays": stays, "ended": end["ended"], "late": end["late"]}
+
+
+def _one_more(row):
+    from echo.models import Message
+
+    Message.objects.create(room="ex07-garden", **row)
 
 
 async def _history_probes(consumer_class):
@@ -99,7 +122,18 @@ async def _history_probes(consumer_class):
     garden_too, unseen_room = await asyncio.gather(
         _first_message(application, "ex07-garden"), _first_message(application, unseen)
     )
-    return {"garden": garden, "garden_too": garden_too, "unseen": unseen_room, "unseen_rows": unseen_rows}
+    # one more message, saved through the ORM after those visits: the next newcomer sees it last
+    newest = {"who": "grace", "message": {"n": 25, "note": secrets.token_hex(4)}}
+    await sync_to_async(_one_more)(newest)
+    newcomer = await _first_message(application, "ex07-garden")
+    return {
+        "garden": garden,
+        "garden_too": garden_too,
+        "unseen": unseen_room,
+        "unseen_rows": unseen_rows,
+        "newcomer": newcomer,
+        "newest": newest,
+    }
 
 
 def _history(facts, key="garden"):
@@ -211,6 +245,20 @@ _HISTORY_RULES = [
         ),
     ),
     (
+        lambda f: _history(f, "newcomer") != [*_GARDEN[1:], f["newest"]],
+        lambda f: (
+            f"a message saved after the earlier visits, {f['newest']}, was not the last one a newcomer got "
+            f"(got {(_history(f, 'newcomer') or [None])[-1]!r:.120}): a history kept between connections "
+            "(functools.lru_cache, a dict, a global) goes stale with the first new message. Query the "
+            "database on every connect"
+        ),
+    ),
+    (
+        lambda f: any(f[key]["stays"] is False for key in ("garden", "garden_too", "unseen", "newcomer")),
+        "after sending the history the consumer closed the connection: the member came to chat, and the "
+        "history is only how the room looks when they arrive. Keep the connection open (no close() in connect())",
+    ),
+    (
         lambda f: f["garden"]["late"],
         lambda f: (
             f"after its member left, the consumer sent {f['garden']['late'][0]}: nothing can be sent on a "
@@ -218,7 +266,7 @@ _HISTORY_RULES = [
         ),
     ),
     (
-        lambda f: not all(f[key]["ended"] for key in ("garden", "garden_too", "unseen")),
+        lambda f: not all(f[key]["ended"] for key in ("garden", "garden_too", "unseen", "newcomer")),
         "the consumer kept running after its member left: do not override websocket_disconnect (or call super() in it)",
     ),
 ]
@@ -237,27 +285,41 @@ def check_room_history(consumer_class) -> None:
 
 
 class _Recorded:
-    """group_send calls the receiver made, and whether each was awaited."""
+    """group_send calls the receiver made, and whether each was awaited; the saves the receiver was told of."""
 
     def __init__(self, layer):
         self.calls: list[dict] = []
+        self.saves: list[dict] = []  # each post_save the receiver got: the step, the row's pk, created
+        self.step = None
+        self.unjoined: list[str] = []  # the steps after which a thread the learner started was still running
         self._send = layer.group_send
         # A plain function marked as a coroutine function, as async_to_sync expects of group_send: it records
-        # each call when it is made, awaited or not.
+        # each call when it is made, awaited or not, and answers a real coroutine (asyncio.run takes it too).
         layer.group_send = markcoroutinefunction(lambda group, message: self.group_send(group, message))
         self._layer = layer
 
     def group_send(self, group, message):
-        call = {"group": group, "message": message, "awaited": False}
+        call = {"group": group, "message": message, "awaited": False, "step": self.step}
         self.calls.append(call)
         send = self._send
 
-        class Awaitable:
-            def __await__(self):
-                call["awaited"] = True
-                return send(group, message).__await__()
+        async def group_send():
+            call["awaited"] = True
+            await send(group, message)
 
-        return Awaitable()
+        return group_send()
+
+    def told(self, receiver):
+        """``receiver``, noting each save it is told of first."""
+
+        def told(sender, **kwargs):
+            instance = kwargs.get("instance")
+            self.saves.append(
+                {"step": self.step, "pk": getattr(instance, "pk", None), "created": kwargs.get("created")}
+            )
+            return receiver(sender=sender, **kwargs)
+
+        return told
 
     async def send(self, group, message):
         """The layer's own group_send, not recorded: the check's markers."""
@@ -371,14 +433,19 @@ async def _receiver_probes(receiver):
         "in the cellar": _in_the_cellar(note),
     }
     recorded = _Recorded(get_channel_layer())
-    post_save.connect(receiver, sender=Message, dispatch_uid="exercise: tell the room")
+    told = recorded.told(receiver)  # a strong reference, kept while the probes run
+    post_save.connect(told, sender=Message, dispatch_uid="exercise: tell the room")
     garden = cellar = None
     heard = {}
     try:
         garden = await _joined("/chamber/ex07-garden/")
         cellar = await _joined("/chamber/ex07-cellar/")
         for name, step in steps.items():
-            await sync_to_async(step, thread_sensitive=False)()
+            recorded.step = name
+            with _threads_started() as started:
+                await sync_to_async(step, thread_sensitive=False)()
+            if any(thread.is_alive() for thread in started):  # still running once the save has returned
+                recorded.unjoined.append(name)
             marker = f"{name}: {note}"
             heard[name] = await _heard(garden, recorded.send, "chamber.ex07-garden", marker)
             heard[f"{name}, in the cellar"] = await _heard(cellar, recorded.send, "chamber.ex07-cellar", marker)
@@ -390,7 +457,46 @@ async def _receiver_probes(receiver):
             *(end_conversation(member, True) for member in (garden, cellar) if member), return_exceptions=True
         )
     calls = [call for call in recorded.calls if call["message"].get("type") != "chamber.presence"]  # the room's own
-    return {"heard": heard, "calls": calls, "note": note}
+    return {"heard": heard, "calls": calls, "saves": recorded.saves, "unjoined": recorded.unjoined, "note": note}
+
+
+@contextlib.contextmanager
+def _threads_started():
+    """The threads the learner's code starts inside the block (their target is the learner's function)."""
+    started: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def noting(thread):
+        code = getattr(getattr(thread, "_target", None), "__code__", None)
+        if is_learners_code(code):
+            started.append(thread)
+        return start(thread)
+
+    threading.Thread.start = noting
+    try:
+        yield started
+    finally:
+        threading.Thread.start = start
+
+
+def _saved(f, step):
+    """The first new row the receiver was told of in ``step`` (its pk), or None."""
+    return next((save for save in f["saves"] if save["step"] == step and save["created"]), None)
+
+
+def _sent_for(f, step, event):
+    """Whether a group_send carried ``event`` (who and message) at any time: late, from a thread, included."""
+    return any(
+        isinstance(call["message"], dict)
+        and {k: call["message"].get(k) for k in ("who", "message")} == event
+        and call["awaited"]
+        for call in f["calls"]
+    )
+
+
+def _pk_used_again(f):
+    rolled_back, committed = _saved(f, "rolled back"), _saved(f, "committed")
+    return rolled_back and committed and rolled_back["pk"] == committed["pk"]
 
 
 def _refused(f):
@@ -402,6 +508,15 @@ _RECEIVER_RULES = [
         lambda f: f["calls"] and not any(call["awaited"] for call in f["calls"]),
         "group_send was called but never run: it is a coroutine function; sync code (a signal "
         "receiver) calls it as async_to_sync(channel_layer.group_send)(group, event)",
+    ),
+    (
+        lambda f: f["unjoined"],
+        lambda f: (
+            f"when a message was {f['unjoined'][0]}, your receiver started a thread that was still running after "
+            "the save had returned: nobody waits for it, so the room hears the message late or never, and its "
+            "errors are lost. Send in the on_commit callback itself, no thread: "
+            "on_commit(lambda: async_to_sync(channel_layer.group_send)(group, event))"
+        ),
     ),
     (
         lambda f: f["calls"] and all(not call["group"].startswith("chamber.ex07-") for call in f["calls"]),
@@ -424,6 +539,28 @@ _RECEIVER_RULES = [
         "transaction.on_commit(lambda: ...)",
     ),
     (
+        lambda f: f["heard"]["committed"] is None and _sent_for(f, "committed", _CAKE),
+        "the room heard nothing by the time the save had returned, but your receiver sent the event later "
+        "(the check's own message, sent right after the save, arrived first): a send from a thread you "
+        "started and never waited for comes late, or never, and its errors are lost. Send in the on_commit "
+        "callback itself: on_commit(lambda: async_to_sync(channel_layer.group_send)(group, event))",
+    ),
+    (
+        lambda f: f["heard"]["committed"] is None and _pk_used_again(f),
+        lambda f: (
+            f"your receiver was told of a new message (created=True, pk {_saved(f, 'committed')['pk']}) and sent "
+            "nothing. That pk had been given to a message just rolled back: the database hands it out again, "
+            "so a record of the pks already seen (a set, a global) is wrong about it. Decide by the receiver's "
+            "created argument alone"
+        ),
+    ),
+    (
+        lambda f: f["heard"]["committed"] is None and _saved(f, "committed") and not f["calls"],
+        "your receiver was told of a new message (created=True) and made no group_send at all: for every "
+        "new message, call async_to_sync(get_channel_layer().group_send)('chamber.' + instance.room, event) "
+        "inside transaction.on_commit(...)",
+    ),
+    (
         lambda f: f["heard"]["committed"] is None,
         "the room heard nothing when a message was saved: call "
         "async_to_sync(get_channel_layer().group_send)('chamber.' + instance.room, event) "
@@ -437,6 +574,15 @@ _RECEIVER_RULES = [
         lambda f: f["heard"]["edited"] is not None,
         "the room heard the message again when it was edited: tell it about new rows only "
         "(the receiver's `created` argument)",
+    ),
+    (
+        lambda f: f["heard"]["committed in atomic()"] not in (None, {"who": "a form", "message": {"tea": 2}}),
+        lambda f: (
+            "a message {'tea': 2} (a JSON object) reached the room as "
+            f"{f['heard']['committed in atomic()']!r}: send instance.message as it is, a dict stays a dict "
+            "(no str(), no json.dumps: the layer and the consumer carry JSON values): "
+            "{'type': 'chamber.message', 'who': instance.who, 'message': instance.message}"
+        ),
     ),
     (
         lambda f: f["heard"]["committed in atomic()"] != {"who": "a form", "message": {"tea": 2}},
@@ -483,7 +629,8 @@ def check_tell_the_room(receiver) -> None:
     """Exercise: a post_save receiver that tells the room about new messages, after commit only."""
     if not callable(receiver):
         raise ExerciseHint(f"pass the receiver itself: check_tell_the_room(tell_the_room), not {receiver!r}")
-    with learner_code("tell_the_room", _RECEIVER_ADVICE, raise_background=False) as caught:
+    # unawaited_coroutines outside: a group_send never awaited warns here, not in a later cell
+    with unawaited_coroutines(), learner_code("tell_the_room", _RECEIVER_ADVICE, raise_background=False) as caught:
         facts = run(_receiver_probes(receiver))
     # echo_project's consumer logs what it could not handle (the event it was sent); anything else is the learner's
     refused = [e for e in caught.errors if isinstance(e, KeyError) or "No handler for message type" in str(e)]

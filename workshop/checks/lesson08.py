@@ -7,6 +7,8 @@
 - R3 it fails every broken consumer, not only the three the exercise names: one that echoes the text
   unchanged, never accepts, sends plain text, and nearly-right ones: a text changed but not reversed,
   only the first letter right, the last letter dropped, the right text under another key;
+  and when one slips through, the hint says what the test did: an AssertionError it caught itself, or
+  an input for which the broken reply is the right one too (``"ab"``: a rotation is its reverse);
 - R4 nothing it leaves behind reaches the learner's cell (tasks of failed runs are collected quietly).
 
 The check runs the learner's test against each consumer; a table of (broken consumer, what a test must
@@ -16,10 +18,14 @@ assert to catch it) names the first one it lets pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import linecache
+import sys
 
 from ._common import (
     ExerciseHint,
+    is_learners_code,
     learner_code,
     learners_error,
     not_written,
@@ -38,8 +44,12 @@ def _reverse_consumers():
 
     def replying(answer):
         class Replying(AsyncJsonWebsocketConsumer):
+            said: list = []  # (text, reply) for each message a test sent: what the test did, for the hint
+
             async def receive_json(self, content, **kwargs):
-                await self.send_json(answer(content["text"]))
+                reply = answer(content["text"])
+                type(self).said.append((content["text"], reply))
+                await self.send_json(reply)
 
         return Replying
 
@@ -82,6 +92,56 @@ def _reverse_consumers():
     return correct, broken
 
 
+def _why_it_slipped(test_reverse, consumer, advice) -> str:
+    """What the test did with a broken consumer it let pass: an assertion it swallowed, or an input that cannot
+    tell the broken reply from the right one, or else the assertion it lacks (``advice``)."""
+    swallowed = _swallowed_assertions(test_reverse, consumer)
+    if swallowed:
+        return (
+            f"your test raised {swallowed[0]} and caught it itself, so it passed: an assertion that fails "
+            "must reach the test runner. Take the try/except (or the except AssertionError) away from the asserts"
+        )
+    said = getattr(consumer, "said", [])
+    if said and all(reply == {"reversed": text[::-1]} for text, reply in said):
+        texts = ", ".join(repr(text) for text in dict.fromkeys(text for text, _ in said))
+        return (
+            f"for the text {texts} that consumer's reply is the right one too ({said[0][1]}), so no assertion "
+            "can tell them apart: test with a text that reads differently backwards, several letters long "
+            "(not 'ab', not 'abba'), e.g. 'hello'"
+        )
+    return advice
+
+
+def _swallowed_assertions(test_reverse, consumer) -> list[str]:
+    """The AssertionErrors raised in the learner's test while it ran against ``consumer`` (it then passed)."""
+    raised: list[str] = []
+
+    def local(frame, event, arg):
+        if event == "exception" and isinstance(arg[1], AssertionError):
+            raised.append(f"AssertionError at {_label(frame)}")
+        return local
+
+    def calls(frame, event, arg):
+        return local if is_learners_code(frame.f_code) else None
+
+    async def traced():
+        previous = sys.gettrace()
+        sys.settrace(calls)  # this thread only, while the test runs; put back after
+        try:
+            await test_reverse(consumer)
+        finally:
+            sys.settrace(previous)
+
+    with contextlib.suppress(Exception), learner_code("test_reverse", raise_background=False):
+        run(asyncio.wait_for(traced(), 2))
+    return list(dict.fromkeys(raised))
+
+
+def _label(frame) -> str:
+    source = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"line {frame.f_lineno}" + (f": {source}" if source else "")
+
+
 def _run_test(test_reverse, consumer):
     return run(asyncio.wait_for(test_reverse(consumer), 2))
 
@@ -90,7 +150,12 @@ def _failed_the_correct_one(error) -> ExerciseHint:
     line = where(error)
     said = f"{type(error).__name__}: {error}" + (f", at {line}" if line else "")
     text = str(error)
-    if "coroutine" in text:
+    if "AsyncToSync in the same thread as an async event loop" in text:
+        advice = (
+            "async_to_sync is for sync code; your test is an async def, running in an event loop: "
+            "await the communicator's methods directly, connected, _ = await communicator.connect()"
+        )
+    elif "coroutine" in text:
         advice = "the communicator's methods are coroutines, so await each of them"
     elif any(words in text for words in ("positional argument", "takes no arguments", "exactly one argument")):
         advice = "give the communicator consumer_class.as_asgi(), not the class"
@@ -124,8 +189,10 @@ def check_test_catches_bugs(test_reverse) -> None:
                 _run_test(test_reverse, consumer)
             except Exception:
                 continue
-            let_pass.append((flaw, advice))
+            let_pass.append((flaw, consumer, advice))
     if let_pass:
-        flaw, advice = let_pass[0]
-        raise ExerciseHint(f"your test passed a consumer that {flaw}: {advice}")
+        flaw, consumer, advice = let_pass[0]
+        raise ExerciseHint(
+            f"your test passed a consumer that {flaw}: " + _why_it_slipped(test_reverse, consumer, advice)
+        )
     passed(f"your test passes the right consumer and catches all {len(broken)} broken ones")

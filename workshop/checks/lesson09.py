@@ -2,8 +2,12 @@
 
 ``check_members_only(MembersOnlyEcho)``, the requirements:
 
-- R1 an anonymous visitor is accepted, then closed with code 4401 (it may be told why first);
+- R1 an anonymous visitor is accepted, then closed with code 4401, an int (it may be told why first;
+  nothing is sent after the close);
 - R2 a logged-in member stays connected and gets each message echoed back exactly;
+- R2b a scope with no "user" at all (a route without AuthMiddlewareStack) lets nobody in: the consumer
+  closes with 4401 or fails loudly (``self.scope["user"]``, as the solution reads it, raises KeyError);
+  it never echoes for a visitor it could not identify;
 - R3 with an anonymous visitor and a member connected at once, each is treated as itself;
 - R4 the consumer ends when its client leaves.
 
@@ -12,8 +16,10 @@
 - R1 ada's token (alone, before or after another parameter) puts the real user ada in scope["user"];
 - R2 a wrong token, or none, puts AnonymousUser there (and the members-only consumer closes with 4401);
 - R3 the scope the middleware was given is left as it was (a copy goes on);
+- R1b only the parameter named ``token`` counts: ada's token as ``csrftoken=`` or ``notoken=`` is anonymous;
 - R4 nothing about one visitor reaches the next: every order of visits (token, wrong token, none), and
-  all three at once, give each visitor their own user; nothing is stored on the middleware;
+  all three at once, give each visitor their own user; nothing is stored on the middleware; nothing is
+  cached across connections (ada's account goes between two visits with her token: the second is anonymous);
 - R5 the lookup runs through database_sync_to_async, awaited; the inner application is awaited.
 
 Probes observe each requirement with a real user from the database and the check's own consumer; a
@@ -23,9 +29,11 @@ table of (condition, hint) rules then names the first requirement broken.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import json
+import secrets
 
 from ._common import (
     ENDED,
@@ -40,6 +48,7 @@ from ._common import (
     passed,
     run,
     unawaited_coroutines,
+    wrong_close_code,
 )
 
 GOOD_TOKEN = "ada-s3cret"  # the exercise's TOKENS maps it to the user "ada"
@@ -61,7 +70,7 @@ async def _conversation(application, path, *, user=None, messages=()):
     await communicator.send_input({"type": "websocket.connect"})
     first = await next_event(communicator)
     accepted = None if first in (None, ENDED) else first["type"] == "websocket.accept"
-    outputs, close = [], (first.get("code") if accepted is False else None)
+    outputs, close, after_close = [], (first.get("code") if accepted is False else None), []
 
     async def collect(wait):
         nonlocal close
@@ -69,6 +78,10 @@ async def _conversation(application, path, *, user=None, messages=()):
         while output not in (None, ENDED):
             if output["type"] == "websocket.close":
                 close = output.get("code")
+                after = await next_event(communicator, 0.05)  # the connection is closed: nothing may follow
+                while after not in (None, ENDED):
+                    after_close.append(after["type"])
+                    after = await next_event(communicator, 0.02)
                 return
             outputs.append(json.loads(output["text"]) if output.get("text") else output.get("bytes"))
             output = await next_event(communicator, 0.02)
@@ -88,6 +101,7 @@ async def _conversation(application, path, *, user=None, messages=()):
         "close": close,
         "ended": ended,
         "late": late,
+        "after_close": after_close,
         "scope": communicator.scope,
     }
 
@@ -120,10 +134,18 @@ def check_members_only(consumer_class) -> None:
     async def probes():
         anonymous = await _conversation(application, "/members/", user=AnonymousUser())
         if not anonymous["accepted"] or anonymous["close"] != 4401 or not anonymous["ended"]:  # known: say it now
-            return {"anonymous": anonymous, "member": anonymous, "both": [(anonymous, anonymous)]}
+            return {"anonymous": anonymous, "member": anonymous, "no_user": None, "both": [(anonymous, anonymous)]}
         member = await _conversation(application, "/members/", user=ada, messages=[unseen, {"ch": "x"}])
         if member["close"] is not None or member["outputs"] != [unseen, {"ch": "x"}]:
-            return {"anonymous": anonymous, "member": member, "both": [(anonymous, member)]}
+            return {"anonymous": anonymous, "member": member, "no_user": None, "both": [(anonymous, member)]}
+        try:  # a route without AuthMiddlewareStack: no "user" in the scope at all
+            no_user = await _conversation(application, "/members/", messages=[{"ch": "who am I?"}])
+        except KeyError as error:  # self.scope["user"] fails loudly: the mistake shows at once
+            if error.args != ("user",):
+                raise
+            no_user = {"raised": True, "close": None, "late": [], "after_close": [], "ended": True}
+        if not no_user.get("raised") and no_user["close"] != 4401:
+            return {"anonymous": anonymous, "member": member, "no_user": no_user, "both": [(anonymous, member)]}
         both = []
         for member_first in (False, True):  # two connections at once, in both orders
             visitors = [
@@ -132,7 +154,7 @@ def check_members_only(consumer_class) -> None:
             ]
             pair = await asyncio.gather(*(visitors[::-1] if member_first else visitors))
             both.append(pair[::-1] if member_first else pair)
-        return {"anonymous": anonymous, "member": member, "both": both}
+        return {"anonymous": anonymous, "member": member, "no_user": no_user, "both": both}
 
     advice = [
         (
@@ -147,6 +169,7 @@ def check_members_only(consumer_class) -> None:
         raise missing_await_hint(unawaited, "MembersOnlyEcho")
     anonymous, member = facts["anonymous"], facts["member"]
     together = [conversation for pair in facts["both"] for conversation in pair]
+    together += [facts["no_user"]] if facts["no_user"] and not facts["no_user"].get("raised") else []
     anonymous_too, member_too = next(
         (pair for pair in facts["both"] if pair[0]["close"] != 4401 or pair[1]["outputs"] != [{"ch": "together"}]),
         facts["both"][0],
@@ -171,7 +194,15 @@ def check_members_only(consumer_class) -> None:
             ),
             (
                 lambda f: anonymous["close"] != 4401,
-                f"an anonymous user got code {anonymous['close']}: close with self.close(code=4401)",
+                wrong_close_code("MembersOnlyEcho, for an anonymous user,", anonymous["close"], 4401),
+            ),
+            (
+                lambda f: anonymous["after_close"],
+                lambda f: (
+                    f"an anonymous user was closed with 4401, then sent {anonymous['after_close'][0]!r}: nothing "
+                    "can be sent on a closed connection (the client never gets it; a server raises). Tell them why "
+                    "first, then close: await self.send_json(...), then await self.close(code=4401)"
+                ),
             ),
             (
                 lambda f: not anonymous["ended"],
@@ -187,6 +218,20 @@ def check_members_only(consumer_class) -> None:
                 lambda f: member["outputs"] != [unseen, {"ch": "x"}],
                 f"a logged-in user sent {unseen} then {{'ch': 'x'}} and got {member['outputs']}: "
                 "send each message back as it came, self.send_json(content)",
+            ),
+            (
+                lambda f: f["no_user"] is not None and not f["no_user"].get("raised") and f["no_user"]["close"] != 4401,
+                lambda f: (
+                    "a visitor whose scope had no 'user' at all (a route without AuthMiddlewareStack) got "
+                    + (
+                        f"close code {f['no_user']['close']!r}"
+                        if f["no_user"]["close"] is not None
+                        else f"in, and {f['no_user']['outputs']}"
+                    )
+                    + ": members only means nobody unknown gets in. Read self.scope['user'] (a missing "
+                    "middleware then fails loudly, KeyError), or treat a missing user as anonymous, close(code=4401); "
+                    "never let a visitor in because you could not tell who they are"
+                ),
             ),
             (
                 lambda f: anonymous_too["close"] != 4401 or member_too["outputs"] != [{"ch": "together"}],
@@ -221,6 +266,8 @@ _VISITS = {  # who: (query string, whether it is ada)
     "a good token after another parameter": (f"room=lobby&token={GOOD_TOKEN}", True),
     "a wrong token": ("token=guessed", False),
     "no token at all": ("", False),
+    "ada's token under another name, csrftoken": (f"csrftoken={GOOD_TOKEN}", False),
+    "ada's token under another name, notoken": (f"room=lobby&notoken={GOOD_TOKEN}", False),
 }
 _ORDERED = ("a good token", "a wrong token", "no token at all")  # tried in every order, then all at once
 
@@ -279,10 +326,29 @@ async def _token_probes(middleware_class, early_rules):
         fresh = middleware_class(_visitor_app(seen))  # a global or a class attribute outlives an instance
         orders.append([(await _visit(fresh, next(numbers), who))[0] for who in order])
     together = [visit for visit, _ in await asyncio.gather(*(_visit(application, next(numbers), w) for w in _ORDERED))]
-    for visit in itertools.chain(together, *orders):
+    # ada's account goes (her username changes, so user_for_token no longer finds her) between two visits
+    # with her token: the second must be anonymous, whatever the first left in a cache
+    async with _ada_away() as away:
+        revoked, _ = await _visit(application, next(numbers), "a good token")
+    revoked["away"] = away
+    for visit in itertools.chain(together, [revoked], *orders):
         visit["user"] = seen.get(visit["path"], _NOT_CALLED)
     stored = sorted(set(getattr(application, "__dict__", {})) - attributes)
-    return dict(facts, orders=orders, together=together, stored=stored)
+    return dict(facts, orders=orders, together=together, revoked=revoked, stored=stored)
+
+
+@contextlib.asynccontextmanager
+async def _ada_away():
+    """While inside, ada's username is another one (as if her account were gone); put back after."""
+    from asgiref.sync import sync_to_async
+    from django.contrib.auth.models import User
+
+    away = f"ada-away-{secrets.token_hex(3)}"
+    await sync_to_async(lambda: User.objects.filter(username="ada").update(username=away))()
+    try:
+        yield away
+    finally:
+        await sync_to_async(lambda: User.objects.filter(username=away).update(username="ada"))()
 
 
 def _is_ada(user, ada) -> bool:
@@ -396,6 +462,16 @@ def _token_rules(ada):
             )(alone(f, lambda v: is_ada_visit(v) and not isinstance(v["user"], User) and "&" in query(v))),
         ),
         (
+            lambda f: alone(f, lambda v: "token=" in query(v) and not is_ada_visit(v) and _is_ada(v["user"], ada)),
+            lambda f: (
+                lambda v: (
+                    f"with {v['who']} (?{query(v)}), the consumer saw {_described(v['user'])}: that parameter "
+                    "is not 'token'. Finding 'token=' in the text matches csrftoken= and notoken= too: read "
+                    "the parameter by its name, parse_qs(scope['query_string'].decode()).get('token')"
+                )
+            )(alone(f, lambda v: "token=" in query(v) and not is_ada_visit(v) and _is_ada(v["user"], ada))),
+        ),
+        (
             not_ada,
             lambda f: (
                 f"with {not_ada(f)['who']}, the consumer saw {_described(not_ada(f)['user'])}, not ada: "
@@ -430,6 +506,16 @@ def _token_rules(ada):
                 f"{_described(_first(f['together'], lambda v: _wrong_user(v, ada))['user'])}: "
                 "while one visitor's lookup is awaited, the others run: "
                 "keep each visitor's token and user in local variables"
+            ),
+        ),
+        (
+            lambda f: _is_ada(f["revoked"]["user"], ada),
+            lambda f: (
+                f"ada visited with her token; then her account went (her username became {f['revoked']['away']!r}, "
+                "so user_for_token answers AnonymousUser), and her token still served her as "
+                f"{_described(f['revoked']['user'])}: your middleware kept a token's user from an earlier visit "
+                "(a dict, an lru_cache, a global). A revoked token must stop working at once: look the user up "
+                "on every connection"
             ),
         ),
         (
