@@ -49,8 +49,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: lab test test-python test-offline-install lint format check rehearse exercises bench wheelhouse slides outputs setup clean
 
 # echo_project's rooms keep their history in echo_project/db.sqlite3: its tables first (quick when they exist).
+# JupyterLab asks "Would you like to get notified about official Jupyter news?" over lesson 00 unless its
+# setting says: answered no here (once; Settings > Notifications changes it), as the workshop runs offline.
+NEWS_SETTINGS := $(JUPYTERLAB_SETTINGS_DIR)/@jupyterlab/apputils-extension/notification.jupyterlab-settings
 lab: setup
 	cd echo_project && $(abspath $(PY)) manage.py migrate --verbosity 0
+	@test -f $(NEWS_SETTINGS) || { mkdir -p $(dir $(NEWS_SETTINGS)) && \
+	  echo '{"fetchNews": "false", "checkForUpdates": false}' > $(NEWS_SETTINGS); }
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.

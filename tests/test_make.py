@@ -31,6 +31,9 @@ def test_make_lab_starts_jupyterlab_on_the_notebooks():
         assert landing.status in (301, 302, 303, 307), landing.status
         assert landing.getheader("Location").split("?")[0].endswith("/lab/tree/notebooks/00-welcome.ipynb")
         root.close()
+    # and JupyterLab asks nothing about Jupyter news over lesson 00 (its notification setting answers it)
+    news = REPO / ".state/jupyter/lab/user-settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+    assert json.loads(news.read_text())["fetchNews"] == "false"
     assert lab.process.poll() is not None
 
 

@@ -80,6 +80,18 @@ class StartInterrupted(KeyboardInterrupt):
         return [f"KeyboardInterrupt: {self}"]
 
 
+def _shown(name: str) -> str:
+    """A server's name as a learner knows it: JupyterLab shows no cell ids, so without the cell's."""
+    return repr(name.split(" (cell ")[0])
+
+
+def _still_running_from_this_cell() -> str:
+    cell = _current_cell()
+    previous = _cells.get(cell[0]) if cell else None
+    running = [server for server in (previous[2] if previous else []) if server.running]
+    return f"; still running from this cell: {', '.join(_shown(server.name) for server in running)}" if running else ""
+
+
 @contextlib.contextmanager
 def _interruptible(name: str):
     """While a server starts, the kernel's interrupt button raises at once, here.
@@ -95,13 +107,32 @@ def _interruptible(name: str):
     previous = signal.getsignal(signal.SIGINT)
 
     def interrupted(signum, frame):
-        raise StartInterrupted(f"stopped starting {name!r}; nothing of it is left running")
+        raise StartInterrupted(f"stopped starting {_shown(name)}: it is not running{_still_running_from_this_cell()}")
 
     signal.signal(signal.SIGINT, interrupted)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _interrupt_after():
+    """An interrupt that comes while the servers a cell started before are stopping waits until they are stopped.
+
+    Half-stopped servers would be worse than a second's wait; then the cell ends as interrupted.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    asked = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if asked:
+        raise StartInterrupted("the servers this cell started before are stopped; it started nothing new")
 
 
 class ServerThreadSurvived(RuntimeWarning):
@@ -196,8 +227,9 @@ def _claim_for_cell(label: str | None) -> tuple[str | None, list | None]:
         previous = _cells.get(cell_id)
         if previous is None or previous[0] != run_id:
             earlier = [server for server in previous[2] if server.running] if previous else []
-            for server in earlier:
-                server.stop()
+            with _interrupt_after():
+                for server in earlier:
+                    server.stop()
             if earlier and previous[1] != source:
                 names = ", ".join(repr(server.name) for server in earlier)
                 print(f"(this cell changed: stopped the server{'s' * (len(earlier) > 1)} it started before, {names})")
@@ -225,6 +257,14 @@ def _call_site_name(label: str) -> str:
         frame = frame.f_back
     where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame else "?"
     return f"{label} ({where})"
+
+
+def _program_label(argv: list[str]) -> str:
+    """What a process server is called by default: its program, or for Python the script or module it runs."""
+    program = os.path.basename(argv[0])
+    if program.startswith("python") and len(argv) > 1:
+        return argv[2] if argv[1] == "-m" and len(argv) > 2 else " ".join(argv[1:3])
+    return program
 
 
 def _label(app) -> str:
@@ -876,7 +916,7 @@ def serve_process(
     """
     argv = [str(arg) for arg in argv]
     port = port or free_port(host)
-    name, cell_servers = _default_name(name, label or os.path.basename(argv[0]))
+    name, cell_servers = _default_name(name, label or _program_label(argv))
     server = ProcessServer(argv, name, port, env, cwd, host)
     server.ready_line = ready_line
     return _started_by_cell(server.start(ready_timeout), cell_servers)
