@@ -164,14 +164,14 @@ async def test_a_slow_database_never_stalls_the_other_members(database):
     """While another connection holds SQLite's write lock, members still hear each other at once."""
     with serve_echo_project({"DATABASE_URL": database.url}, name="history: slow database") as server:
         ada, bob = await join(server, "garden"), await join(server, "garden")
-        with database.locked():  # every write of the server now waits
-            started = time.monotonic()
+        # Every write of the server now waits, for as long as the lock is held: whatever arrives inside this
+        # block arrived while the database could store nothing (the generous timeouts only end a stalled test).
+        with database.locked():
             await ada.send(json.dumps("first"))
-            assert (await next_message(bob, timeout=1.0))["message"] == "first"
-            assert (await next_message(ada, timeout=1.0))["message"] == "first"  # her own, while it is stored
+            assert (await next_message(bob, timeout=30))["message"] == "first"
+            assert (await next_message(ada, timeout=30))["message"] == "first"  # her own, while it is stored
             await bob.send(json.dumps("second"))
-            assert (await next_message(ada, timeout=1.0))["message"] == "second"
-            assert time.monotonic() - started < 1.0
+            assert (await next_message(ada, timeout=30))["message"] == "second"
         await ada.close(), await bob.close()
     assert database.stored() == ["first", "second"]  # stored once the lock was gone
 
