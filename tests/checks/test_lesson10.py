@@ -259,11 +259,19 @@ RAISING = [
 
 
 @pytest.fixture(autouse=True)
-def channels_left_as_it_was(monkeypatch):
+def channels_left_as_it_was():
+    """Channels and the environment as they were: some rows patch one or set DJANGO_ALLOW_ASYNC_UNSAFE.
+
+    The environment is this test process's, which every kernel and server it starts later inherits
+    (a leaked DJANGO_ALLOW_ASYNC_UNSAFE turned solutions 09 and 10 wrong in the run-twice test).
+    """
     original = channels.consumer.aclose_old_connections
-    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # restored after, whatever a row sets
+    unsafe = os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     yield
     channels.consumer.aclose_old_connections = original
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    if unsafe is not None:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
 
 
 (
