@@ -84,3 +84,36 @@ def table_tests(table: dict, other_right_answers: list, raising: list, *, raised
         raising_gets_a_hint_naming_its_line,
         has_its_wrong_answers_and_correct_variants,
     )
+
+
+def answer_tests(right: list, wrong: list, raising: list, *, check: str | None = None):
+    """The four tests a module of checks 01–05 runs on its RIGHT, WRONG and raising tables.
+
+    Rows start with the check's name (``(name, answer)``, ``(name, answer, hint)``, ``(name, answer, line)``),
+    or give it once as ``check`` when the module tests one check. Assign the four to names starting ``test_``.
+    """
+    if check is not None:
+        right = [(check, answer) for answer in right]
+        wrong = [(check, *row) for row in wrong]
+        raising = [(check, *row) for row in raising]
+
+    @pytest.mark.parametrize("name, answer", right, ids=ids)
+    def passes_twice_in_one_kernel(name, answer, capsys):
+        passes(name, answer, capsys)
+        passes(name, answer, capsys)  # a second run: nothing may carry over
+
+    @pytest.mark.parametrize("name, answer, hint", wrong, ids=ids)
+    def gets_its_hint(name, answer, hint, capsys):
+        hints(name, answer, hint, capsys)
+
+    @pytest.mark.parametrize("name, answer, line", raising, ids=ids)
+    def names_its_line(name, answer, line):
+        message = hints(name, answer, "raised")
+        assert names_the_line(message, line), message
+
+    def has_eight_wrong_answers_and_three_right_ones():
+        for name in {row[0] for row in right}:
+            assert sum(row[0] == name for row in wrong) >= 8, name
+            assert sum(row[0] == name for row in right) >= 3, name
+
+    return passes_twice_in_one_kernel, gets_its_hint, names_its_line, has_eight_wrong_answers_and_three_right_ones

@@ -3,9 +3,7 @@
 import functools
 import itertools
 
-import pytest
-
-from tests.checks import hints, ids, names_the_line, passes
+from tests.checks import answer_tests
 
 # --------------------------------------------------------------------------- greet: right answers
 
@@ -472,36 +470,19 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("name, answer", RIGHT, ids=ids)
-def test_a_right_answer_passes_twice_in_one_kernel(name, answer, capsys):
-    passes(name, answer, capsys)
-    passes(name, answer, capsys)  # a second run: nothing may carry over
+RAISING = [
+    (
+        "check_greeting_app",
+        greet_reading_a_path_segment_that_is_not_there,
+        'name = environ["PATH_INFO"].split("/")[2]',
+    ),
+    ("check_request_counter", count_requests_adding_a_tuple, "return start_response(status, headers + ("),
+    ("check_request_counter", count_requests_calling_the_inner_function, "return counted()"),
+]
 
-
-@pytest.mark.parametrize("name, answer, hint", WRONG, ids=ids)
-def test_a_wrong_answer_gets_its_hint(name, answer, hint, capsys):
-    hints(name, answer, hint, capsys)
-
-
-@pytest.mark.parametrize(
-    "name, answer, line",
-    [
-        (
-            "check_greeting_app",
-            greet_reading_a_path_segment_that_is_not_there,
-            'name = environ["PATH_INFO"].split("/")[2]',
-        ),
-        ("check_request_counter", count_requests_adding_a_tuple, "return start_response(status, headers + ("),
-        ("check_request_counter", count_requests_calling_the_inner_function, "return counted()"),
-    ],
-    ids=ids,
-)
-def test_an_exception_in_the_answer_is_a_hint_naming_its_line(name, answer, line):
-    message = hints(name, answer, "raised")
-    assert names_the_line(message, line), message
-
-
-def test_each_check_has_eight_wrong_answers_and_three_right_ones():
-    for name in ("check_greeting_app", "check_request_counter"):
-        assert sum(row[0] == name for row in WRONG) >= 8
-        assert sum(row[0] == name for row in RIGHT) >= 3
+(
+    test_a_right_answer_passes_twice_in_one_kernel,
+    test_a_wrong_answer_gets_its_hint,
+    test_an_exception_in_the_answer_is_a_hint_naming_its_line,
+    test_each_check_has_eight_wrong_answers_and_three_right_ones,
+) = answer_tests(RIGHT, WRONG, RAISING)

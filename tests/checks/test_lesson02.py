@@ -2,9 +2,7 @@
 
 import functools
 
-import pytest
-
-from tests.checks import hints, ids, names_the_line, passes
+from tests.checks import answer_tests
 
 
 def trace_messages(app, log):
@@ -727,32 +725,15 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("name, answer", RIGHT, ids=ids)
-def test_a_right_answer_passes_twice_in_one_kernel(name, answer, capsys):
-    passes(name, answer, capsys)
-    passes(name, answer, capsys)
+RAISING = [
+    ("check_tracer", trace_messages_reading_an_attribute, 'log.append(("receive", message.type))'),
+    ("check_shouting_app", shout_forgetting_to_start_the_count, "count += 1"),
+    ("check_shouting_app", shout_treating_disconnect_as_a_message, 'await send({"type": "websocket.send"'),
+]
 
-
-@pytest.mark.parametrize("name, answer, hint", WRONG, ids=ids)
-def test_a_wrong_answer_gets_its_hint(name, answer, hint, capsys):
-    hints(name, answer, hint, capsys)
-
-
-@pytest.mark.parametrize(
-    "name, answer, line",
-    [
-        ("check_tracer", trace_messages_reading_an_attribute, 'log.append(("receive", message.type))'),
-        ("check_shouting_app", shout_forgetting_to_start_the_count, "count += 1"),
-        ("check_shouting_app", shout_treating_disconnect_as_a_message, 'await send({"type": "websocket.send"'),
-    ],
-    ids=ids,
-)
-def test_an_exception_in_the_answer_is_a_hint_naming_its_line(name, answer, line):
-    message = hints(name, answer, "raised")
-    assert names_the_line(message, line), message
-
-
-def test_each_check_has_eight_wrong_answers_and_three_right_ones():
-    for name in ("check_tracer", "check_shouting_app"):
-        assert sum(row[0] == name for row in WRONG) >= 8
-        assert sum(row[0] == name for row in RIGHT) >= 3
+(
+    test_a_right_answer_passes_twice_in_one_kernel,
+    test_a_wrong_answer_gets_its_hint,
+    test_an_exception_in_the_answer_is_a_hint_naming_its_line,
+    test_each_check_has_eight_wrong_answers_and_three_right_ones,
+) = answer_tests(RIGHT, WRONG, RAISING)

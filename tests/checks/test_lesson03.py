@@ -2,13 +2,12 @@
 
 import json
 
-import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 from django.urls import re_path
 
-from tests.checks import hints, ids, names_the_line, passes
+from tests.checks import answer_tests
 
 
 class Echo(AsyncJsonWebsocketConsumer):
@@ -546,29 +545,14 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("answer", RIGHT, ids=ids)
-def test_a_right_answer_passes_twice_in_one_kernel(answer, capsys):
-    passes("check_tally", answer, capsys)
-    passes("check_tally", answer, capsys)
+RAISING = [
+    (tally_router(TallyReadingAddWithoutGet), 'n = content["add"]'),
+    (tally_router(TallyCrashingOnBadInput), 'self.total += int(content["add"])'),
+]
 
-
-@pytest.mark.parametrize("answer, hint", WRONG, ids=ids)
-def test_a_wrong_answer_gets_its_hint(answer, hint, capsys):
-    hints("check_tally", answer, hint, capsys)
-
-
-@pytest.mark.parametrize(
-    "answer, line",
-    [
-        (tally_router(TallyReadingAddWithoutGet), 'n = content["add"]'),
-        (tally_router(TallyCrashingOnBadInput), 'self.total += int(content["add"])'),
-    ],
-    ids=ids,
-)
-def test_an_exception_in_the_answer_is_a_hint_naming_its_line(answer, line):
-    message = hints("check_tally", answer, "raised")
-    assert names_the_line(message, line), message
-
-
-def test_the_check_has_eight_wrong_answers_and_three_right_ones():
-    assert len(WRONG) >= 8 and len(RIGHT) >= 3
+(
+    test_a_right_answer_passes_twice_in_one_kernel,
+    test_a_wrong_answer_gets_its_hint,
+    test_an_exception_in_the_answer_is_a_hint_naming_its_line,
+    test_each_check_has_eight_wrong_answers_and_three_right_ones,
+) = answer_tests(RIGHT, WRONG, RAISING, check="check_tally")

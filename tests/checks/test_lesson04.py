@@ -2,11 +2,10 @@
 
 import json
 
-import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from echo.consumers import CarefulJsonWebsocketConsumer, EchoChamberConsumer
-from tests.checks import hints, ids, names_the_line, passes
+from tests.checks import answer_tests
 
 # --------------------------------------------------------------------------- right answers
 
@@ -287,30 +286,15 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("answer", RIGHT, ids=ids)
-def test_a_right_answer_passes_twice_in_one_kernel(answer, capsys):
-    passes("check_counting_echo", answer, capsys)
-    passes("check_counting_echo", answer, capsys)
+RAISING = [
+    (CountingAnyValue, 'await self.send_json({**content, "count": self.count})'),
+    (CountingOnlyWhatHasCh, 'await self.send_json({"ch": content["ch"], "count": self.count})'),
+    (CountingWithoutStarting, "self.count += 1"),
+]
 
-
-@pytest.mark.parametrize("answer, hint", WRONG, ids=ids)
-def test_a_wrong_answer_gets_its_hint(answer, hint, capsys):
-    hints("check_counting_echo", answer, hint, capsys)
-
-
-@pytest.mark.parametrize(
-    "answer, line",
-    [
-        (CountingAnyValue, 'await self.send_json({**content, "count": self.count})'),
-        (CountingOnlyWhatHasCh, 'await self.send_json({"ch": content["ch"], "count": self.count})'),
-        (CountingWithoutStarting, "self.count += 1"),
-    ],
-    ids=ids,
-)
-def test_an_exception_in_the_answer_is_a_hint_naming_its_line(answer, line):
-    message = hints("check_counting_echo", answer, "raised")
-    assert names_the_line(message, line), message
-
-
-def test_the_check_has_eight_wrong_answers_and_three_right_ones():
-    assert len(WRONG) >= 8 and len(RIGHT) >= 3
+(
+    test_a_right_answer_passes_twice_in_one_kernel,
+    test_a_wrong_answer_gets_its_hint,
+    test_an_exception_in_the_answer_is_a_hint_naming_its_line,
+    test_each_check_has_eight_wrong_answers_and_three_right_ones,
+) = answer_tests(RIGHT, WRONG, RAISING, check="check_counting_echo")

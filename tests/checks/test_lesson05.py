@@ -2,10 +2,9 @@
 
 from urllib.parse import parse_qs, parse_qsl
 
-import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from tests.checks import hints, ids, names_the_line, passes
+from tests.checks import answer_tests
 
 # --------------------------------------------------------------------------- right answers
 
@@ -312,30 +311,15 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("answer", RIGHT, ids=ids)
-def test_a_right_answer_passes_twice_in_one_kernel(answer, capsys):
-    passes("check_lobby_consumer", answer, capsys)
-    passes("check_lobby_consumer", answer, capsys)
+RAISING = [
+    (LobbyIndexingTheQueryString, 'self.who = self.scope["query_string"]["name"]'),
+    (LobbyParsingBytes, 'self.who = parse_qs(self.scope["query_string"])["name"][0]'),
+    (LobbyRequiringAName, 'self.who = parse_qs(self.scope["query_string"].decode())["name"][0]'),
+]
 
-
-@pytest.mark.parametrize("answer, hint", WRONG, ids=ids)
-def test_a_wrong_answer_gets_its_hint(answer, hint, capsys):
-    hints("check_lobby_consumer", answer, hint, capsys)
-
-
-@pytest.mark.parametrize(
-    "answer, line",
-    [
-        (LobbyIndexingTheQueryString, 'self.who = self.scope["query_string"]["name"]'),
-        (LobbyParsingBytes, 'self.who = parse_qs(self.scope["query_string"])["name"][0]'),
-        (LobbyRequiringAName, 'self.who = parse_qs(self.scope["query_string"].decode())["name"][0]'),
-    ],
-    ids=ids,
-)
-def test_an_exception_in_the_answer_is_a_hint_naming_its_line(answer, line):
-    message = hints("check_lobby_consumer", answer, "raised")
-    assert names_the_line(message, line), message
-
-
-def test_the_check_has_eight_wrong_answers_and_three_right_ones():
-    assert len(WRONG) >= 8 and len(RIGHT) >= 3
+(
+    test_a_right_answer_passes_twice_in_one_kernel,
+    test_a_wrong_answer_gets_its_hint,
+    test_an_exception_in_the_answer_is_a_hint_naming_its_line,
+    test_each_check_has_eight_wrong_answers_and_three_right_ones,
+) = answer_tests(RIGHT, WRONG, RAISING, check="check_lobby_consumer")
