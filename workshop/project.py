@@ -46,7 +46,8 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
     stays flat under a ping flood; ``--http h11``: a request head is cut at 16 KiB
     (tests/test_transport.py, benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no
     lifespan protocol (uvicorn would say "ASGI 'lifespan' protocol appears unsupported").
-    ``--ws-per-message-deflate false``: compressing one-character messages costs more than it saves.
+    ``--ws-per-message-deflate false``: compressing one-character messages costs more than it saves
+    (benchmarks/CHANGELOG.md, issue 8).
     """
     settings = {**os.environ, **(env or {})}
     max_message = int(settings.get("ECHO_MAX_MESSAGE_BYTES") or DEFAULT_MAX_MESSAGE_BYTES)

@@ -19,7 +19,7 @@ the peer reads is within the protocol (https://www.rfc-editor.org/rfc/rfc6455#se
 Why not uvicorn's legacy ``--ws websockets``, which awaits ``drain()`` after each pong and so
 holds the flood: uvicorn 0.54 deprecates it, and says ``--ws websockets`` will later point at
 the sans-I/O implementation, so an upgrade would silently bring the unbounded pongs back. It is
-also slower here (benchmarks/RESULTS.md, issue 12's section).
+also slower here (benchmarks/CHANGELOG.md, issue 12's section).
 
 Reading now has two reasons to pause, and each clears only its own: uvicorn's (a message
 waits in the queue: ``read_paused``) and this class's (pongs wait in the write buffer:
