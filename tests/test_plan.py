@@ -66,6 +66,16 @@ def test_the_readme_agenda_gives_each_going_further_the_minutes_its_notebook_say
     assert agenda == GOING_FURTHER
 
 
+@pytest.mark.parametrize("lesson", sorted(GOING_FURTHER))
+def test_a_going_further_section_says_the_minutes_its_header_says(lesson):
+    """Its first cell reads 'Skippable in an evening (about N minutes)', as the header's 'about N more minutes'."""
+    path = next((REPO / "notebooks").glob(f"{lesson}-*.ipynb"))
+    cells = json.loads(path.read_text())["cells"]
+    section = next("".join(cell["source"]) for cell in cells if "".join(cell["source"]).startswith("## Going further"))
+    said = re.search(r"Skippable in an evening \(about (\d+) minutes\)", section)
+    assert said and int(said.group(1)) == GOING_FURTHER[lesson], section
+
+
 def test_the_guide_gives_each_lesson_and_exercise_the_minutes_their_notebooks_say():
     """The minutes column reads 'N' for the core path, then '(+M)' for a Going further section."""
     lessons, going_further, exercises = {}, {}, {}
