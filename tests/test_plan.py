@@ -2,7 +2,8 @@
 
 The guide (docs/instructor-guide.md) plans three evenings of about 3 hours. A plan whose parts do not
 add up, or that fills 180 minutes exactly, fails on the evening; so does a lesson that says 30 minutes
-in its notebook and 40 in the README.
+in its notebook and 40 in the README. A lesson's minutes are its core path's; one that ends with a
+"Going further" section says how many more minutes that takes, and the README and the guide agree.
 """
 
 import json
@@ -24,6 +25,13 @@ def header_minutes(path) -> int:
     return int(re.search(r"\*\*(\d+) minutes\.\*\*", first).group(1))
 
 
+def going_further_minutes(path) -> int | None:
+    """The 'Going further: about N more minutes.' of a notebook's first cell, if it has that section."""
+    first = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    found = re.search(r"Going further: about (\d+) more minutes", first)
+    return int(found.group(1)) if found else None
+
+
 def table_rows(text: str, header: str) -> list[list[str]]:
     """The cells of each row of the markdown table whose header row starts with ``header``."""
     lines = text[text.index(header) :].splitlines()
@@ -36,6 +44,11 @@ def table_rows(text: str, header: str) -> list[list[str]]:
 
 
 LESSONS = {path.name[:2]: header_minutes(path) for path in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))}
+GOING_FURTHER = {
+    path.name[:2]: minutes
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    if (minutes := going_further_minutes(path)) is not None
+}
 EXERCISES = {path.name[:2]: header_minutes(path) for path in sorted((REPO / "exercises").glob("[0-9][0-9]-*.ipynb"))}
 
 
@@ -44,13 +57,37 @@ def test_the_readme_agenda_gives_each_lesson_the_minutes_its_notebook_says():
     assert agenda == LESSONS
 
 
+def test_the_readme_agenda_gives_each_going_further_the_minutes_its_notebook_says():
+    """A row reads '...; going further (N more): ...' when its lesson ends with a Going further section."""
+    agenda = {}
+    for row in table_rows(README, "| # | notebook | minutes |"):
+        if found := re.search(r"going further \((\d+) more\)", row[3]):
+            agenda[row[0]] = int(found.group(1))
+    assert agenda == GOING_FURTHER
+
+
+@pytest.mark.parametrize("lesson", sorted(GOING_FURTHER))
+def test_a_going_further_section_says_the_minutes_its_header_says(lesson):
+    """Its first cell reads 'Skippable in an evening (about N minutes)', as the header's 'about N more minutes'."""
+    path = next((REPO / "notebooks").glob(f"{lesson}-*.ipynb"))
+    cells = json.loads(path.read_text())["cells"]
+    section = next("".join(cell["source"]) for cell in cells if "".join(cell["source"]).startswith("## Going further"))
+    said = re.search(r"Skippable in an evening \(about (\d+) minutes\)", section)
+    assert said and int(said.group(1)) == GOING_FURTHER[lesson], section
+
+
 def test_the_guide_gives_each_lesson_and_exercise_the_minutes_their_notebooks_say():
-    lessons, exercises = {}, {}
+    """The minutes column reads 'N' for the core path, then '(+M)' for a Going further section."""
+    lessons, going_further, exercises = {}, {}, {}
     for lesson, minutes, _, exercise in table_rows(GUIDE, "| lesson | minutes |"):
-        lessons[lesson[:2]] = int(minutes)
+        core, more = re.fullmatch(r"(\d+)(?: \(\+(\d+)\))?", minutes).groups()
+        lessons[lesson[:2]] = int(core)
+        if more:
+            going_further[lesson[:2]] = int(more)
         if exercise != "none":
             exercises[exercise[:2]] = sum(int(n) for n in re.findall(r"\((\d+)\)", exercise))
     assert lessons == LESSONS
+    assert going_further == GOING_FURTHER
     assert exercises == EXERCISES
 
 
@@ -62,13 +99,16 @@ def clock(text: str) -> int:
 def test_the_first_evening_runs_on_time_and_leaves_slack():
     rows = table_rows(GUIDE, "| time | what |")
     end = 0
-    for start, what, length, _ in rows:
+    for start, what, length, notes in rows:
         assert clock(start) == end, (
             f"{what!r} starts at {start}, but the row before it ends at {end // 60}:{end % 60:02d}"
         )
         minutes = int(re.search(r"(\d+) min", length).group(1))
         if lesson := re.match(r"(\d\d) ·", length):
             assert minutes == LESSONS[lesson.group(1)], what
+            if lesson.group(1) in GOING_FURTHER:  # skipped in the evening, but the notes say how long it takes
+                more = re.search(r"Going further \([^)]*?(\d+) min\)", notes)
+                assert more and int(more.group(1)) == GOING_FURTHER[lesson.group(1)], what
         end += minutes
     assert end <= EVENING - SLACK, f"the first evening plans {end} of {EVENING} minutes: no room for a question"
 

@@ -171,15 +171,38 @@ await layer.flush()"""
     assert printed.count("ada got:") == 1
 
 
+def test_lesson_05_lifespan_auto_starts_and_logs_one_line():
+    """05 (Going further), `--lifespan auto`: no error, a running server, uvicorn's one INFO line."""
+    cell = "05-groups-a5"
+    original = source_of(NOTEBOOKS / "05-groups.ipynb", cell)
+    auto = original.replace('"--lifespan", "on"', '"--lifespan", "auto"')
+    assert auto != original
+    shown = """
+from workshop import running_servers
+
+started = [server for server in running_servers() if server.name == "echo_project, lifespan on"]
+print([line for line in started[0].logs if "lifespan" in line])"""
+    # The answer's cell prints nothing (serve_process returned); the line added after it shows the log.
+    assert try_it("05-groups.ipynb", cell, auto + shown) == (
+        "[\"INFO:     ASGI 'lifespan' protocol appears unsupported.\"]\n"
+    )
+
+
 def test_lesson_09_message_size_and_proxy_header_answers():
-    """09: any `ws_max_size` closes with 1009; `X-Forwarded-For` alone changes the client, not the scheme."""
+    """09: any `ws_max_size` closes with 1009; an allowed host nobody asks for gets 400 from both hosts;
+    `X-Forwarded-For` alone changes the client, not the scheme."""
     lesson = NOTEBOOKS / "09-security-and-production.ipynb"
-    size_cell, proxy_cell = "08-security-and-prod-15", "08-security-and-prod-c5"
+    size_cell, hosts_cell, proxy_cell = "08-security-and-prod-15", "08-security-and-prod-20", "08-security-and-prod-c5"
     bigger = source_of(lesson, size_cell).replace("ws_max_size=1024", "ws_max_size=4096")
     bigger = bigger.replace('"x" * 2048', '"x" * 8192')
+    other_host = source_of(lesson, hosts_cell).replace('"ALLOWED_HOSTS": "127.0.0.1"', '"ALLOWED_HOSTS": "example.com"')
     forwarded_for_only = source_of(lesson, proxy_cell).replace('"X-Forwarded-Proto": "https", ', "")
-    notebook = run_notebook(lesson, replace={size_cell: bigger, proxy_cell: forwarded_for_only}, upto=proxy_cell)
+    assert "example.com" in other_host
+    notebook = run_notebook(
+        lesson, replace={size_cell: bigger, hosts_cell: other_host, proxy_cell: forwarded_for_only}, upto=proxy_cell
+    )
     assert printed_by(notebook, size_cell).endswith("closed with code 1009\n")
+    assert printed_by(notebook, hosts_cell) == "Host 127.0.0.1: 400\nHost evil.example: 400\n"
     first_line = printed_by(notebook, proxy_cell).splitlines()[0]
     assert first_line.split(":", 1)[1].strip() == "scheme http, client 203.0.113.7"
 
@@ -235,7 +258,7 @@ async with connect_ws(worker2.ws_url("chamber/lesson06/")) as bob:
             # a channel that holds five
             "06-scaling-with-redi-16": tiny.replace("capacity=3", "capacity=5"),
         },
-        upto="06-scaling-with-redi-16",
+        upto="06-scaling-with-redi-14",  # the last cell changed: two layers, in Going further
     )
     assert printed_by(ran, "06-scaling-with-redi-07") == "Bob saw: ['h', 'i']\n", "one worker: Bob still sees both keys"
     assert printed_by(ran, "06-scaling-with-redi-09") == "same worker: ['h', 'i']\n", "one process: in-memory works"
