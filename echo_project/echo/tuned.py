@@ -6,8 +6,10 @@ behave exactly as the stock consumers in ``consumers.py`` (one behaviour suite r
 both: echo/tests/test_behaviour.py) and are measured by ``make bench``.
 
 The trade-off: each piece overrides a method Channels does not document as a hook
-(``AsyncConsumer.__call__``, ``AsyncConsumer.dispatch``, ``InMemoryChannelLayer._clean_expired``),
-so a Channels upgrade can change what they replace without warning. Pin Channels, rerun the
+(``AsyncConsumer.__call__``, ``AsyncConsumer.dispatch``, ``InMemoryChannelLayer._clean_expired``,
+``InstanceSessionWrapper.send``),
+so a Channels upgrade can change what they replace without warning; echo/tests/test_tuned_internals.py
+fails if the parts of Channels they rely on change. Pin Channels, rerun the
 behaviour suite on every upgrade, and use the stock consumers unless ``make bench`` shows you
 need these. What each one saves is in benchmarks/RESULTS.md.
 """
@@ -20,6 +22,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 from channels.layers import get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 
 from .consumers import ChamberConsumer, EchoChamberConsumer
 
@@ -62,7 +65,7 @@ class LeanEventLoopMixin:
 
     async def __call__(self, scope, receive, send):
         self.scope = scope
-        self.base_send = send
+        self.base_send = send_past_session_wrapper(send)
         self.channel_layer = get_channel_layer(self.channel_layer_alias) if self.uses_channel_layer else None
         try:
             if self.channel_layer is None:
@@ -103,14 +106,50 @@ class LeanEventLoopMixin:
             await asyncio.gather(*pumps, return_exceptions=True)
 
 
-class TunedEchoChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, EchoChamberConsumer):
-    """``EchoChamberConsumer``, faster: no clean-up hop, no task per message, no channel."""
+def send_past_session_wrapper(send):
+    """The ``send`` that Channels' ``SessionMiddleware`` wraps, when its wrapper would only pass messages on.
+
+    ``SessionMiddleware`` (in ``AuthMiddlewareStack``) hands the application its
+    ``InstanceSessionWrapper.send``, which, before every message, reads the session's
+    ``modified`` and ``is_empty()`` through Django's ``LazyObject``, then saves the session or
+    sets its cookie only for a message type in ``save_message_types`` or
+    ``cookie_response_message_types`` (``http.response.start``). A WebSocket consumer sends
+    none of those, so for it the wrapper only passes each message on: the same message then
+    goes straight to the server's ``send``. If a Channels upgrade makes the wrapper act on a
+    WebSocket message type, ``send`` is kept as it is.
+    """
+    wrapper = getattr(send, "__self__", None)
+    while type(wrapper) is InstanceSessionWrapper and getattr(send, "__func__", None) is InstanceSessionWrapper.send:
+        acted_on = {*wrapper.save_message_types, *wrapper.cookie_response_message_types}
+        if any(message_type.startswith("websocket.") for message_type in acted_on):
+            return send
+        send = wrapper.real_send
+        wrapper = getattr(send, "__self__", None)
+    return send
+
+
+class DirectSendMixin:
+    """``send_json`` hands its message to the server's ``send`` itself.
+
+    Channels' ``send_json`` goes through ``AsyncWebsocketConsumer.send`` and ``AsyncConsumer.send``,
+    two coroutines that build ``{"type": "websocket.send", "text": ...}`` and pass it on; this
+    builds the same message (``encode_json``, the documented hook, still makes the text).
+    """
+
+    async def send_json(self, content, close=False):
+        await self.base_send({"type": "websocket.send", "text": await self.encode_json(content)})
+        if close:
+            await self.close(close)
+
+
+class TunedEchoChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, DirectSendMixin, EchoChamberConsumer):
+    """``EchoChamberConsumer``, faster: no clean-up hop, no task per message, no channel, no session wrapper."""
 
     uses_channel_layer = False  # it talks to its own client only
 
 
-class TunedChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, ChamberConsumer):
-    """``ChamberConsumer``, faster: no clean-up hop, no task per message."""
+class TunedChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, DirectSendMixin, ChamberConsumer):
+    """``ChamberConsumer``, faster: no clean-up hop, no task per message, no session wrapper."""
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
