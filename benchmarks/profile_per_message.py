@@ -1,6 +1,6 @@
 """Where a message's server CPU goes: the tuned echo against the raw ASGI echo, on the README's transport.
 
-    .venv/bin/python benchmarks/profile_per_message.py [ROUNDS] [--top N]
+    .venv/bin/python benchmarks/profile_per_message.py [ROUNDS] [--top N] [--fanout]
 
 Serves each application in this process, with the options of the README's command
 (``echo_project_command()``: h11, the flow-controlled pongs, no lifespan, no deflate, the same
@@ -15,6 +15,10 @@ limits), and loads it from a client process: 50 connections, each 200 round trip
   ones: read them as shares.
 
 What the tuned echo costs above the raw echo is Channels, Django and the consumer.
+
+``--fanout``: the tuned chamber instead (in-memory layer, history off: storing is not profiled
+here), 100 members in one room, one of them sending 50 messages, each after the last has reached
+everyone; figures per member reached.
 """
 
 from __future__ import annotations
@@ -59,6 +63,34 @@ async def main(url, connections, round_trips):
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
 
+FANOUT_MEMBERS, FANOUT_MESSAGES = 100, 50
+FANOUT_CLIENT = r"""
+import asyncio, json, sys
+from websockets.asyncio.client import connect
+
+async def main(url, members, messages):
+    origin = url.replace("ws://", "http://").split("/chamber/")[0]
+    room = [await connect(url, origin=origin, compression=None, ping_interval=None, max_queue=None)
+            for _ in range(members)]
+    await room[0].send(json.dumps({"ch": "warm-up"}))
+    for member in room:
+        while "warm-up" not in await member.recv():  # skips the welcome, history and joins
+            pass
+    print("open", flush=True)
+    sys.stdin.readline()
+
+    async def until(member, marker):
+        while marker not in await member.recv():
+            pass
+
+    for n in range(messages):
+        await room[0].send(json.dumps({"ch": f"m{n}"}))
+        await asyncio.gather(*(until(member, f"m{n}") for member in room))
+    await asyncio.gather(*(member.close() for member in room))
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+"""
+
 
 def server_config(application: str, port: int):
     """uvicorn's Config from the README's command, with ``application`` served."""
@@ -87,14 +119,15 @@ def server_config(application: str, port: int):
 
 
 async def load(url: str, profiler: cProfile.Profile | None) -> float:
-    """Server CPU seconds (this process) for CONNECTIONS × ROUND_TRIPS messages."""
+    """Server CPU seconds (this process) for CONNECTIONS × ROUND_TRIPS messages (or the fan-out's)."""
+    fanout = "/chamber/" in url
     client = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        CLIENT,
+        FANOUT_CLIENT if fanout else CLIENT,
         url,
-        str(CONNECTIONS),
-        str(ROUND_TRIPS),
+        str(FANOUT_MEMBERS if fanout else CONNECTIONS),
+        str(FANOUT_MESSAGES if fanout else ROUND_TRIPS),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -110,18 +143,19 @@ async def load(url: str, profiler: cProfile.Profile | None) -> float:
     return used
 
 
-async def serve_and_measure(application: str, rounds: int) -> tuple[list[float], pstats.Stats]:
+async def serve_and_measure(application: str, rounds: int, path: str) -> tuple[list[float], pstats.Stats]:
     import uvicorn
 
     server = uvicorn.Server(server_config(application, free_port()))
     serving = asyncio.ensure_future(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
-    url = f"ws://127.0.0.1:{server.config.port}/echo/"
+    url = f"ws://127.0.0.1:{server.config.port}/{path}"
+    messages = FANOUT_MEMBERS * FANOUT_MESSAGES if "chamber" in path else CONNECTIONS * ROUND_TRIPS
     await load(url, None)  # warm up
     cpu, profiler = [], cProfile.Profile()
     for _ in range(rounds):
-        cpu.append(await load(url, None) / (CONNECTIONS * ROUND_TRIPS))
+        cpu.append(await load(url, None) / messages)
         await load(url, profiler)
     server.should_exit = True
     await serving
@@ -174,9 +208,14 @@ def main() -> int:
         run = uvloop.run
     except ImportError:
         run = asyncio.run
+    if "--fanout" in sys.argv:
+        os.environ.update({"REDIS_URL": "", "ECHO_HISTORY_LENGTH": "0"})
+        cpu, stats = run(serve_and_measure(APPLICATIONS["echo consumer (tuned)"], rounds, "chamber/profile/"))
+        report("chamber (tuned), per member reached", cpu, stats, rounds * FANOUT_MEMBERS * FANOUT_MESSAGES, top)
+        return 0
     messages = rounds * CONNECTIONS * ROUND_TRIPS
     for name, application in APPLICATIONS.items():
-        cpu, stats = run(serve_and_measure(application, rounds))
+        cpu, stats = run(serve_and_measure(application, rounds, "echo/"))
         report(name, cpu, stats, messages, top)
     return 0
 

@@ -7,7 +7,7 @@ both: echo/tests/test_behaviour.py) and are measured by ``make bench``.
 
 The trade-off: each piece overrides a method Channels does not document as a hook
 (``AsyncConsumer.__call__``, ``AsyncConsumer.dispatch``, ``InMemoryChannelLayer._clean_expired``,
-``InstanceSessionWrapper.send``),
+``InstanceSessionWrapper.send``, ``InMemoryChannelLayer.send``, ``receive`` and ``group_send``),
 so a Channels upgrade can change what they replace without warning; echo/tests/test_tuned_internals.py
 fails if the parts of Channels they rely on change. Pin Channels, rerun the
 behaviour suite on every upgrade, and use the stock consumers unless ``make bench`` shows you
@@ -17,9 +17,10 @@ need these. What each one saves is in benchmarks/RESULTS.md.
 import asyncio
 import functools
 import time
+from copy import deepcopy
 
 from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
+from channels.exceptions import ChannelFull, StopConsumer
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
@@ -153,7 +154,7 @@ class TunedChamberConsumer(DatabaseFreeMixin, LeanEventLoopMixin, DirectSendMixi
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
-    """Channels' in-memory layer, with its expiry sweep run at most once a second instead of on every receive.
+    """Channels' in-memory layer, with its expiry sweep run at most once a second, and a lighter ``group_send``.
 
     Channels' ``InMemoryChannelLayer`` sweeps every channel and every group for expired
     messages each time any consumer receives. In a room of N members, one group message
@@ -161,6 +162,13 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     was the largest single cost of a 100-member fan-out (benchmarks/RESULTS.md). Sweeping
     at most once per ``sweep_interval`` keeps the same rules; an expired message may just
     linger up to that long before it is dropped.
+
+    Channels' ``group_send`` also makes an asyncio task per member, each running ``send``, and
+    waits for them with ``asyncio.as_completed``; ``send`` has nothing to wait for, so here it
+    is awaited member after member: the same messages, in the same order, a full member's
+    ``ChannelFull`` ignored as there. And ``send`` and ``receive`` build a new ``asyncio.Queue``
+    on every call, for ``dict.setdefault``, even when the channel has one; here only when it
+    has none. Messages are still deep copies, one per member, as in Channels.
     """
 
     sweep_interval = 1.0  # seconds
@@ -176,3 +184,47 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         if now - self._last_sweep >= self.sweep_interval:
             self._last_sweep = now
             super()._clean_expired()
+
+    def _queue(self, channel) -> asyncio.Queue:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
+
+    async def send(self, channel, message):
+        """Channels' ``send``, with no queue built unless the channel needs one."""
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
+        try:
+            self._queue(channel).put_nowait((time.time() + self.expiry, deepcopy(message)))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+
+    async def receive(self, channel):
+        """Channels' ``receive``, with no queue built unless the channel needs one."""
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self._queue(channel)
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty():
+                self.channels.pop(channel, None)
+        return message
+
+    async def group_send(self, group, message):
+        """Channels' ``group_send``, each member's ``send`` awaited in turn instead of in a task of its own."""
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        first_error = None
+        for channel in list(self.groups.get(group, ())):
+            try:
+                await self.send(channel, message)
+            except ChannelFull:
+                pass  # as in Channels: a member whose channel is full misses this message
+            except Exception as error:  # as in Channels, the other members still get theirs
+                first_error = first_error or error
+        if first_error is not None:
+            raise first_error
