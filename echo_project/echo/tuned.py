@@ -1,13 +1,15 @@
 """Opt-in speed-ups for the echo chamber: faster, but they reach into Channels' internals.
 
 Set ``ECHO_CONSUMERS=tuned`` (settings.py) and the routes serve ``TunedEchoChamberConsumer``
-and ``TunedChamberConsumer``, and the in-memory channel layer becomes the one below. They
+and ``TunedChamberConsumer``, the WebSocket routes stand behind the ``AuthMiddlewareStack`` below
+(asgi.py), and the in-memory channel layer becomes the one below. They
 behave exactly as the stock consumers in ``consumers.py`` (one behaviour suite runs against
 both: echo/tests/test_behaviour.py) and are measured by ``make bench``.
 
 The trade-off: each piece overrides a method Channels does not document as a hook
 (``AsyncConsumer.__call__``, ``AsyncConsumer.dispatch``, ``InMemoryChannelLayer._clean_expired``,
-``InstanceSessionWrapper.send``, ``InMemoryChannelLayer.send``, ``receive`` and ``group_send``),
+``InstanceSessionWrapper.send``, the three middlewares of ``AuthMiddlewareStack``,
+``InMemoryChannelLayer.send``, ``receive`` and ``group_send``),
 so a Channels upgrade can change what they replace without warning; echo/tests/test_tuned_internals.py
 fails if the parts of Channels they rely on change. Pin Channels, rerun the
 behaviour suite on every upgrade, and use the stock consumers unless ``make bench`` shows you
@@ -18,12 +20,18 @@ import asyncio
 import functools
 import time
 from copy import deepcopy
+from importlib import import_module
 
+from channels.auth import AuthMiddlewareStack as ChannelsAuthMiddlewareStack
+from channels.auth import UserLazyObject, get_user
 from channels.consumer import get_handler_name
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
+from django.conf import settings
+from django.http import parse_cookie
+from django.utils.functional import LazyObject
 
 from .consumers import ChamberConsumer, EchoChamberConsumer
 
@@ -127,6 +135,41 @@ def send_past_session_wrapper(send):
         send = wrapper.real_send
         wrapper = getattr(send, "__self__", None)
     return send
+
+
+class AuthMiddlewareStack:
+    """Channels' ``AuthMiddlewareStack`` in one step for a WebSocket: the same scope, a quarter of the copies.
+
+    Channels' stack is three middlewares, ``CookieMiddleware(SessionMiddleware(AuthMiddleware(inner)))``;
+    for each connection they copy the scope four times (``AuthMiddleware`` twice), keep four
+    coroutine frames and a session wrapper alive as long as the connection lasts, and hand the
+    application the wrapper's ``send`` (see ``send_past_session_wrapper``). This does what they do
+    for a WebSocket scope, in their order, with one copy: ``scope["cookies"]`` parsed from the
+    ``Cookie`` header as ``CookieMiddleware`` does, ``scope["session"]`` a ``LazyObject`` around
+    ``SESSION_ENGINE``'s store for the session cookie, ``scope["user"]`` a ``UserLazyObject``
+    around ``channels.auth.get_user`` (on a database thread, as in Channels), and the server's own
+    ``send``. Any other scope, or one that already has cookies, a session or a user, goes through
+    Channels' stack. echo_project/asgi.py uses it with ``ECHO_CONSUMERS=tuned``.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.channels_stack = ChannelsAuthMiddlewareStack(inner)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket" or "headers" not in scope or {"cookies", "session", "user"} & scope.keys():
+            return await self.channels_stack(scope, receive, send)
+        cookies = {}
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookies = parse_cookie(value.decode("latin1"))
+                break
+        scope = dict(scope, cookies=cookies, session=LazyObject(), user=UserLazyObject())
+        scope["session"]._wrapped = import_module(settings.SESSION_ENGINE).SessionStore(
+            cookies.get(settings.SESSION_COOKIE_NAME)
+        )
+        scope["user"]._wrapped = await get_user(scope)
+        return await self.inner(scope, receive, send)
 
 
 class DirectSendMixin:

@@ -100,3 +100,83 @@ async def test_the_tuned_echo_under_the_auth_stack_sends_to_the_server_directly(
     await communicator.send_to(text_data='{"ch": "x"}')
     assert await communicator.receive_from(timeout=5) == '{"ch": "x"}'
     await communicator.disconnect()
+
+
+def signed_session(data: dict) -> str:
+    """A session cookie's value for ``data``, as echo_project's session engine (signed cookies) makes it."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store.update(data)
+    store.save()
+    return store.session_key
+
+
+def cookie_headers(cookie: str | None) -> list:
+    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+    return headers + ([(b"cookie", cookie.encode("latin1"))] if cookie is not None else [])
+
+
+async def scope_and_send(stack, cookie):
+    """What ``stack`` hands its application for a WebSocket scope with ``cookie``: the scope, and the send."""
+    handed = {}
+
+    async def application(scope, receive, send):
+        handed["scope"], handed["send"] = scope, send
+
+    async def server_send(message):
+        pass
+
+    scope = {"type": "websocket", "path": "/echo/", "headers": cookie_headers(cookie), "query_string": b""}
+    await stack(application)(scope, None, server_send)
+    return handed["scope"], handed["send"], server_send
+
+
+def comparable(scope: dict) -> dict:
+    session, user = scope["session"], scope["user"]
+    return {
+        **{key: value for key, value in scope.items() if key not in ("session", "user")},
+        "session": (type(session._wrapped), session.session_key, dict(session.items()), session.modified),
+        "user": (type(user._wrapped), user.is_anonymous, user.pk),
+    }
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        None,
+        "theme=dark",
+        "sessionid=garbage; theme=dark",
+        "SESSION",  # replaced by a signed session holding data, but no user
+        "SESSION-USER",  # a session naming a user, through a backend the settings do not list: anonymous
+    ],
+)
+async def test_the_tuned_auth_stack_hands_over_what_channels_stack_does(cookie):
+    from channels.auth import AuthMiddlewareStack as ChannelsAuthMiddlewareStack
+
+    if cookie == "SESSION":
+        cookie = f"sessionid={signed_session({'seen': 3})}; theme=dark"
+    elif cookie == "SESSION-USER":
+        user = {"_auth_user_id": "1", "_auth_user_backend": "not.a.Backend", "_auth_user_hash": "x"}
+        cookie = f"sessionid={signed_session(user)}"
+    channels_scope, channels_send, channels_server_send = await scope_and_send(ChannelsAuthMiddlewareStack, cookie)
+    tuned_scope, tuned_send, tuned_server_send = await scope_and_send(tuned.AuthMiddlewareStack, cookie)
+    assert comparable(tuned_scope) == comparable(channels_scope)
+    assert tuned_send is tuned_server_send  # the wrapper Channels' send would be: it passes WebSocket messages on
+    assert send_past_session_wrapper(channels_send) is channels_server_send
+
+
+async def test_the_tuned_auth_stack_leaves_other_scopes_to_channels_stack():
+    seen = []
+
+    async def application(scope, receive, send):
+        seen.append(scope)
+
+    stack = tuned.AuthMiddlewareStack(application)
+    http = {"type": "http", "headers": cookie_headers("theme=dark")}
+    await stack(http, None, None)
+    assert seen[-1]["cookies"] == {"theme": "dark"} and "user" in seen[-1]
+    with pytest.raises(ValueError, match="headers"):  # as Channels' CookieMiddleware says
+        await stack({"type": "websocket"}, None, None)
