@@ -5,8 +5,8 @@
 Serves each application in this process, with the options of the README's command
 (``echo_project_command()``: h11, the flow-controlled pongs, no lifespan, no deflate, the same
 limits), and loads it from a client process: 50 connections, each 200 round trips of
-``{"ch": "x"}``, as ``make bench``'s throughput rounds do. For each application, alternating
-(A B A B ...):
+``{"ch": "x"}``, as ``make bench``'s throughput rounds do. One application after the other
+(each in a server of its own), a warm-up round, then ROUNDS pairs of rounds:
 
 - without a profiler: the server's CPU time per message (``time.process_time`` of this process,
   the client is another);
@@ -14,7 +14,8 @@ limits), and loads it from a client process: 50 connections, each 200 round trip
   small Python functions more than C code, so its microseconds are larger than the unprofiled
   ones: read them as shares.
 
-What the tuned echo costs above the raw echo is Channels, Django and the consumer.
+What the tuned echo costs above the raw echo is Channels, Django and the consumer. The two are
+not measured in turns: compare them within one run, and run it twice (benchmarks/RESULTS.md).
 
 ``--fanout``: the tuned chamber instead (in-memory layer, history off: storing is not profiled
 here), 100 members in one room, one of them sending 50 messages, each after the last has reached
