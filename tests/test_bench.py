@@ -31,6 +31,12 @@ def test_quick_bench_prints_the_ratio_table_and_writes_json(tmp_path):
             assert (
                 record["fanout"][f"chamber ({consumers}), in-memory layer, 1 process, history {history}"]["rounds"] == 2
             )
+    for consumers in ("stock", "tuned"):  # one room's sustained rate, and how much of it was stored (issue 22)
+        on = record["room_rate"][f"chamber ({consumers}), in-memory layer, 1 process, history on"]
+        assert on["messages_per_s"] > 0 and on["stored"] is not None and on["said"] == 10
+        off = record["room_rate"][f"chamber ({consumers}), in-memory layer, 1 process, history off"]
+        assert off["messages_per_s"] > 0 and off["stored"] is None
+    assert "one room, every member reading" in result.stdout and "stored" in result.stdout
     assert "[bench] round 1/2 done" in result.stderr, "shows progress"
     assert "CPU ×base" in header
     goals = result.stdout.split("ratio to raw websockets", 1)[1]  # stock and tuned beside the goals, and the floor

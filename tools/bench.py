@@ -5,8 +5,12 @@ them all, interleaved round by round (A B C A B C ...), so a machine that slows
 down midway slows every target alike. The table gives ratios to the raw
 `websockets` echo server, the baseline, and the server's CPU time per message
 (the steadiest figure on a shared machine); absolute figures go to the JSON file.
-The last table puts the stock and tuned consumers on the README's command, and
-the raw ASGI echo on the same transport (the floor), beside issue 23's goals.
+Then the chamber: one message to a room of 100 members (fan-out), and the rate one room
+sustains (members all reading, a few of them sending, each once its previous message came
+back), with the room's history stored (SQLite, the shipped settings) and without, and how many
+of the messages the database holds after it. The last table puts the stock and tuned consumers
+on the README's command, and the raw ASGI echo on the same transport (the floor), beside issue
+23's goals.
 
     make bench            # the full run, a few minutes at most
     make bench QUICK=1    # seconds: a smoke run (in `make test`), figures not meaningful
@@ -210,6 +214,85 @@ async def measure_fanout(targets: list[FanoutTarget], args, progress) -> dict:
     }
 
 
+async def room_rate_once(connections: list, senders: int, messages: int, tag: str) -> float | None:
+    """Messages a second one room passes on: ``senders`` of its members each send ``messages``, each
+    once the room has brought its previous one back, until every member has all of them; None if
+    they do not all arrive within a minute (a sender refused or closed: the error is printed)."""
+    total = senders * messages
+    own: list[asyncio.Queue] = [asyncio.Queue() for _ in range(senders)]
+
+    async def read(n, connection):
+        got = 0
+        while got < total:
+            text = await connection.recv()
+            if f'"{tag}-' not in text:
+                if text.startswith('{"error"'):
+                    raise RuntimeError(f"member {n} was told: {text[:200]}")
+                continue  # others' traffic (joins, leaves)
+            got += 1
+            if n < senders and f'"{tag}-{n}-' in text:
+                own[n].put_nowait(None)
+        return time.perf_counter()
+
+    async def speak(n):
+        for m in range(messages):
+            await connections[n].send(json.dumps({"ch": f"{tag}-{n}-{m}"}))
+            await own[n].get()
+
+    readers = [asyncio.create_task(read(n, connection)) for n, connection in enumerate(connections)]
+    started = time.perf_counter()
+    try:
+        done = await asyncio.wait_for(asyncio.gather(*readers, *(speak(n) for n in range(senders))), 60)
+    except Exception as error:  # noqa: BLE001  the bench goes on; the table says n/a
+        print(f"[bench] room rate ({tag}): {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        for reader in readers:
+            reader.cancel()
+        return None
+    return total / (max(done[: len(readers)]) - started)
+
+
+def stored_in(database: str, room: str) -> int | None:
+    """How many of a room's messages the bench's SQLite database holds (None if it cannot be read)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(database.removeprefix("sqlite:///")) as connection:
+            return connection.execute("SELECT COUNT(*) FROM echo_message WHERE room = ?", (room,)).fetchone()[0]
+    except sqlite3.Error:
+        return None
+
+
+async def measure_room_rate(targets: list[FanoutTarget], database: str, args, progress) -> dict:
+    """The rate each target's room sustains (median of rounds, interleaved), and how much of it was stored."""
+    rooms, room_names = {}, {}
+    for number, target in enumerate(targets):
+        room_names[target.name] = f"rate-{number}"  # a room of its own in the shared database
+        url = target.urls[0].rsplit("/chamber/", 1)[0] + f"/chamber/{room_names[target.name]}/"
+        rooms[target.name] = await FanoutTarget(target.name, [url]).connect(args.room_members)
+    rates = {target.name: [] for target in targets}
+    for round_number in range(args.room_rounds):
+        for name, connections in rooms.items():
+            tag = f"rate{round_number}"
+            rates[name].append(await room_rate_once(connections, args.room_senders, args.room_messages, tag))
+        progress(f"room rate round {round_number + 1}/{args.room_rounds} done")
+    for connections in rooms.values():
+        await asyncio.gather(*(connection.close() for connection in connections))
+    said = args.room_rounds * args.room_senders * args.room_messages
+    results = {}
+    for name, measured in rates.items():
+        valid = [rate for rate in measured if rate is not None]
+        results[name] = {
+            "messages_per_s": statistics.median(valid) if len(valid) == len(measured) else None,
+            "rounds": len(measured),
+            "said": said,
+        }
+    await asyncio.sleep(STORING_SETTLE)  # what is still being stored lands (or not) before it is counted
+    for target in targets:
+        stored = stored_in(database, room_names[target.name]) if target.name.endswith("history on") else None
+        results[target.name]["stored"] = stored
+    return results
+
+
 def aligned(rows: list[tuple[str, ...]]) -> str:
     """Rows as a text table: the first column left-aligned, the others right-aligned, a rule under the header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -223,6 +306,23 @@ def aligned(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def room_rate_table(rates: dict) -> str:
+    rows = [("one room, every member reading, senders waiting for their own", "msg/s", "stored")]
+    for name, figures in rates.items():
+        rate, stored = figures["messages_per_s"], figures["stored"]
+        rows.append(
+            (
+                name,
+                "n/a" if rate is None else f"{rate:.0f}",
+                "n/a" if stored is None else f"{stored}/{figures['said']}",
+            )
+        )
+    return aligned(rows)
+
+
+# How long the room-rate measurement waits for the last writes before counting what was stored: the
+# consumers wait at most their STORING_WAIT (1 s) for a write.
+STORING_SETTLE = 1.5  # seconds
 FLOOR = "raw ASGI echo, README's transport"
 # Issue 23's goals for the tuned consumers, as ratios to raw websockets (fan-out: to websockets.broadcast).
 GOALS = [
@@ -331,7 +431,7 @@ def bench_database() -> str:
     return url
 
 
-def start_fanout_servers(progress) -> list[FanoutTarget]:
+def start_fanout_servers(progress, database: str) -> list[FanoutTarget]:
     """The raw broadcast baseline, and echo_project's chamber on each channel layer, with and without history.
 
     A room stores every message it passes on (its history, ``ECHO_HISTORY_LENGTH``); the
@@ -341,7 +441,6 @@ def start_fanout_servers(progress) -> list[FanoutTarget]:
 
     python, project = sys.executable, REPO / "echo_project"
     progress("starting the fan-out servers")
-    database = bench_database()
     broadcast = serve_process([python, "-m", "workshop.bench_servers", "broadcast", "{port}"], name="bench: broadcast")
     in_memory = {
         (consumers, history): serve_process(
@@ -520,6 +619,10 @@ def parse(argv: list[str]):
             fanout_clients=10,
             idle_connections=100,
             fanout_rounds=2,
+            room_members=5,
+            room_senders=2,
+            room_messages=5,
+            room_rounds=1,
         )
         if args.quick
         else dict(
@@ -531,6 +634,10 @@ def parse(argv: list[str]):
             fanout_clients=100,
             idle_connections=1000,
             fanout_rounds=30,
+            room_members=20,
+            room_senders=5,
+            room_messages=100,
+            room_rounds=3,
         )
     )
     for key, value in sizes.items():
@@ -550,13 +657,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = asyncio.run(measure(start(targets(), progress), args, progress))
         stop_all()
-        fanout = asyncio.run(measure_fanout(start_fanout_servers(progress), args, progress))
+        database = bench_database()
+        fanout_servers = start_fanout_servers(progress, database)
+        fanout = asyncio.run(measure_fanout(fanout_servers, args, progress))
+        in_memory_rooms = [target for target in fanout_servers if "in-memory layer" in target.name]
+        room_rates = asyncio.run(measure_room_rate(in_memory_rooms, database, args, progress))
     finally:
         stop_all()
     summary = summarize(results)
     print(table(summary))
     print()
     print(fanout_table(fanout))
+    print()
+    print(room_rate_table(room_rates))
     print()
     print(goals_table(summary, fanout))
     record = {
@@ -576,11 +689,16 @@ def main(argv: list[str] | None = None) -> int:
                 "fanout_clients",
                 "fanout_rounds",
                 "idle_connections",
+                "room_members",
+                "room_senders",
+                "room_messages",
+                "room_rounds",
             )
         },
         "seconds": round(time.perf_counter() - started, 1),
         "results": summary,
         "fanout": fanout,
+        "room_rate": room_rates,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2))

@@ -15,12 +15,16 @@ django_http = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.exceptions import SuspiciousOperation  # noqa: E402
 from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
+
+if settings.ECHO_CONSUMERS == "tuned":  # the same scope, fewer copies of it: see echo/tuned.py
+    from echo.tuned import AuthMiddlewareStack  # noqa: E402, F811
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):

@@ -12,7 +12,8 @@ ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; defaul
 ECHO_MAX_ROOM_MESSAGE_BYTES  the largest message a room passes on and keeps; default 4096 (larger
                ones, up to ECHO_MAX_MESSAGE_BYTES, get {"error": ...})
 ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
-               reaches into Channels' internals; the in-memory layer sweeps less often too)
+               reaches into Channels' internals; its in-memory layer and the WebSocket routes' auth
+               stack, asgi.py, are tuned too)
 DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/db.sqlite3
 ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
                are kept)

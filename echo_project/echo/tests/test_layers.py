@@ -70,3 +70,42 @@ async def test_a_full_channel_still_raises_and_group_send_still_skips_it():
     await layer.group_add("room", channel)
     await layer.group_send("room", {"type": "dropped"})  # no error, as in Channels
     assert await layer.receive(channel) == {"type": "one"}
+
+
+async def play(layer) -> list:
+    """One script of sends, group sends (a full member among them) and receives; what each step gave."""
+    from channels.exceptions import ChannelFull
+
+    seen = []
+    members = [f"specific.inmemory!{name}" for name in ("aaaa", "bbbb", "cccc")]
+    for member in members:
+        await layer.group_add("room", member)
+    await layer.send(members[1], {"type": "fills", "n": 0})  # capacity 2: one more fits
+    await layer.group_send("room", {"type": "note", "n": 1, "list": [1, {"deep": None}]})
+    await layer.group_send("room", {"type": "note", "n": 2})  # members[1] is full: skipped
+    try:
+        await layer.send(members[1], {"type": "over"})
+    except ChannelFull:
+        seen.append("full")
+    for member in members:
+        while member in layer.channels:
+            seen.append((member, await layer.receive(member)))
+    seen.append(sorted(layer.groups["room"]))
+    return seen
+
+
+async def test_the_tuned_layer_gives_what_channels_layer_gives():
+    stock, tuned_layer = channels.layers.InMemoryChannelLayer(capacity=2), InMemoryChannelLayer(capacity=2)
+    assert await play(tuned_layer) == await play(stock)
+
+
+async def test_each_member_gets_a_copy_of_its_own():
+    layer = InMemoryChannelLayer()
+    members = [await layer.new_channel() for _ in range(2)]
+    for member in members:
+        await layer.group_add("room", member)
+    message = {"type": "note", "said": {"ch": ["x"]}}
+    await layer.group_send("room", message)
+    first, second = [await layer.receive(member) for member in members]
+    first["said"]["ch"].append("changed")
+    assert second == message == {"type": "note", "said": {"ch": ["x"]}}
