@@ -117,7 +117,8 @@ if ECHO_CONSUMERS not in {"stock", "tuned"}:
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_LAYERS = {
-    "core": "channels_redis.core.RedisChannelLayer",
+    # channels_redis.core.RedisChannelLayer, whose clean-up cannot fail unseen when Redis goes away
+    "core": "echo.layers.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
 # Capacity: how many events a member's channel holds that its consumer has not taken yet. Beyond
