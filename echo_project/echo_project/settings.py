@@ -55,8 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.staticfiles",
+    "echo",  # before channels: its runworker (a worker that skips jobs with no "type") replaces Channels'
     "channels",
-    "echo",
 ]
 
 MIDDLEWARE = [
