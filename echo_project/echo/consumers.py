@@ -171,13 +171,13 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
       and is not handled; a client that keeps on sending until it owes a whole burst is closed
       with 1008 (policy violation), and nothing it sends after that is read;
     - an exception in a handler is logged and closes this connection only, with 1011, so
-      ``disconnect`` runs as for any other close;
-    - a client that has gone while a reply was on its way is not an error: the server
-      has its ``websocket.disconnect`` on the way, which runs ``disconnect`` next.
-
+      ``disconnect`` runs as for any other close (a channel layer that is down, in one line of
+      log and with a reason the client sees);
     - an exception that ends the consumer itself (its channel layer failed: Redis is down) closes
       the connection with 1011 and a reason, instead of the server dropping it without a close
-      frame (1006): see ``as_asgi``.
+      frame (1006): see ``as_asgi``;
+    - a client that has gone while a reply was on its way is not an error: the server
+      has its ``websocket.disconnect`` on the way, which runs ``disconnect`` next.
 
     Subclasses implement ``receive_json`` as usual; it only ever sees valid JSON. Decorate
     handlers of group events with ``@careful`` to give them the same care as ``receive_json``.
@@ -302,6 +302,12 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             await work
         except OSError:
             return  # the client has gone (ASGI's sign)
+        except LAYER_UNAVAILABLE as error:  # Redis is down: no traceback, a reason for the client
+            try:
+                await self.close(code=INTERNAL_ERROR, reason="the server lost its channel layer: reconnect")
+            except Exception:
+                return  # the connection was closed already
+            logger.warning("%s: the channel layer failed (%s): closed with 1011", type(self).__name__, describe(error))
         except Exception as error:
             try:
                 await self.close(code=INTERNAL_ERROR)

@@ -152,3 +152,37 @@ async def test_the_redis_layers_clean_up_after_a_receive_fails_in_one_line_of_lo
     layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])  # nothing listens there
     await layer._clean_receive_backup(0, "asgi:specific.x!y")  # raises nothing
     assert "could not clean a received message's backup in Redis" in caplog.text
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+async def test_a_member_who_speaks_while_redis_is_down_is_closed_with_1011_and_a_reason(flavour, monkeypatch, caplog):
+    """In-process: the layer's group_send raises what redis-py raises; one line of log, no traceback."""
+    from channels.layers import get_channel_layer
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+    from django.urls import re_path
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from .test_behaviour import FLAVOURS
+
+    chamber = FLAVOURS[flavour][1]
+    app = URLRouter([re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", chamber.as_asgi())])
+    ada = WebsocketCommunicator(app, "/chamber/down/")
+    assert (await ada.connect())[0]
+    for _ in range(3):  # welcome, history, joined
+        await ada.receive_json_from(timeout=5)
+    layer = get_channel_layer()
+
+    async def down(*args):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(layer, "group_send", down)
+    await ada.send_json_to("anyone?")
+    closing = await ada.receive_output(timeout=5)
+    reason = "the server lost its channel layer: reconnect"
+    assert closing == {"type": "websocket.close", "code": 1011, "reason": reason}
+    monkeypatch.undo()
+    await ada.disconnect(code=1011)
+    assert "the channel layer failed (ConnectionError: Error 111" in caplog.text
+    assert "Traceback" not in caplog.text and not [record for record in caplog.records if record.exc_info]
+    await layer.flush()
