@@ -385,12 +385,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
-        except LAYER_UNAVAILABLE as error:
+        except LAYER_UNAVAILABLE as error:  # Redis is down: a refusal that says so, not a server error
             logger.warning("chamber: refused a join to %r, the channel layer failed (%s)", self.room, describe(error))
-            present = PRESENT.get(self.group, {})
-            present.pop(self.channel_name, None)
-            if not present:
-                PRESENT.pop(self.group, None)
             await self.refuse("the server lost its channel layer: try later")
             return
         await self.accept()
@@ -408,6 +404,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     async def refuse(self, reason: str):
         """Accept, then close at once with 1013 and ``reason``, and stop: this member never joined, so it has
         nothing to leave, and its consumer reads nothing more (neither its client nor its channel)."""
+        present = PRESENT.get(self.group, {})
+        if present.pop(getattr(self, "channel_name", None), None) is not None and not present:
+            PRESENT.pop(self.group, None)  # it was the room's only member
         self.left = True  # leave() has nothing to do
         self.refusing = True
         await self.accept()

@@ -186,3 +186,31 @@ async def test_a_member_who_speaks_while_redis_is_down_is_closed_with_1011_and_a
     assert "the channel layer failed (ConnectionError: Error 111" in caplog.text
     assert "Traceback" not in caplog.text and not [record for record in caplog.records if record.exc_info]
     await layer.flush()
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+async def test_a_join_while_redis_is_down_is_closed_with_1013_and_leaves_no_trace(flavour, monkeypatch, caplog):
+    """In-process: group_add raises what redis-py raises; the join is refused, and the room's presence forgets it."""
+    from channels.layers import get_channel_layer
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+    from django.urls import re_path
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from echo import consumers
+
+    from .test_behaviour import FLAVOURS
+
+    async def down(*args):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", down)
+    app = URLRouter([re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", FLAVOURS[flavour][1].as_asgi())])
+    bob = WebsocketCommunicator(app, "/chamber/down/")
+    assert (await bob.connect())[0]
+    closing = await bob.receive_output(timeout=5)
+    reason = "the server lost its channel layer: try later"
+    assert closing == {"type": "websocket.close", "code": 1013, "reason": reason}
+    await bob.wait(timeout=5)  # the consumer has stopped: it reads nothing more
+    assert "chamber.down" not in consumers.PRESENT
+    assert "refused a join to 'down'" in caplog.text and not [record for record in caplog.records if record.exc_info]
