@@ -173,9 +173,9 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     - an exception in a handler is logged and closes this connection only, with 1011, so
       ``disconnect`` runs as for any other close (a channel layer that is down, in one line of
       log and with a reason the client sees);
-    - an exception that ends the consumer itself (its channel layer failed: Redis is down) closes
-      the connection with 1011 and a reason, instead of the server dropping it without a close
-      frame (1006): see ``as_asgi``;
+    - an exception that ends the consumer itself (its channel layer failed: Redis is down) would
+      make the server drop the connection without a close frame (1006): ``CloseWhenItFails``, around
+      the consumer in ``routing.py``, closes it with 1011 and a reason instead;
     - a client that has gone while a reply was on its way is not an error: the server
       has its ``websocket.disconnect`` on the way, which runs ``disconnect`` next.
 
@@ -187,41 +187,6 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     rate_burst: int | None = None  # None: settings.ECHO_RATE_BURST
     rate_bucket: TokenBucket | None = None  # made on the first message, when there is a limit
     refusing = False  # closed by this side for a policy: what the client sends next is not read
-
-    @classmethod
-    def as_asgi(cls, **initkwargs):
-        """Channels' ASGI application for this consumer, which closes its connection when the consumer fails.
-
-        An exception that escapes a consumer (not one of its handlers: ``handle`` takes care of those)
-        ends its ASGI application, and the server then drops the connection without a close frame:
-        the client sees 1006 and the server logs a traceback. That is what a channel layer's failure
-        does: a consumer reads its channel from the layer all along (Channels' ``AsyncConsumer.__call__``),
-        so when Redis goes down, every consumer's read raises. Here the connection is closed with 1011
-        and a reason instead, the failure is logged in one line (a traceback only for what is not a
-        layer failure), and ``disconnect``'s clean-up is left to the consumer (``ChamberConsumer`` also
-        leaves when its task ends). Before the handshake, the same close makes the server refuse it (403).
-        """
-        channels_app = super().as_asgi(**initkwargs)
-
-        @functools.wraps(channels_app)
-        async def app(scope, receive, send):
-            consumer = cls(**initkwargs)  # as Channels' application does, keeping the consumer at hand
-            try:
-                return await consumer(scope, receive, send)
-            except LAYER_UNAVAILABLE as error:
-                if consumer.refusing:
-                    return  # closed already, on purpose: the layer's failure came after (its read was under way)
-                logger.warning("%s: the channel layer failed (%s): closed with 1011", cls.__name__, describe(error))
-                reason = "the server lost its channel layer: reconnect"
-            except Exception:
-                logger.exception("%s failed; its connection is closed with 1011", cls.__name__)
-                reason = "internal error"
-            try:
-                await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": reason})
-            except Exception:
-                pass  # the connection was closed already
-
-        return app
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -314,6 +279,50 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 return  # the connection was closed already
             logger.error("%s failed; its connection is closed with 1011", type(self).__name__, exc_info=error)
+
+
+class CloseWhenItFails:
+    """ASGI middleware around a consumer's application: if the consumer fails, its connection is closed.
+
+    An exception that escapes a consumer (not one of its handlers: ``CarefulJsonWebsocketConsumer.handle``
+    takes care of those) ends its ASGI application, and the server then drops the connection without a
+    close frame: the client sees 1006, and the server logs a traceback. That is what a channel layer's
+    failure does: a consumer reads its channel from the layer all along (Channels'
+    ``AsyncConsumer.__call__``), so when Redis goes down, every consumer's read raises. Here the
+    connection is closed with 1011 and a reason instead, and the failure is logged in one line (with a
+    traceback only for what is not a layer failure). The consumer's own clean-up is its business
+    (``ChamberConsumer`` leaves when its task ends). A connection the consumer had closed already is
+    left as it is. Before the handshake, the same close makes the server refuse it (HTTP 403).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        closed = False
+
+        async def send_noting_the_close(message):
+            nonlocal closed
+            closed = closed or message["type"] == "websocket.close"
+            await send(message)
+
+        name = getattr(self.app, "__name__", type(self.app).__name__)
+        try:
+            return await self.app(scope, receive, send_noting_the_close)
+        except LAYER_UNAVAILABLE as error:
+            if closed:  # on purpose: the layer's failure came after (its read was under way)
+                return
+            logger.warning("%s: the channel layer failed (%s): closed with 1011", name, describe(error))
+            reason = "the server lost its channel layer: reconnect"
+        except Exception:
+            logger.exception("%s failed; its connection is closed with 1011", name)
+            if closed:
+                return
+            reason = "internal error"
+        try:
+            await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": reason})
+        except Exception:
+            pass  # the client has gone already
 
 
 class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
