@@ -292,17 +292,20 @@ class CloseWhenItFails:
     connection is closed with 1011 and a reason instead, and the failure is logged in one line (with a
     traceback only for what is not a layer failure). The consumer's own clean-up is its business
     (``ChamberConsumer`` leaves when its task ends). A connection the consumer had closed already is
-    left as it is. Before the handshake, the same close makes the server refuse it (HTTP 403).
+    left as it is. A layer that fails before the consumer accepted (a join while Redis is down: Redis's
+    pub/sub layer subscribes a new consumer's channel before ``connect``) gets ``ChamberConsumer``'s
+    refusal: accepted, then closed with 1013 and a reason (a refused handshake would show a page only 1006).
     """
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        closed = False
+        accepted = closed = False
 
         async def send_noting_the_close(message):
-            nonlocal closed
+            nonlocal accepted, closed
+            accepted = accepted or message["type"] == "websocket.accept"
             closed = closed or message["type"] == "websocket.close"
             await send(message)
 
@@ -312,15 +315,22 @@ class CloseWhenItFails:
         except LAYER_UNAVAILABLE as error:
             if closed:  # on purpose: the layer's failure came after (its read was under way)
                 return
-            logger.warning("%s: the channel layer failed (%s): closed with 1011", name, describe(error))
-            reason = "the server lost its channel layer: reconnect"
+            refusing = not accepted  # a join: accepted first, so that the close says why
+            if refusing:
+                logger.warning("%s: refused a join, the channel layer failed (%s)", name, describe(error))
+                code, reason = TRY_AGAIN_LATER, "the server lost its channel layer: try later"
+            else:
+                logger.warning("%s: the channel layer failed (%s): closed with 1011", name, describe(error))
+                code, reason = INTERNAL_ERROR, "the server lost its channel layer: reconnect"
         except Exception:
             logger.exception("%s failed; its connection is closed with 1011", name)
             if closed:
                 return
-            reason = "internal error"
+            refusing, code, reason = False, INTERNAL_ERROR, "internal error"  # before the handshake: HTTP 403
         try:
-            await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": reason})
+            if refusing:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": code, "reason": reason})
         except Exception:
             pass  # the client has gone already
 

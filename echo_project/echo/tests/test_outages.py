@@ -214,3 +214,32 @@ async def test_a_join_while_redis_is_down_is_closed_with_1013_and_leaves_no_trac
     await bob.wait(timeout=5)  # the consumer has stopped: it reads nothing more
     assert "chamber.down" not in consumers.PRESENT
     assert "refused a join to 'down'" in caplog.text and not [record for record in caplog.records if record.exc_info]
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+async def test_close_when_it_fails_refuses_a_join_whose_channel_the_layer_cannot_make(flavour, monkeypatch, caplog):
+    """Redis's pub/sub layer subscribes a consumer's channel before ``connect``: that failure is a 1013 refusal too."""
+    from channels.layers import get_channel_layer
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+    from django.urls import re_path
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from echo.consumers import CloseWhenItFails
+
+    from .test_behaviour import FLAVOURS
+
+    async def down(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(get_channel_layer(), "new_channel", down)
+    route = r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$"
+    app = URLRouter([re_path(route, CloseWhenItFails(FLAVOURS[flavour][1].as_asgi()))])
+    bob = WebsocketCommunicator(app, "/chamber/down/")
+    assert (await bob.connect())[0]
+    closing = await bob.receive_output(timeout=5)
+    reason = "the server lost its channel layer: try later"
+    assert closing == {"type": "websocket.close", "code": 1013, "reason": reason}
+    await bob.wait(timeout=5)
+    assert "refused a join, the channel layer failed" in caplog.text
+    assert not [record for record in caplog.records if record.exc_info]
