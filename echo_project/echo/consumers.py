@@ -17,7 +17,9 @@ import json
 import logging
 import re
 import secrets
+import time
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -34,9 +36,19 @@ LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in al
 # telling the room it left: a locked or hung database never holds a member longer.
 STORING_WAIT = 1.0  # seconds
 
-# WebSocket close codes (RFC 6455, section 7.4.1)
+# WebSocket close codes (RFC 6455, section 7.4.1, and IANA's registry for 1013)
+POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
+TRY_AGAIN_LATER = 1013
+
+try:  # what a Redis channel layer raises when Redis is down or unreachable (redis-py wraps OSError in them)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    LAYER_UNAVAILABLE: tuple = (RedisConnectionError, RedisTimeoutError)
+except ImportError:  # no Redis installed: the in-memory layer never fails this way
+    LAYER_UNAVAILABLE = ()
 
 
 def refuse_constant(name):
@@ -106,6 +118,32 @@ def strings_hold_what_is_not_text(content) -> str | None:
     return None
 
 
+class TokenBucket:
+    """A rate limit: holds ``burst`` tokens, gains ``rate`` a second; ``take()`` spends one and says what is left.
+
+    What is left may go below zero: a message refused for want of a token still spends one, so a
+    client that keeps on sending while refused owes more and more (see ``CarefulJsonWebsocketConsumer``).
+    """
+
+    clock = staticmethod(time.monotonic)  # seconds; tests replace it to stop time
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.updated = self.clock()
+
+    def take(self) -> float:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate) - 1
+        self.updated = now
+        return self.tokens
+
+
+def describe(error: BaseException) -> str:
+    """An exception in one line, for a log: its type and message."""
+    return f"{type(error).__name__}: {error}"
+
+
 def careful(handler):
     """Decorates a handler of a ``CarefulJsonWebsocketConsumer``: see its ``handle``."""
 
@@ -127,14 +165,28 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
       and database then keeps the same values;
     - a binary frame gets ``{"error": ...}`` back; the connection stays open;
     - a frame larger than ``settings.ECHO_MAX_MESSAGE_BYTES`` closes the connection with 1009;
+    - a rate limit per connection (``rate_limit`` messages a second, bursts of ``rate_burst``; by
+      default ``settings.ECHO_RATE_LIMIT`` and ``ECHO_RATE_BURST``, 0: none), a token bucket that
+      every frame spends from, whatever it holds: a frame over the limit gets ``{"error": ...}``
+      and is not handled; a client that keeps on sending until it owes a whole burst is closed
+      with 1008 (policy violation), and nothing it sends after that is read;
     - an exception in a handler is logged and closes this connection only, with 1011, so
-      ``disconnect`` runs as for any other close;
+      ``disconnect`` runs as for any other close (a channel layer that is down, in one line of
+      log and with a reason the client sees);
+    - an exception that ends the consumer itself (its channel layer failed: Redis is down) would
+      make the server drop the connection without a close frame (1006): ``CloseWhenItFails``, around
+      the consumer in ``routing.py``, closes it with 1011 and a reason instead;
     - a client that has gone while a reply was on its way is not an error: the server
       has its ``websocket.disconnect`` on the way, which runs ``disconnect`` next.
 
     Subclasses implement ``receive_json`` as usual; it only ever sees valid JSON. Decorate
     handlers of group events with ``@careful`` to give them the same care as ``receive_json``.
     """
+
+    rate_limit: float | None = None  # messages a second; None: settings.ECHO_RATE_LIMIT
+    rate_burst: int | None = None  # None: settings.ECHO_RATE_BURST
+    rate_bucket: TokenBucket | None = None  # made on the first message, when there is a limit
+    refusing = False  # closed by this side for a policy: what the client sends next is not read
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -157,6 +209,10 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         return STRICT_ENCODER.encode(content)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if self.refusing:
+            return
+        if not await self.within_rate_limit():
+            return
         size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
         if size > settings.ECHO_MAX_MESSAGE_BYTES:
             await self.handle(self.close(code=MESSAGE_TOO_BIG))
@@ -170,6 +226,25 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             await self.deliver({"error": f"invalid JSON: {error}"})
             return
         await self.handle(self.receive_json(content, **kwargs))
+
+    async def within_rate_limit(self) -> bool:
+        """Spend a token for this frame; if there was none, answer ``{"error"}`` or close with 1008."""
+        if self.rate_bucket is None:
+            rate = settings.ECHO_RATE_LIMIT if self.rate_limit is None else self.rate_limit
+            if not rate:
+                return True
+            burst = settings.ECHO_RATE_BURST if self.rate_burst is None else self.rate_burst
+            self.rate_bucket = TokenBucket(rate, burst)
+        left = self.rate_bucket.take()
+        if left >= 0:
+            return True
+        limit = f"at most {self.rate_bucket.rate:g} a second, {self.rate_bucket.burst} at once"
+        if left > -self.rate_bucket.burst:
+            await self.deliver({"error": f"too many messages ({limit}): this one was not handled"})
+        else:  # a whole burst more while refused: it keeps on
+            self.refusing = True
+            await self.handle(self.close(code=POLICY_VIOLATION, reason=f"too many messages ({limit})"))
+        return False
 
     async def send_error(self, message: str):
         await self.deliver({"error": message})
@@ -192,6 +267,12 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             await work
         except OSError:
             return  # the client has gone (ASGI's sign)
+        except LAYER_UNAVAILABLE as error:  # Redis is down: no traceback, a reason for the client
+            try:
+                await self.close(code=INTERNAL_ERROR, reason="the server lost its channel layer: reconnect")
+            except Exception:
+                return  # the connection was closed already
+            logger.warning("%s: the channel layer failed (%s): closed with 1011", type(self).__name__, describe(error))
         except Exception as error:
             try:
                 await self.close(code=INTERNAL_ERROR)
@@ -200,8 +281,70 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             logger.error("%s failed; its connection is closed with 1011", type(self).__name__, exc_info=error)
 
 
+class CloseWhenItFails:
+    """ASGI middleware around a consumer's application: if the consumer fails, its connection is closed.
+
+    An exception that escapes a consumer (not one of its handlers: ``CarefulJsonWebsocketConsumer.handle``
+    takes care of those) ends its ASGI application, and the server then drops the connection without a
+    close frame: the client sees 1006, and the server logs a traceback. That is what a channel layer's
+    failure does: a consumer reads its channel from the layer all along (Channels'
+    ``AsyncConsumer.__call__``), so when Redis goes down, every consumer's read raises. Here the
+    connection is closed with 1011 and a reason instead, and the failure is logged in one line (with a
+    traceback only for what is not a layer failure). The consumer's own clean-up is its business
+    (``ChamberConsumer`` leaves when its task ends). A connection the consumer had closed already is
+    left as it is. A layer that fails before the consumer accepted (a join while Redis is down: Redis's
+    pub/sub layer subscribes a new consumer's channel before ``connect``) gets ``ChamberConsumer``'s
+    refusal: accepted, then closed with 1013 and a reason (a refused handshake would show a page only 1006).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        accepted = closed = False
+
+        async def send_noting_the_close(message):
+            nonlocal accepted, closed
+            accepted = accepted or message["type"] == "websocket.accept"
+            closed = closed or message["type"] == "websocket.close"
+            await send(message)
+
+        name = getattr(self.app, "__name__", type(self.app).__name__)
+        try:
+            return await self.app(scope, receive, send_noting_the_close)
+        except LAYER_UNAVAILABLE as error:
+            if closed:  # on purpose: the layer's failure came after (its read was under way)
+                return
+            refusing = not accepted  # a join: accepted first, so that the close says why
+            if refusing:
+                logger.warning("%s: refused a join, the channel layer failed (%s)", name, describe(error))
+                code, reason = TRY_AGAIN_LATER, "the server lost its channel layer: try later"
+            else:
+                logger.warning("%s: the channel layer failed (%s): closed with 1011", name, describe(error))
+                code, reason = INTERNAL_ERROR, "the server lost its channel layer: reconnect"
+        except Exception:
+            logger.exception("%s failed; its connection is closed with 1011", name)
+            if closed:
+                return
+            refusing, code, reason = False, INTERNAL_ERROR, "internal error"  # before the handshake: HTTP 403
+        try:
+            if refusing:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": code, "reason": reason})
+        except Exception:
+            pass  # the client has gone already
+
+
 class EchoChamberConsumer(CarefulJsonWebsocketConsumer):
-    """The talk's echo chamber: sends every JSON value back, exactly."""
+    """The talk's echo chamber: sends every JSON value back, exactly.
+
+    It needs no channel layer, so it asks for none (an alias no layer is configured under: Channels'
+    consumer then reads from its client only), and keeps working while Redis is down. It has no rate
+    limit: what a client sends comes back to that client only, as fast as it reads (flow control).
+    """
+
+    channel_layer_alias = None  # no layer: get_channel_layer(None) is None
+    rate_limit = 0
 
     async def connect(self):
         await self.accept()
@@ -235,11 +378,21 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     between. ``leave`` runs once, in a task of its own that a cancellation cannot stop halfway;
     it retries the layer calls that fail (Redis restarting) and always tells the room, whatever
     the database is doing.
+
+    Two joins are refused, by accepting the connection and closing it at once with 1013 (Try Again
+    Later) and a reason, which a page sees (a refused handshake would show it only 1006, and
+    a server error 500 with a traceback): one that would open a room beyond
+    ``settings.ECHO_MAX_ROOMS`` in this process (rooms already open take anyone: the bound is on
+    how many rooms are open at once, not on who joins them), and one whose ``group_add`` fails
+    because the channel layer is down.
     """
 
     async def connect(self):
         self.room = self.scope["url_route"]["kwargs"]["room"]
         self.group = f"chamber.{self.room}"
+        if self.group not in PRESENT and len(PRESENT) >= settings.ECHO_MAX_ROOMS:
+            await self.refuse(f"this server has {len(PRESENT)} rooms open, its most: try later")
+            return
         # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
         self.name = f"guest-{secrets.token_hex(6)}"
         self.left = False
@@ -249,7 +402,12 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # In the room before joining the group: whoever joins after this member lists it.
         PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except LAYER_UNAVAILABLE as error:  # Redis is down: a refusal that says so, not a server error
+            logger.warning("chamber: refused a join to %r, the channel layer failed (%s)", self.room, describe(error))
+            await self.refuse("the server lost its channel layer: try later")
+            return
         await self.accept()
         # Taken once in the group: a member who leaves from now on is either missing here or sends
         # its "left" to this member; one who joins is either listed here or sends its "joined".
@@ -261,6 +419,18 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         )
         # After "joined": a member whose connection drops while the history is read still gets its "left".
         await self.deliver(await self.history())
+
+    async def refuse(self, reason: str):
+        """Accept, then close at once with 1013 and ``reason``, and stop: this member never joined, so it has
+        nothing to leave, and its consumer reads nothing more (neither its client nor its channel)."""
+        present = PRESENT.get(self.group, {})
+        if present.pop(getattr(self, "channel_name", None), None) is not None and not present:
+            PRESENT.pop(self.group, None)  # it was the room's only member
+        self.left = True  # leave() has nothing to do
+        self.refusing = True
+        await self.accept()
+        await self.close(code=TRY_AGAIN_LATER, reason=reason)
+        raise StopConsumer
 
     async def history(self) -> dict:
         """``{"history": [...]}``, or, if the database fails or is slower than the read timeout, ``null`` and why."""

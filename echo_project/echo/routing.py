@@ -16,7 +16,8 @@ else:
 
 websocket_urlpatterns = [
     re_path(r"^echo/$", EchoChamberConsumer.as_asgi()),
-    re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", ChamberConsumer.as_asgi()),
+    # A room reads its channel layer all along: if Redis goes away, its members are closed with 1011 and a reason.
+    re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", consumers.CloseWhenItFails(ChamberConsumer.as_asgi())),
     # Anything else is refused during the handshake (HTTP 403), not with a server error.
     re_path(r"", consumers.UnknownPathConsumer.as_asgi()),
 ]

@@ -6,16 +6,25 @@ client's events back. It can send a job to a channel instead, and a worker proce
 room through the channel layer. This needs a layer shared between processes (Redis):
 the in-memory one cannot reach a worker. Delivery is at most once (Channels docs,
 "Worker and Background Tasks"): for work that must not be lost, use a task queue.
+
+A job nobody can do costs nothing but a line of log, and never the job after it: the
+consumer skips what it cannot do (``RoomSummaryConsumer.dispatch``), and ``SturdyWorker``,
+which echo_project's ``manage.py runworker`` runs, skips a job with no "type", which stops
+Channels' own worker before any consumer sees it.
 """
 
+import asyncio
 import logging
 import re
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.worker import Worker
 from django.db import DatabaseError
 from django.db.models import Count
 
+from .consumers import LAYER_UNAVAILABLE, describe
 from .models import Message
 
 logger = logging.getLogger(__name__)
@@ -30,11 +39,20 @@ class RoomSummaryConsumer(AsyncConsumer):
     lambda, and a ``SyncConsumer`` wraps it in ``async_to_sync``, which warns on the first job:
     "async_to_sync was passed a non-async-marked callable". An async consumer uses ``send`` as is.
 
-    A job it cannot do (no room, not a room name, a database error) is logged and skipped: an
-    exception would end this consumer, the one instance the worker runs for its channel, and the
-    jobs already queued for it would be lost with it. (A job with no "type" at all stops Channels'
-    worker before it reaches any consumer: only send jobs with one.)
+    A job it cannot do (no room, not a room name, a database error, a "type" it has no handler
+    for) is logged and skipped: an exception would end this consumer, the one instance the worker
+    runs for its channel, and the jobs already queued for it would be lost with it. (A job with no
+    "type" at all never reaches it: ``SturdyWorker`` skips it.)
     """
+
+    async def dispatch(self, message):
+        """Channels' dispatch (the handler named by the job's "type"), with what fails logged and skipped."""
+        try:
+            await super().dispatch(message)
+        except StopConsumer:
+            raise
+        except Exception as error:
+            logger.warning("room-summary: skipped a job that failed (%s): %r", describe(error), message)
 
     async def room_summary(self, event):
         room = event.get("room")
@@ -49,6 +67,38 @@ class RoomSummaryConsumer(AsyncConsumer):
         await self.channel_layer.group_send(
             f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary}
         )
+
+
+class SturdyWorker(Worker):
+    """Channels' worker (``manage.py runworker``), that skips a job with no "type" instead of stopping.
+
+    Channels' ``Worker.listener`` raises ``ValueError("Worker received message with no type.")`` for
+    such a job, which ends the whole process; here it is logged and skipped, and a job whose "type" is
+    not a string too (Channels' consumer could not look up a handler for it). While the channel layer
+    is down (Redis restarting), the listener waits and tries again, 1 s, 2 s, ... up to 10 s apart,
+    instead of ending the process. The rest is Channels' listener: one application instance per
+    channel, fed in order. It overrides ``listener``, which Channels does not document as a hook:
+    ``echo/tests/test_commands.py`` runs the real command.
+    """
+
+    async def listener(self, channel):
+        delay = 1
+        while True:
+            try:
+                message = await self.channel_layer.receive(channel)
+            except LAYER_UNAVAILABLE as error:
+                logger.warning("worker: the channel layer failed (%s): trying again in %s s", describe(error), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+                continue
+            delay = 1
+            kind = message.get("type")
+            if not isinstance(kind, str) or not kind:
+                logger.warning("worker: skipped a job on %r with no type: %r", channel, message)
+                continue
+            scope = {"type": "channel", "channel": channel}
+            instance_queue = self.get_or_create_application_instance(channel, scope)
+            await instance_queue.put(message)
 
 
 @database_sync_to_async

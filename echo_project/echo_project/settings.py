@@ -11,6 +11,11 @@ ECHO_MAX_MESSAGE_BYTES  the largest message a client may send; default 65536 (wo
 ECHO_MAX_JSON_DEPTH     how deep lists and objects in a message may nest; default 32
 ECHO_MAX_ROOM_MESSAGE_BYTES  the largest message a room passes on and keeps; default 4096 (larger
                ones, up to ECHO_MAX_MESSAGE_BYTES, get {"error": ...})
+ECHO_RATE_LIMIT   how many messages a second one connection may send, on average; default 30 (0: no
+               limit). The echo (echo/) has none: it answers only its own client (see consumers.py)
+ECHO_RATE_BURST   how many messages a connection may send at once before the rate applies; default 60
+ECHO_MAX_ROOMS    how many rooms one server process serves at once; default 100: a join that would
+               open one more is closed with 1013 (Try Again Later) and says why
 ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
                reaches into Channels' internals; its in-memory layer and the WebSocket routes' auth
                stack, asgi.py, are tuned too)
@@ -51,8 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.staticfiles",
+    "echo",  # before channels: its runworker (a worker that skips jobs with no "type") replaces Channels'
     "channels",
-    "echo",
 ]
 
 MIDDLEWARE = [
@@ -113,7 +118,8 @@ if ECHO_CONSUMERS not in {"stock", "tuned"}:
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_LAYERS = {
-    "core": "channels_redis.core.RedisChannelLayer",
+    # channels_redis.core.RedisChannelLayer, whose clean-up cannot fail unseen when Redis goes away
+    "core": "echo.layers.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
 # Capacity: how many events a member's channel holds that its consumer has not taken yet. Beyond
@@ -170,6 +176,20 @@ ECHO_MAX_JSON_DEPTH = int(os.environ.get("ECHO_MAX_JSON_DEPTH", 32))
 # A room sends what a member says to every member and keeps the last 20 messages for newcomers:
 # a smaller limit than the echo's keeps both small (20 x 4 KiB of history on joining, not 20 x 64).
 ECHO_MAX_ROOM_MESSAGE_BYTES = int(os.environ.get("ECHO_MAX_ROOM_MESSAGE_BYTES", 4 * 1024))
+# What one connection may send: a token bucket (echo/consumers.py, CarefulJsonWebsocketConsumer). It holds
+# ECHO_RATE_BURST tokens and gains ECHO_RATE_LIMIT a second; each message takes one. A message that finds
+# none is answered {"error": ...} and not handled, and still takes one: a client that keeps on sending
+# while refused is closed with 1008 (policy violation) once it owes a whole burst. 30 a second is more than
+# anyone types (the page sends a message per key, a paste as one message); the heaviest ordinary traffic
+# of issue 22 is 20 a second per connection. A room sends each message to every member and keeps it:
+# without a limit one connection stored 295 rows a second.
+ECHO_RATE_LIMIT = float(os.environ.get("ECHO_RATE_LIMIT", 30))
+ECHO_RATE_BURST = int(os.environ.get("ECHO_RATE_BURST", 60))
+# How many rooms one process serves at once (rooms with a member connected to this process). A join that
+# would open one more is accepted, then closed with 1013 (Try Again Later) and a reason; the rooms already
+# open take newcomers as usual. Each room costs a group in the layer and its presence here, and its
+# history rows in the database (bounded per room by the history's retention, not here).
+ECHO_MAX_ROOMS = int(os.environ.get("ECHO_MAX_ROOMS", 100))
 # How many of a room's last messages a newcomer receives; 0: rooms keep nothing (and store nothing).
 ECHO_HISTORY_LENGTH = int(os.environ.get("ECHO_HISTORY_LENGTH", 20))
 # How long a newcomer waits for the history; then it gets {"history": null, "error": ...}.

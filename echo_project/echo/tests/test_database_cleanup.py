@@ -60,6 +60,9 @@ def test_the_default_consumers_are_stock_and_only_the_tuned_ones_use_the_mixin()
 
 def test_the_stock_consumers_override_only_documented_hooks():
     documented = {"connect", "receive", "receive_json", "disconnect", "decode_json", "encode_json"}
+    # and an attribute: "Consumers will use the channel layer default unless the channel_layer_alias attribute
+    # is set" (https://channels.readthedocs.io/en/latest/topics/consumers.html#channel-layers)
+    documented.add("channel_layer_alias")
     for consumer in (CarefulJsonWebsocketConsumer, EchoChamberConsumer, ChamberConsumer):
         channels_methods = {
             name for klass in consumer.__mro__ if klass.__module__.startswith("channels") for name in vars(klass)

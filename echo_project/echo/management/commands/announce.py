@@ -2,8 +2,11 @@
 
 Sync code (a management command, a view, a cron job) reaches consumers through the
 channel layer, wrapped in ``async_to_sync`` (Channels docs, "Using Outside Of
-Consumers"). The message is kept in the room's history, and sent only once the
-transaction that stores it has committed: a page never shows what was rolled back.
+Consumers"). The text gets the room's own limits and checks, as a member's message does.
+Like a member's message, it goes to the room first, and is stored in the room's history
+only once the channel layer has taken it: a run that fails to send (Redis down) stores
+nothing, so running the command again never stores it twice. (The other way round, store
+then send, a failed send left the message stored, and a second run stored it again.)
 Across processes this needs a shared layer (REDIS_URL): the in-memory one stays in
 this process.
 """
@@ -14,9 +17,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import DatabaseError
 
-from echo.consumers import NOT_TEXT, STRICT_ENCODER
+from echo.consumers import LAYER_UNAVAILABLE, NOT_TEXT, STRICT_ENCODER, describe
 from echo.models import Message
 
 ANNOUNCER = "announcer"
@@ -24,7 +27,11 @@ ROOM_NAME = r"[A-Za-z0-9_-]{1,50}"  # the rooms echo.routing serves
 
 
 class Command(BaseCommand):
-    help = "Send TEXT to everyone in a chamber room, and keep it in the room's history."
+    help = (
+        "Send TEXT to everyone in a chamber room, then keep it in the room's history. It is stored only once "
+        "the channel layer has taken it: if sending fails, nothing is stored, and running the command again "
+        "never stores it twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("room")
@@ -45,7 +52,16 @@ class Command(BaseCommand):
                 "set REDIS_URL to the Redis the server uses: the in-memory channel layer reaches only this process"
             )
         event = {"type": "chamber.message", "who": ANNOUNCER, "message": text}
-        with transaction.atomic():
+        try:
+            async_to_sync(layer.group_send)(f"chamber.{room}", event)
+        except LAYER_UNAVAILABLE as error:
+            raise CommandError(
+                f"the channel layer did not take it ({describe(error)}): nothing was sent or stored, run it again"
+            ) from None
+        try:  # only now: what the room heard, and nothing else, is kept
             Message.objects.create(room=room, who=ANNOUNCER, message=text)
-            transaction.on_commit(lambda: async_to_sync(layer.group_send)(f"chamber.{room}", event))
+        except DatabaseError as error:
+            raise CommandError(
+                f"the room heard it, but its history could not keep it ({describe(error)}): do not run it again"
+            ) from None
         self.stdout.write(f"announced to {room}")

@@ -1,4 +1,4 @@
-// The echo chamber's page: send {"ch": key} for every character typed, and log what comes back.
+// The echo chamber's page: send {"ch": key} for every key typed (a paste as one message), and log what comes back.
 // Two places to be: the echo (echo/, the talk's demo) or a room (chamber/<room>/) shared with others.
 // Open /?room=lobby to start in a room.
 (function () {
@@ -26,6 +26,7 @@
   let socket = null;
   let retryDelayMs = 500;
   let retryTimer = null;
+  const STEADY_MS = 5000;  // a connection open this long was a good one: the next retry starts at 0.5 s again
 
   function setStatus(state, text) {
     statusLabel.dataset.state = state;
@@ -84,8 +85,9 @@
     setStatus("connecting", `connecting to ${place}…`);
     const current = new WebSocket(`${scheme}://${location.host}${base}${path}`);
     socket = current;
+    let openedAt = null;
     current.addEventListener("open", () => {
-      retryDelayMs = 500;
+      openedAt = Date.now();
       setStatus("open", `connected to ${place}`);
     });
     current.addEventListener("message", (event) => {
@@ -95,12 +97,16 @@
         log(receivedLog, `(a message that cannot be shown: ${error})`, "error");
       }
     });
-    current.addEventListener("close", () => {
+    current.addEventListener("close", (event) => {
       if (current !== socket) return;  // replaced on purpose by go()
-      // The server restarted or the network dropped: try again, waiting longer each time.
-      const seconds = Math.round(retryDelayMs / 100) / 10;
-      setStatus("closed", `disconnected, retrying in ${seconds} s`);
-      retryTimer = setTimeout(connect, retryDelayMs);
+      // The server restarted, lost Redis, refused the join (1013) or the network dropped: try again,
+      // waiting longer each time, unless the connection had been open a while. The wait varies by up
+      // to half, so pages closed at the same moment do not all come back at the same moment.
+      if (openedAt !== null && Date.now() - openedAt >= STEADY_MS) retryDelayMs = 500;
+      const delayMs = retryDelayMs * (0.5 + Math.random() / 2);
+      const why = event.reason ? ` (${event.code}: ${event.reason})` : ` (${event.code})`;
+      setStatus("closed", `disconnected${why}, retrying in ${Math.round(delayMs / 100) / 10} s`);
+      retryTimer = setTimeout(connect, delayMs);
       retryDelayMs = Math.min(retryDelayMs * 2, MAX_DELAY_MS);
     });
   }
@@ -124,15 +130,16 @@
     go(mode === "room" ? roomInput.value.trim() : null);
   });
 
+  // One message per input: a key, or a whole paste (a message per pasted character would be a burst
+  // that the server's rate limit refuses).
   input.addEventListener("input", (event) => {
-    if (!event.data) return;  // deletions send nothing
-    for (const ch of event.data) {
-      if (socket && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ ch }));
-        log(sentLog, ch);
-      } else {
-        log(sentLog, `${ch} (not sent: disconnected)`, "error");
-      }
+    const ch = event.data;
+    if (!ch) return;  // deletions send nothing
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ ch }));
+      log(sentLog, ch);
+    } else {
+      log(sentLog, `${ch} (not sent: disconnected)`, "error");
     }
   });
 

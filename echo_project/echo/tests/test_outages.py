@@ -1,0 +1,245 @@
+"""Redis killed, then restarted, under a real uvicorn serving echo_project as the README runs it.
+
+The rooms' channel layer is Redis: while it is down, the room's members are closed with 1011 and a
+reason (not dropped without a close frame, 1006), a join is closed with 1013 and a reason (not an HTTP
+500), and the echo, which needs no channel layer, serves a bystander throughout. Once Redis is back,
+members who reconnect as the page does (echo/static/echo/echo.js) talk again, and the server's log
+holds no traceback and no "Task exception was never retrieved". Stock and tuned consumers, at the
+shipped settings.
+"""
+
+import asyncio
+import inspect
+import json
+import os
+import signal
+
+import pytest
+from django.conf import settings
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from workshop import connect_ws, serve_echo_project
+from workshop.redis_server import find_redis_server, serve_redis
+
+MEMBERS = 20
+IN_MEMORY = ("channels.layers.InMemoryChannelLayer", "echo.tuned.InMemoryChannelLayer")  # tests without REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def redis_server_installed():
+    if find_redis_server() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
+        pytest.skip("redis-server not found")
+
+
+async def serve_a_bystander(server, served: list, done: asyncio.Event):
+    """Echo on `echo/` all along, one round trip after another; ``served`` counts them."""
+    async with connect_ws(server.ws_url("echo/")) as ws:
+        while not done.is_set():
+            await ws.send(json.dumps({"n": len(served)}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"n": len(served)}
+            served.append(True)
+            await asyncio.sleep(0.01)  # a person typing, not a flood: the round trips go on all along
+
+
+async def join(server, room: str):
+    member = await connect_ws(server.ws_url(f"chamber/{room}/")).__aenter__()
+    member.name = json.loads(await asyncio.wait_for(member.recv(), 10))["you"]
+    return member
+
+
+async def how_it_closed(member) -> tuple:
+    """Read until the connection closes; return its close code and reason (None for no close frame: 1006)."""
+    try:
+        while True:
+            await member.recv()
+    except ConnectionClosed as closed:
+        return (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, "no close frame")
+
+
+async def join_as_the_page_does(server, room: str, deadline: float):
+    """Join, and while refused (1013), try again after 0.5 s, 1 s, 2 s... as echo.js does."""
+    delay = 0.5
+    while True:
+        try:
+            member = await join(server, room)
+            return member
+        except ConnectionClosed as refused:
+            assert refused.rcvd is not None and refused.rcvd.code == 1013, refused
+        assert asyncio.get_running_loop().time() < deadline, "Redis is back, and the room still refuses"
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10)
+
+
+async def kill_and_restart_redis(flavour):
+    redis = serve_redis(name=f"outages ({flavour}): redis")
+    port = redis.port
+    env = {"REDIS_URL": redis.redis_url, "ECHO_CONSUMERS": flavour}
+    try:
+        with serve_echo_project(env, name=f"outages ({flavour})") as server:
+            served, done = [], asyncio.Event()
+            bystander = asyncio.create_task(serve_a_bystander(server, served, done))
+            members = [await join(server, "outage") for _ in range(MEMBERS)]
+            endings = [asyncio.create_task(how_it_closed(member)) for member in members]
+
+            os.kill(redis.pid, signal.SIGKILL)  # Redis is killed
+            redis.stop()
+            closes = await asyncio.wait_for(asyncio.gather(*endings), 60)
+            served_when_all_closed = len(served)
+
+            refusal = None
+            try:
+                await join(server, "outage")
+            except ConnectionClosed as refused:
+                refusal = (refused.rcvd.code, refused.rcvd.reason) if refused.rcvd else None
+            except InvalidStatus as status:  # a refused handshake: an HTTP status instead of a close
+                refusal = status.response.status_code
+            async with connect_ws(server.ws_url("echo/")) as newcomer:  # a new echo, during the outage
+                await newcomer.send(json.dumps("still here"))
+                echoed = json.loads(await asyncio.wait_for(newcomer.recv(), 10))
+            while len(served) < served_when_all_closed + 3 and not bystander.done():
+                await asyncio.sleep(0.01)  # the bystander goes on meanwhile, or has failed (its error is raised below)
+            served_during_outage = len(served) - served_when_all_closed
+
+            redis = serve_redis(name=f"outages ({flavour}): redis again", port=port)  # Redis is back
+            deadline = asyncio.get_running_loop().time() + 60
+            ada = await join_as_the_page_does(server, "outage", deadline)
+            bob = await join_as_the_page_does(server, "outage", deadline)
+            await ada.send(json.dumps("we are back"))
+            while "message" not in (heard := json.loads(await asyncio.wait_for(bob.recv(), 10))):
+                pass  # the history, presence (ada's "joined" may come after bob joined)
+            await ada.close(), await bob.close()
+            done.set()
+            await asyncio.wait_for(bystander, 30)
+            logs = server.logs
+    finally:
+        redis.stop()
+    return closes, refusal, echoed, served_during_outage, heard, ada.name, logs
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+def test_redis_killed_and_restarted_closes_with_codes_refuses_joins_and_the_echo_serves_throughout(flavour):
+    closes, refusal, echoed, served_during_outage, heard, ada, logs = asyncio.run(
+        asyncio.wait_for(kill_and_restart_redis(flavour), 240)
+    )
+    assert closes == [(1011, "the server lost its channel layer: reconnect")] * MEMBERS, closes
+    assert refusal == (1013, "the server lost its channel layer: try later"), refusal
+    assert echoed == "still here", "a new echo connection is served while Redis is down"
+    assert served_during_outage > 0, "the bystander's echo went on while Redis was down"
+    assert heard == {"who": ada, "message": "we are back"}, "members who reconnected talk again"
+    problems = [
+        line
+        for line in logs
+        if "Traceback" in line or "never retrieved" in line or " 500" in line or "Exception in ASGI" in line
+    ]
+    assert problems == [], "\n".join(logs[-40:])
+    assert any("the channel layer failed" in line for line in logs), "the failure is logged, in one line each"
+
+
+async def test_the_redis_layers_clean_up_after_a_receive_fails_in_one_line_of_log(caplog):
+    """echo.layers.RedisChannelLayer overrides channels_redis's ``_clean_receive_backup``, a task nobody awaits."""
+    from channels_redis.core import RedisChannelLayer as ChannelsRedisChannelLayer
+
+    from echo.layers import RedisChannelLayer
+
+    assert list(inspect.signature(ChannelsRedisChannelLayer._clean_receive_backup).parameters) == [
+        "self",
+        "index",
+        "channel",
+    ], "channels_redis changed the method echo.layers.RedisChannelLayer overrides"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] in ("echo.layers.RedisChannelLayer", *IN_MEMORY)
+    layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])  # nothing listens there
+    await layer._clean_receive_backup(0, "asgi:specific.x!y")  # raises nothing
+    assert "could not clean a received message's backup in Redis" in caplog.text
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+async def test_a_member_who_speaks_while_redis_is_down_is_closed_with_1011_and_a_reason(flavour, monkeypatch, caplog):
+    """In-process: the layer's group_send raises what redis-py raises; one line of log, no traceback."""
+    from channels.layers import get_channel_layer
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+    from django.urls import re_path
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from .test_behaviour import FLAVOURS
+
+    chamber = FLAVOURS[flavour][1]
+    app = URLRouter([re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", chamber.as_asgi())])
+    ada = WebsocketCommunicator(app, "/chamber/down/")
+    assert (await ada.connect())[0]
+    for _ in range(3):  # welcome, history, joined
+        await ada.receive_json_from(timeout=5)
+    layer = get_channel_layer()
+
+    async def down(*args):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(layer, "group_send", down)
+    await ada.send_json_to("anyone?")
+    closing = await ada.receive_output(timeout=5)
+    reason = "the server lost its channel layer: reconnect"
+    assert closing == {"type": "websocket.close", "code": 1011, "reason": reason}
+    monkeypatch.undo()
+    await ada.disconnect(code=1011)
+    assert "the channel layer failed (ConnectionError: Error 111" in caplog.text
+    assert "Traceback" not in caplog.text and not [record for record in caplog.records if record.exc_info]
+    await layer.flush()
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+async def test_a_join_while_redis_is_down_is_closed_with_1013_and_leaves_no_trace(flavour, monkeypatch, caplog):
+    """In-process: group_add raises what redis-py raises; the join is refused, and the room's presence forgets it."""
+    from channels.layers import get_channel_layer
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+    from django.urls import re_path
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from echo import consumers
+
+    from .test_behaviour import FLAVOURS
+
+    async def down(*args):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", down)
+    app = URLRouter([re_path(r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$", FLAVOURS[flavour][1].as_asgi())])
+    bob = WebsocketCommunicator(app, "/chamber/down/")
+    assert (await bob.connect())[0]
+    closing = await bob.receive_output(timeout=5)
+    reason = "the server lost its channel layer: try later"
+    assert closing == {"type": "websocket.close", "code": 1013, "reason": reason}
+    await bob.wait(timeout=5)  # the consumer has stopped: it reads nothing more
+    assert "chamber.down" not in consumers.PRESENT
+    assert "refused a join to 'down'" in caplog.text and not [record for record in caplog.records if record.exc_info]
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+async def test_close_when_it_fails_refuses_a_join_whose_channel_the_layer_cannot_make(flavour, monkeypatch, caplog):
+    """Redis's pub/sub layer subscribes a consumer's channel before ``connect``: that failure is a 1013 refusal too."""
+    from channels.layers import get_channel_layer
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+    from django.urls import re_path
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from echo.consumers import CloseWhenItFails
+
+    from .test_behaviour import FLAVOURS
+
+    async def down(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(get_channel_layer(), "new_channel", down)
+    route = r"^chamber/(?P<room>[A-Za-z0-9_-]{1,50})/$"
+    app = URLRouter([re_path(route, CloseWhenItFails(FLAVOURS[flavour][1].as_asgi()))])
+    bob = WebsocketCommunicator(app, "/chamber/down/")
+    assert (await bob.connect())[0]
+    closing = await bob.receive_output(timeout=5)
+    reason = "the server lost its channel layer: try later"
+    assert closing == {"type": "websocket.close", "code": 1013, "reason": reason}
+    await bob.wait(timeout=5)
+    assert "refused a join, the channel layer failed" in caplog.text
+    assert not [record for record in caplog.records if record.exc_info]
