@@ -16,6 +16,16 @@ def lesson(path, *sources):
     return path
 
 
+def lesson_with_text(path, *cells):
+    """Cells given as ('md', source) or ('code', source), with ids in the lessons' style."""
+    notebook = nbformat.v4.new_notebook()
+    for index, (kind, source) in enumerate(cells):
+        make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+        notebook.cells.append(make(source, id=f"{path.stem}-{index:02d}"))
+    nbformat.write(notebook, path)
+    return path
+
+
 def rehearse(*paths):
     return subprocess.run(
         [sys.executable, "-m", "tools.rehearse", "--no-page", *map(str, paths)],
@@ -41,7 +51,7 @@ def test_a_lesson_that_breaks_only_under_jupyterlab_fails_the_rehearsal(tmp_path
     lines = result.stdout.splitlines()
     assert any(line.startswith("[ ok ] 01-fine") for line in lines), result.stdout
     failed = next(line for line in lines if line.startswith("[FAIL] 02-broken"))
-    assert "cell 1 (02-broken-01): RuntimeError: broke in 02-broken-01" in failed
+    assert "Run All stops at In [2], cell 1 (02-broken-01): RuntimeError: broke in 02-broken-01" in failed
     assert "[ ok ] nothing left running" in result.stdout
 
 
@@ -54,3 +64,23 @@ def test_a_rehearsal_that_passes_says_so_and_leaves_nothing_running(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[ ok ] 03-serves" in result.stdout and "[ ok ] nothing left running" in result.stdout
     assert result.stdout.rstrip().endswith("Rehearsal passed: ready for the evening.")
+
+
+def test_a_failure_names_the_cell_as_jupyterlab_numbers_it_and_its_section(tmp_path):
+    """'In [2]' is what the instructor sees in JupyterLab after Run All; the section says where to scroll, and
+    whether the evening may skip it. The cell is found even when an earlier cell's source is part of its own."""
+    deeper = lesson_with_text(
+        tmp_path / "04-deeper.ipynb",
+        ("md", "# 04 · Deeper"),
+        ("code", "boom = 1"),
+        ("md", "## Going further\n\nSkippable."),
+        ("md", "### A deep aside"),
+        ("code", "boom = 1\nraise ValueError('deep {boom}')"),
+        ("code", "print('never reached')"),
+    )
+    result = rehearse(deeper)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    failed = next(index for index, line in enumerate(lines) if line.startswith("[FAIL] 04-deeper"))
+    assert "Run All stops at In [2], cell 4 (04-deeper-04): ValueError: deep {boom}" in lines[failed]
+    assert lines[failed + 1].strip() == 'under "A deep aside"; in Going further, which an evening may skip'
