@@ -1,5 +1,7 @@
 """`make rehearse` runs lessons as JupyterLab does and fails on one that breaks there, naming the cell."""
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -84,3 +86,27 @@ def test_a_failure_names_the_cell_as_jupyterlab_numbers_it_and_its_section(tmp_p
     failed = next(index for index, line in enumerate(lines) if line.startswith("[FAIL] 04-deeper"))
     assert "Run All stops at In [2], cell 4 (04-deeper-04): ValueError: deep {boom}" in lines[failed]
     assert lines[failed + 1].strip() == 'under "A deep aside"; in Going further, which an evening may skip'
+
+
+def test_a_lesson_that_leaves_a_server_behind_fails_by_name(tmp_path):
+    """A server that outlives its kernel (no watchdog, its own session) is named after the lesson that started it."""
+    pid_file = tmp_path / "stray.pid"
+    leaky = lesson(
+        tmp_path / "05-leaky.ipynb",
+        "import os, subprocess\n"
+        "stray = subprocess.Popen(['sleep', '120'], start_new_session=True, stdout=subprocess.DEVNULL,\n"
+        "                         env={**os.environ, 'WORKSHOP_SERVER_OWNER': str(os.getpid())})\n"
+        f"open({str(pid_file)!r}, 'w').write(str(stray.pid))",
+    )
+    try:
+        result = rehearse(leaky)
+    finally:
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert result.returncode == 1, result.stdout + result.stderr
+    pid = pid_file.read_text()
+    left = next(line for line in result.stdout.splitlines() if "left running after its kernel ended" in line)
+    assert left.startswith("[FAIL] 05-leaky") and f"{pid} sleep 120" in left, result.stdout

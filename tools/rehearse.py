@@ -4,7 +4,8 @@ Each lesson gets a fresh kernel and a Run All whose requests carry the cells' id
 JupyterLab's do (``tools.lab_kernel``); a cell that raises, unless tagged ``raises-exception``,
 fails its lesson, named as JupyterLab numbers it after Run All (``In [5]``), with its section.
 Then echo_project is served with the README's command and typed into in headless Chromium,
-where the machine has one. Last, nothing may be left running. One line per step; exits 1 when
+where the machine has one. A lesson that leaves a server running once its kernel has ended
+fails too, and last, nothing may be left running. One line per step; exits 1 when
 any step fails.
 
     python -m tools.rehearse                       # every lesson
@@ -103,13 +104,18 @@ def rehearse_echo_page() -> bool | None:
     return line(True, what, f"typed 'hello', got {''.join(e[-1:] for e in echoes)!r} back")
 
 
-def rehearse_nothing_left() -> bool:
+def left_running(known: set[int]) -> list[tuple[int, str]]:
+    """Workshop servers whose owner is gone, but for ``known`` ones; their watchdogs get 5 s to end them."""
     from workshop.preflight import find_strays
 
-    deadline = time.monotonic() + 5  # kernels just ended: their watchdogs end their servers
-    while (strays := find_strays()) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 5  # a kernel just ended: its watchdogs end its servers
+    while (strays := [stray for stray in find_strays() if stray[0] not in known]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if strays:
+    return strays
+
+
+def rehearse_nothing_left() -> bool:
+    if strays := left_running(set()):
         return line(False, "nothing left running", "; ".join(f"{pid} {cmd[:60]}" for pid, cmd in strays[:3]))
     return line(True, "nothing left running")
 
@@ -121,7 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     lessons = options.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
     print("Rehearsal: every lesson as JupyterLab runs it (a fresh kernel, Run All, cell ids)\n", flush=True)
-    results = [rehearse_lesson(path.resolve()) for path in lessons]
+    from workshop.preflight import find_strays
+
+    known = {pid for pid, _ in find_strays()}  # from before the rehearsal: its last step names them
+    results = []
+    for path in lessons:
+        results.append(rehearse_lesson(path.resolve()))
+        if strays := left_running(known):  # named after the lesson that left them, not only at the end
+            known.update(pid for pid, _ in strays)
+            left = "; ".join(f"{pid} {cmd[:60]}" for pid, cmd in strays[:3])
+            results.append(line(False, path.stem, f"left running after its kernel ended: {left}"))
     if not options.no_page:
         results.append(rehearse_echo_page())
     results.append(rehearse_nothing_left())
