@@ -131,5 +131,48 @@ def test_every_other_evening_adds_up_and_leaves_slack(name, hours, minutes, part
     assert planned <= EVENING - SLACK, f"the {name} evening plans {planned} of {EVENING} minutes"
 
 
+def hours(text: str) -> int:
+    """'2 h 35' or '3 h' in minutes."""
+    found = re.fullmatch(r"(\d+) h(?: (\d+))?", text.strip())
+    return int(found.group(1)) * 60 + int(found.group(2) or 0)
+
+
+def test_the_first_evening_says_what_it_plans_and_what_is_left():
+    planned = sum(
+        int(re.search(r"(\d+) min", length).group(1)) for _, _, length, _ in table_rows(GUIDE, "| time | what |")
+    )
+    said = re.search(r"The first evening plans (\d+ h(?: \d+)?) of its 3 hours: the (\d+) minutes left", GUIDE)
+    assert said, "the guide no longer says what the first evening plans"
+    assert (hours(said.group(1)), int(said.group(2))) == (planned, EVENING - planned)
+
+
+def test_the_taster_adds_up_and_its_slot_leaves_slack():
+    """A shorter slot (a conference's tutorial): its parts add up, and the slot it asks for leaves slack."""
+    said = re.search(r"\*\*Taster\*\* \((\d+ h(?: \d+)?), for a slot of (\d+ h(?: \d+)?) or more\): ([^;]*)", GUIDE)
+    assert said, "the guide no longer plans a taster the test can read"
+    planned = 0
+    for part, length in re.findall(r"([^,()]+?)\s*\((\d+)\)", said.group(3)):
+        if lesson := re.match(r"(\d\d) ", part.strip()):
+            assert int(length) == LESSONS[lesson.group(1)], part
+        planned += int(length)
+    assert planned == hours(said.group(1)), f"the taster says {said.group(1)}, its parts add up to {planned} min"
+    assert hours(said.group(2)) - planned >= SLACK, f"the taster plans {planned} of its {said.group(2)}"
+
+
+def test_the_guide_gives_the_whole_series_its_minutes():
+    said = re.search(
+        r"is (\d+ h(?: \d+)?) of lessons on their core paths \((\d+ h(?: \d+)?) with every Going further\) "
+        r"and (\d+ h(?: \d+)?) of exercises",
+        " ".join(GUIDE.split()),
+    )
+    assert said, "the guide no longer says how long the series is"
+    core = sum(LESSONS.values())
+    assert [hours(said.group(n)) for n in (1, 2, 3)] == [
+        core,
+        core + sum(GOING_FURTHER.values()),
+        sum(EXERCISES.values()),
+    ]
+
+
 def test_the_guide_plans_the_evenings_it_promises():
     assert [name for name, *_ in EVENINGS] == ["Second", "Third"]

@@ -70,8 +70,13 @@ EVERY_SLIDE = """() => {
         (stack.length ? [...stack] : [top]).forEach((slide, v) => {
             Reveal.slide(h, v);
             const style = getComputedStyle(slide);
+            // Where each output (a verdict, a diagram, a plot) starts, in the slide's own pixels, before any scrolling.
+            const box = slide.getBoundingClientRect(), scale = box.height / slide.clientHeight || 1;
+            const outputs = [...slide.querySelectorAll('.jp-OutputArea-output')].map(output => ({
+                top: Math.round((output.getBoundingClientRect().top - box.top) / scale),
+                text: (output.innerText || '').trim().slice(0, 60)}));
             shown.push({where: `${h}/${v}`, height: slide.clientHeight, content: slide.scrollHeight,
-                        scrolls: ['auto', 'scroll'].includes(style.overflowY),
+                        scrolls: ['auto', 'scroll'].includes(style.overflowY), outputs,
                         text: (slide.innerText || '').trim().slice(0, 60)});
         });
     });
@@ -79,8 +84,17 @@ EVERY_SLIDE = """() => {
 }"""
 
 
+# At least two lines of an output show on its slide's first screen, without scrolling.
+VISIBLE = 40
+
+
 def test_every_slide_fits_the_projector_or_scrolls_within_itself(built):
-    """A 1280x720 projector: a slide taller than that scrolls (a 45-cell lesson made 10 slides, some 3 screens tall)."""
+    """A 1280x720 projector: a slide taller than that scrolls (a 45-cell lesson made 10 slides, some 3 screens tall).
+
+    And each step's result is on screen when its slide comes up: lesson 07's "5 clients on 1 thread" sat
+    below a long cell's code, 200 px under the projector's edge. Long code scrolls within itself instead.
+    The lesson's title slide is spared: its first cell sets the lesson up under the list of what it teaches.
+    """
     if find_chromium() is None:
         pytest.skip("no Chromium")
     from playwright.sync_api import sync_playwright
@@ -101,4 +115,7 @@ def test_every_slide_fits_the_projector_or_scrolls_within_itself(built):
             for slide in shown:
                 assert slide["height"] <= 720, (deck.name, slide)
                 assert slide["content"] <= slide["height"] or slide["scrolls"], (deck.name, slide)
+                if slide["where"] != "0/0":
+                    for output in slide["outputs"]:
+                        assert output["top"] + VISIBLE <= slide["height"], (deck.name, slide["where"], output)
         browser.close()

@@ -2,9 +2,11 @@
 
 Each lesson gets a fresh kernel and a Run All whose requests carry the cells' ids, as
 JupyterLab's do (``tools.lab_kernel``); a cell that raises, unless tagged ``raises-exception``,
-fails its lesson. Then echo_project is served with the README's command and typed into in
-headless Chromium, where the machine has one. Last, nothing may be left running. One line per
-step; exits 1 when any step fails.
+fails its lesson, named as JupyterLab numbers it after Run All (``In [5]``), with its section.
+Then echo_project is served with the README's command and typed into in headless Chromium,
+where the machine has one. A lesson that leaves a server running once its kernel has ended
+fails too, and last, nothing may be left running. One line per step; exits 1 when
+any step fails.
 
     python -m tools.rehearse                       # every lesson
     python -m tools.rehearse notebooks/04-*.ipynb  # some
@@ -36,21 +38,44 @@ def rehearse_lesson(path: pathlib.Path) -> bool:
     try:
         notebook = run_notebook(path)
     except CellExecutionError as error:
-        return line(False, path.stem, f"Run All stops at {failing_cell(path, error)}")
+        raised = f"{error.ename}: {error.evalue}".splitlines()[0][:120]
+        return failed(path, str(error), raised, "Run All stops at ")
     except Exception as error:  # the kernel died, a cell timed out
-        return line(False, path.stem, f"{type(error).__name__}: {error}".splitlines()[0][:160])
+        raised = f"{type(error).__name__}: {error}".splitlines()[0][:120]
+        return failed(path, str(error), raised)
     cells = sum(cell.cell_type == "code" for cell in notebook.cells)
-    return line(True, path.stem, f"{cells} cells, {time.monotonic() - began:.0f} s")
+    return line(True, path.stem, f"{cells} code cells, {time.monotonic() - began:.0f} s")
 
 
-def failing_cell(path: pathlib.Path, error: CellExecutionError) -> str:
-    """Which cell raised: nbclient's message quotes the cell's source; match it to the notebook's cells."""
-    notebook = nbformat.read(path, as_version=4)
-    message = str(error)
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type == "code" and cell.source.strip() and cell.source.strip() in message:
-            return f"cell {index} ({cell.get('id')}): {error.ename}: {error.evalue}".splitlines()[0][:160]
-    return f"{error.ename}: {error.evalue}".splitlines()[0][:160]
+def failed(path: pathlib.Path, message: str, raised: str, before: str = "") -> bool:
+    """The lesson's [FAIL] line, naming the cell as JupyterLab shows it after Run All ('In [5]'), then its section.
+
+    nbclient's message quotes the failing cell's source (a timeout, the first lines of a long one); the
+    longest cell found in it is the one. A second line says the section, and whether it is in Going further,
+    which an evening may skip.
+    """
+    cells = nbformat.read(path, as_version=4).cells
+    quoted = [
+        (len(source), index)
+        for index, cell in enumerate(cells)
+        if cell.cell_type == "code"
+        and (source := cell.source.strip())
+        and (source in message or str(source.split("\n")[:5]) in message)
+    ]
+    if not quoted:
+        return line(False, path.stem, before + raised)
+    index = max(quoted)[1]
+    run = sum(cell.cell_type == "code" and bool(cell.source.strip()) for cell in cells[: index + 1])
+    line(False, path.stem, f"{before}In [{run}], cell {index} ({cells[index].get('id')}): {raised}")
+    headings = [
+        cell.source.lstrip().split("\n", 1)[0]
+        for cell in cells[:index]
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#")
+    ]
+    section = headings[-1].lstrip("#").strip() if headings else path.stem
+    further = any(heading.startswith("## Going further") for heading in headings)
+    print(f'{"":48}under "{section}"' + ("; in Going further, which an evening may skip" if further else ""))
+    return False
 
 
 def rehearse_echo_page() -> bool | None:
@@ -79,13 +104,18 @@ def rehearse_echo_page() -> bool | None:
     return line(True, what, f"typed 'hello', got {''.join(e[-1:] for e in echoes)!r} back")
 
 
-def rehearse_nothing_left() -> bool:
+def left_running(known: set[int]) -> list[tuple[int, str]]:
+    """Workshop servers whose owner is gone, but for ``known`` ones; their watchdogs get 5 s to end them."""
     from workshop.preflight import find_strays
 
-    deadline = time.monotonic() + 5  # kernels just ended: their watchdogs end their servers
-    while (strays := find_strays()) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 5  # a kernel just ended: its watchdogs end its servers
+    while (strays := [stray for stray in find_strays() if stray[0] not in known]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if strays:
+    return strays
+
+
+def rehearse_nothing_left() -> bool:
+    if strays := left_running(set()):
         return line(False, "nothing left running", "; ".join(f"{pid} {cmd[:60]}" for pid, cmd in strays[:3]))
     return line(True, "nothing left running")
 
@@ -97,7 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     lessons = options.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
     print("Rehearsal: every lesson as JupyterLab runs it (a fresh kernel, Run All, cell ids)\n", flush=True)
-    results = [rehearse_lesson(path.resolve()) for path in lessons]
+    from workshop.preflight import find_strays
+
+    known = {pid for pid, _ in find_strays()}  # from before the rehearsal: its last step names them
+    results = []
+    for path in lessons:
+        results.append(rehearse_lesson(path.resolve()))
+        if strays := left_running(known):  # named after the lesson that left them, not only at the end
+            known.update(pid for pid, _ in strays)
+            left = "; ".join(f"{pid} {cmd[:60]}" for pid, cmd in strays[:3])
+            results.append(line(False, path.stem, f"left running after its kernel ended: {left}"))
     if not options.no_page:
         results.append(rehearse_echo_page())
     results.append(rehearse_nothing_left())
