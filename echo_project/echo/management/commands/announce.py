@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from echo import history
 from echo.consumers import NOT_TEXT, STRICT_ENCODER
 from echo.models import Message
 
@@ -44,8 +45,10 @@ class Command(BaseCommand):
             raise CommandError(
                 "set REDIS_URL to the Redis the server uses: the in-memory channel layer reaches only this process"
             )
-        event = {"type": "chamber.message", "who": ANNOUNCER, "message": text}
+        # The room's next number, as a member's message gets (echo/history.py): the history keeps the order heard.
+        seq = async_to_sync(history.next_seq)(room)
+        event = {"type": "chamber.message", "who": ANNOUNCER, "message": text, "seq": seq}
         with transaction.atomic():
-            Message.objects.create(room=room, who=ANNOUNCER, message=text)
+            Message.objects.create(room=room, seq=seq, who=ANNOUNCER, message=text)
             transaction.on_commit(lambda: async_to_sync(layer.group_send)(f"chamber.{room}", event))
         self.stdout.write(f"announced to {room}")
