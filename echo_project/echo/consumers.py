@@ -33,6 +33,8 @@ LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in al
 # How long a newcomer waits for messages broadcast before it joined and not yet stored (in another
 # process's queue), before it is told its history is incomplete.
 HISTORY_GAP_WAIT = 1.0  # seconds
+# How many messages a member may say before its history is sent; then it is not read until it is sent.
+UNSAID_WHILE_JOINING = 20
 
 # WebSocket close codes (RFC 6455, section 7.4.1)
 MESSAGE_TOO_BIG = 1009
@@ -240,7 +242,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     before, so it is stored, or waiting in a writer's queue, or arriving among the held events. The
     ones missing from the history come from the held events, or this process's queue, or a
     re-reading of the database, for at most ``HISTORY_GAP_WAIT``; then the history is sent, and the
-    held events follow, less those it already holds.
+    held events follow, less those it already holds. What the newcomer itself says meanwhile is said
+    after its history (up to ``UNSAID_WHILE_JOINING`` messages; then it is not read until then).
 
     Storing never holds anyone: a message goes to the room first, then into this process's bounded
     queue (``settings.ECHO_HISTORY_QUEUE``), which a writer thread stores in batches. When the
@@ -270,6 +273,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         self.in_history: set[int] = set()  # the sequence numbers of the messages the history held
         self.history_floor: int | None = None  # a full history's oldest number: older ones come too late
         self.reading: asyncio.Future | None = None
+        self.unsaid: list = []  # what this member says before its history is sent: said after it
         # In the room before joining the group: whoever joins after this member lists it.
         PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
@@ -292,12 +296,17 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     async def send_history(self):
         await self.send_json(await self.history())
-        while self.backlog:  # what arrives while these are sent joins the end of the backlog
-            event = self.backlog.pop(0)
-            if event["type"] == "chamber.message":
-                await self.pass_on(event)
+        # Then what arrived meanwhile, and what this member said meanwhile; whatever arrives while these are
+        # sent joins the end of their lists.
+        while self.backlog or self.unsaid:
+            if self.backlog:
+                event = self.backlog.pop(0)
+                if event["type"] == "chamber.message":
+                    await self.pass_on(event)
+                else:
+                    await self.send_json({"who": event["who"], "event": event["event"]})
             else:
-                await self.send_json({"who": event["who"], "event": event["event"]})
+                await self.say(*self.unsaid.pop(0))
         self.backlog = None
 
     async def history(self) -> dict:
@@ -332,28 +341,35 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             told["incomplete"] = True
         return told
 
-    def missing(self, known: dict, numbers: tuple[int, int] | None) -> set[int]:
-        """The numbers up to the room's current one that the history should hold and ``known`` does not."""
-        if numbers is None:
-            return set()
-        start, current = numbers  # this epoch's numbers, start + 1 to current, are consecutive
-        newest = sorted(known)[-settings.ECHO_HISTORY_LENGTH :]
-        lowest = max(start, current - settings.ECHO_HISTORY_LENGTH)
-        if len(newest) == settings.ECHO_HISTORY_LENGTH:
-            lowest = max(lowest, newest[0])  # older than a full history's oldest: not shown anyway
-        return set(range(lowest + 1, current + 1)) - set(known)
+    def missing(self, known: dict, numbers: tuple[int, int] | None, lost: set[int]) -> set[int]:
+        """The numbers the history should hold and ``known`` does not: the room's last ones up to its current
+        number (``numbers``: this epoch's start and current number; the numbers in between are consecutive),
+        and those this process could not store (``lost``), unless older than a full history's oldest."""
+        length = settings.ECHO_HISTORY_LENGTH
+        newest = sorted(known)[-length:]
+        floor = newest[0] if len(newest) == length else None  # older than a full history's oldest: not shown
+        expected = {seq for seq in lost if floor is None or seq > floor}
+        if numbers is not None:
+            start, current = numbers
+            lowest = max(start, current - length, floor if floor is not None else start)
+            expected.update(range(lowest + 1, current + 1))
+        return expected - set(known)
 
     async def fill_the_gap(self, known: dict, numbers) -> set[int]:
         """Add to ``known`` the missing messages that arrived live, wait in this process's queue, or get stored
         within ``HISTORY_GAP_WAIT``; return the numbers still missing."""
         deadline = asyncio.get_running_loop().time() + HISTORY_GAP_WAIT
-        while missing := self.missing(known, numbers):
+        known.update(history.writer.queued(self.room))  # whatever the epoch: not stored yet
+        while True:
+            lost = history.writer.lost(self.room)  # never to be stored
+            if not (missing := self.missing(known, numbers, lost)):
+                return set()
             for event in self.backlog:
                 if event.get("seq") in missing:
                     known[event["seq"]] = {"who": event["who"], "message": event["message"]}
-            known.update(history.writer.queued(self.room, missing))
-            missing = self.missing(known, numbers)
-            awaited = sorted(missing - history.writer.lost(self.room, missing))  # lost here: never stored
+            known.update(history.writer.queued(self.room))
+            missing = self.missing(known, numbers, lost)
+            awaited = sorted(missing - lost)
             remaining = deadline - asyncio.get_running_loop().time()
             if not awaited or remaining <= 0:
                 return missing
@@ -363,7 +379,6 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             except asyncio.TimeoutError:
                 return missing
             known.update(stored or {})
-        return set()
 
     async def receive_json(self, content, **kwargs):
         text = await self.encode_json(content)
@@ -371,6 +386,15 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         if size > settings.ECHO_MAX_ROOM_MESSAGE_BYTES:  # what the room passes on and keeps stays small
             await self.send_error(f"too large for a room: {size} bytes, at most {settings.ECHO_MAX_ROOM_MESSAGE_BYTES}")
             return
+        if self.backlog is not None:  # its history is on its way: what it says comes after it
+            if len(self.unsaid) >= UNSAID_WHILE_JOINING:  # then this member is not read until the history is sent
+                await asyncio.wait({self.reading})
+            if self.backlog is not None:
+                self.unsaid.append((content, text))
+                return
+        await self.say(content, text)
+
+    async def say(self, content, text: str):
         if not settings.ECHO_HISTORY_LENGTH:  # a room that keeps nothing needs no numbers
             await self.channel_layer.group_send(
                 self.group, {"type": "chamber.message", "who": self.name, "message": content}

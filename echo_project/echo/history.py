@@ -171,6 +171,7 @@ def forget_room(room: str):
 
 # Numbers of messages this process could not store, per room: newcomers are told the history is incomplete.
 LOST: dict[str, set[int]] = {}
+MOST_ROOMS_REMEMBERED = 10_000
 
 
 class Writer:
@@ -196,6 +197,8 @@ class Writer:
 
     def lose(self, room: str, seqs, why: str):
         """Messages not stored: remember their numbers, and log how many (at most one line a second)."""
+        if room not in LOST and len(LOST) >= MOST_ROOMS_REMEMBERED:
+            del LOST[next(iter(LOST))]  # the room that lost messages longest ago
         lost = LOST.setdefault(room, set())
         lost.update(seqs)
         if len(lost) > 10 * settings.ECHO_HISTORY_LENGTH:  # only the newest can be in anyone's history
@@ -208,16 +211,15 @@ class Writer:
             logger.warning("history: %d messages were not stored (%s)", self.not_stored, why)
             self.not_stored = 0
 
-    def lost(self, room: str, seqs) -> set[int]:
-        """Which of the numbers ``seqs`` of ``room`` this process could not store."""
+    def lost(self, room: str) -> set[int]:
+        """The numbers of the last messages of ``room`` that this process could not store."""
         with self.ready:
-            return LOST.get(room, set()) & set(seqs)
+            return set(LOST.get(room, ()))
 
-    def queued(self, room: str, seqs) -> dict[int, dict]:
-        """The messages of ``room`` numbered ``seqs`` still waiting to be stored, by number."""
-        wanted = set(seqs)
+    def queued(self, room: str) -> dict[int, dict]:
+        """The messages of ``room`` still waiting to be stored in this process, by number."""
         with self.ready:
-            found = [item for item in (*self.storing, *self.pending) if item[0] == room and item[1] in wanted]
+            found = [item for item in (*self.storing, *self.pending) if item[0] == room]
         return {seq: {"who": who, "message": json.loads(text)} for _, seq, who, text in found}
 
     def work(self):
