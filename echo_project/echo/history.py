@@ -268,25 +268,22 @@ def keep(room: str, seq: int, who: str, text: str):
 # --- Reading ---------------------------------------------------------------------------------------------
 
 
-def _recent(room: str, limit: int, up_to: int | None) -> list[dict] | None:
-    said = Message.objects.filter(room=room)
-    if up_to is not None:
-        said = said.filter(seq__lte=up_to)
+def _recent(room: str, limit: int) -> list[dict] | None:
     try:
-        newest_first = list(said.order_by("-seq").values("seq", "who", "message")[:limit])
+        newest_first = list(Message.objects.filter(room=room).order_by("-seq").values("seq", "who", "message")[:limit])
     except DatabaseError as error:
         logger.warning("history: the history of %r could not be read: %s", room, error)
         return None
     return newest_first[::-1]
 
 
-async def recent(room: str, limit: int, up_to: int | None = None) -> list[dict] | None:
-    """The room's last ``limit`` messages numbered up to ``up_to``, in order, as ``{"seq", "who", "message"}``.
+async def recent(room: str, limit: int) -> list[dict] | None:
+    """The room's last ``limit`` messages, in the order of their numbers, as ``{"seq", "who", "message"}``.
 
     None (and a warning in the log) if the database cannot be read: not an empty list, which
     would say the room never said anything.
     """
-    return await _reading.run(_recent, room, limit, up_to)
+    return await _reading.run(_recent, room, limit)
 
 
 def _stored(room: str, seqs: list[int]) -> list[dict]:

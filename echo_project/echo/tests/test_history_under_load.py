@@ -176,6 +176,30 @@ async def test_a_full_queue_is_counted_in_the_log_and_a_newcomer_is_told_the_his
     no_tracebacks(server)
 
 
+# --- retention ---------------------------------------------------------------------------------------
+
+
+async def test_the_writer_keeps_each_room_within_its_bound(tmp_path):
+    """A smaller bound than shipped (25 rows): after 60 messages, a room keeps its newest 25, another room its own."""
+    database = SQLiteFile(tmp_path)
+    env = {"DATABASE_URL": database.url, "ECHO_HISTORY_RETENTION": "25"}
+    assert manage("migrate", "--verbosity", "0", env=env).returncode == 0
+    with serve_echo_project(env, name="history: retention") as server:
+        ada, eve = await enter(server, "garden"), await enter(server, "cellar")
+        await eve.send(json.dumps("kept"))
+        await heard(eve, lambda event: "message" in event)
+        for n in range(60):
+            await ada.send(json.dumps(n))
+            await heard(ada, lambda event, n=n: event.get("message") == n)
+        for _ in range(200):  # stored just after the room has it
+            if list(range(35, 60)) == database.stored()[-25:]:
+                break
+            await asyncio.sleep(0.05)
+        await ada.close(), await eve.close()
+    assert database.stored() == ["kept", *range(35, 60)]
+    no_tracebacks(server)
+
+
 # --- a database stopped for 10 s ---------------------------------------------------------------------
 
 
