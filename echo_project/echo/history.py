@@ -85,16 +85,24 @@ class DatabaseThread:
                 future, func, args = self.jobs.popleft()
             if not future.set_running_or_notify_cancel():
                 continue  # its caller gave up waiting
-            close_old_connections()  # as Django does around a request: no broken connection is reused
             try:
+                close_old_connections()  # as Django does around a request: no broken connection is reused
                 future.set_result(func(*args))
             except BaseException as error:
                 future.set_exception(error)
             finally:
-                close_old_connections()
+                quietly_close_old_connections()
 
 
 _reading = DatabaseThread("echo-history-read")
+
+
+def quietly_close_old_connections():
+    """Django's clean-up, whose failure (a connection already broken) must not end a thread that serves every room."""
+    try:
+        close_old_connections()
+    except Exception as error:
+        logger.warning("history: closing a database connection failed: %r", error)
 
 
 # --- Numbering -------------------------------------------------------------------------------------------
@@ -228,8 +236,8 @@ class Writer:
                 while not self.pending:
                     self.ready.wait()
                 self.storing = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
-            close_old_connections()
             try:
+                close_old_connections()
                 self.store(self.storing)
             except Exception as error:  # DatabaseError, or a connection that failed in any way
                 by_room = collections.defaultdict(list)
@@ -241,7 +249,7 @@ class Writer:
             finally:
                 with self.ready:
                     self.storing = []
-                close_old_connections()
+                quietly_close_old_connections()
 
     @staticmethod
     def store(batch):
