@@ -237,9 +237,11 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     How history and live agree: every message gets the room's next sequence number when it is
     broadcast (the events carry it as "seq"; what members receive keeps its two keys). A newcomer
-    joins the group first, then holds the events that arrive (``backlog``) while it reads the
-    room's current number and the history: a message numbered up to that number was broadcast
-    before, so it is stored, or waiting in a writer's queue, or arriving among the held events. The
+    joins the group first, then reads the room's current number, before its welcome: what is said
+    after the welcome is numbered above it and comes live. It holds the events that arrive
+    (``backlog``) while it reads the history up to that number: a message numbered up to it was
+    broadcast before, so it is stored, or waiting in a writer's queue, or arriving among the held
+    events. The
     ones missing from the history come from the held events, or this process's queue, or a
     re-reading of the database, for at most ``HISTORY_GAP_WAIT``; then the history is sent, and the
     held events follow, less those it already holds. What the newcomer itself says meanwhile is said
@@ -278,6 +280,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if self.backlog is not None:
+            await self.take_the_rooms_number()
         await self.accept()
         # Taken once in the group: a member who leaves from now on is either missing here or sends
         # its "left" to this member; one who joins is either listed here or sends its "joined".
@@ -293,6 +297,17 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # After "joined": a member whose connection drops while the history is read still gets its "left".
         # In a task: the events that arrive meanwhile are dispatched, to the backlog.
         self.reading = asyncio.ensure_future(self.handle(self.send_history()))
+
+    async def take_the_rooms_number(self):
+        """The room's current number, once in the group and before the welcome: the history holds what is numbered
+        up to it, and whatever is said after the welcome comes live (see the class's docstring)."""
+        try:
+            self.numbers = await history.current_seq(self.room)
+        except Exception as error:  # no numbers: the history is sent as read, with nothing to check it against
+            logger.warning("history: the numbers of %r could not be read: %r", self.room, error)
+            self.numbers = None
+        # A room with no numbers yet starts them at the time: its numbers to come are above now.
+        self.joined_at = self.numbers[1] if self.numbers is not None else history.epoch_start()
 
     async def send_history(self):
         await self.send_json(await self.history())
@@ -311,14 +326,11 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     async def history(self) -> dict:
         """The history to send (see the class's docstring): complete, ``"incomplete": true``, or ``null`` and why."""
-        try:
-            numbers = await history.current_seq(self.room)  # after joining the group: see the docstring
-        except Exception as error:  # no numbers: the history is sent as read, with nothing to check it against
-            logger.warning("history: the numbers of %r could not be read: %r", self.room, error)
-            numbers = None
+        numbers = self.numbers
         try:
             said = await asyncio.wait_for(
-                history.recent(self.room, settings.ECHO_HISTORY_LENGTH), settings.ECHO_HISTORY_READ_TIMEOUT
+                history.recent(self.room, settings.ECHO_HISTORY_LENGTH, self.joined_at),
+                settings.ECHO_HISTORY_READ_TIMEOUT,
             )
         except asyncio.TimeoutError:
             logger.warning(
@@ -359,7 +371,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         """Add to ``known`` the missing messages that arrived live, wait in this process's queue, or get stored
         within ``HISTORY_GAP_WAIT``; return the numbers still missing."""
         deadline = asyncio.get_running_loop().time() + HISTORY_GAP_WAIT
-        known.update(history.writer.queued(self.room))  # whatever the epoch: not stored yet
+        known.update(history.writer.queued(self.room, self.joined_at))  # whatever the epoch: not stored yet
         while True:
             lost = history.writer.lost(self.room)  # never to be stored
             if not (missing := self.missing(known, numbers, lost)):
@@ -367,7 +379,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             for event in self.backlog:
                 if event.get("seq") in missing:
                     known[event["seq"]] = {"who": event["who"], "message": event["message"]}
-            known.update(history.writer.queued(self.room))
+            known.update(history.writer.queued(self.room, self.joined_at))
             missing = self.missing(known, numbers, lost)
             awaited = sorted(missing - lost)
             remaining = deadline - asyncio.get_running_loop().time()

@@ -224,10 +224,10 @@ class Writer:
         with self.ready:
             return set(LOST.get(room, ()))
 
-    def queued(self, room: str) -> dict[int, dict]:
-        """The messages of ``room`` still waiting to be stored in this process, by number."""
+    def queued(self, room: str, up_to: int) -> dict[int, dict]:
+        """The messages of ``room`` numbered up to ``up_to`` still waiting to be stored in this process, by number."""
         with self.ready:
-            found = [item for item in (*self.storing, *self.pending) if item[0] == room]
+            found = [item for item in (*self.storing, *self.pending) if item[0] == room and item[1] <= up_to]
         return {seq: {"who": who, "message": json.loads(text)} for _, seq, who, text in found}
 
     def work(self):
@@ -276,22 +276,23 @@ def keep(room: str, seq: int, who: str, text: str):
 # --- Reading ---------------------------------------------------------------------------------------------
 
 
-def _recent(room: str, limit: int) -> list[dict] | None:
+def _recent(room: str, limit: int, up_to: int) -> list[dict] | None:
+    said = Message.objects.filter(room=room, seq__lte=up_to).order_by("-seq")
     try:
-        newest_first = list(Message.objects.filter(room=room).order_by("-seq").values("seq", "who", "message")[:limit])
+        newest_first = list(said.values("seq", "who", "message")[:limit])
     except DatabaseError as error:
         logger.warning("history: the history of %r could not be read: %s", room, error)
         return None
     return newest_first[::-1]
 
 
-async def recent(room: str, limit: int) -> list[dict] | None:
-    """The room's last ``limit`` messages, in the order of their numbers, as ``{"seq", "who", "message"}``.
+async def recent(room: str, limit: int, up_to: int) -> list[dict] | None:
+    """The room's last ``limit`` messages numbered up to ``up_to``, in order, as ``{"seq", "who", "message"}``.
 
     None (and a warning in the log) if the database cannot be read: not an empty list, which
     would say the room never said anything.
     """
-    return await _reading.run(_recent, room, limit)
+    return await _reading.run(_recent, room, limit, up_to)
 
 
 def _stored(room: str, seqs: list[int]) -> list[dict]:
