@@ -239,13 +239,13 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     broadcast (the events carry it as "seq"; what members receive keeps its two keys). A newcomer
     joins the group first, then reads the room's current number, before its welcome: what is said
     after the welcome is numbered above it and comes live. It holds the events that arrive
-    (``backlog``) while it reads the history up to that number: a message numbered up to it was
-    broadcast before, so it is stored, or waiting in a writer's queue, or arriving among the held
-    events. The
-    ones missing from the history come from the held events, or this process's queue, or a
-    re-reading of the database, for at most ``HISTORY_GAP_WAIT``; then the history is sent, and the
-    held events follow, less those it already holds. What the newcomer itself says meanwhile is said
-    after its history (up to ``UNSAID_WHILE_JOINING`` messages; then it is not read until then).
+    (``backlog``, up to the layer's capacity: then it stops taking them, as a slow member does) while
+    it reads the history up to that number: a message numbered up to it was broadcast before, so it
+    is stored, or waiting in a writer's queue, or arriving among the held events. The ones missing
+    from the history come from the held events, or this process's queue, or a re-reading of the
+    database, for at most ``HISTORY_GAP_WAIT``; then the history is sent, and the held events
+    follow, less those it already holds. What the newcomer itself says meanwhile is said after its
+    history (up to ``UNSAID_WHILE_JOINING`` messages; then it is not read until then).
 
     Storing never holds anyone: a message goes to the room first, then into this process's bounded
     queue (``settings.ECHO_HISTORY_QUEUE``), which a writer thread stores in batches. When the
@@ -469,11 +469,18 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             leaving.add_done_callback(LEAVING.discard)
 
     # Handlers of group events: the event's "type", dots as underscores.
+    async def held(self, event) -> bool:
+        """Whether ``event`` is held for after the history, which is on its way (then it is in the backlog)."""
+        if self.backlog is not None and len(self.backlog) >= settings.ECHO_LAYER_CAPACITY:
+            await asyncio.wait({self.reading})  # the layer's capacity applies meanwhile, as to a slow member
+        if self.backlog is None:
+            return False
+        self.backlog.append(event)
+        return True
+
     @careful
     async def chamber_message(self, event):
-        if self.backlog is not None:  # the history is on its way: this comes after it
-            self.backlog.append(event)
-        else:
+        if not await self.held(event):
             await self.pass_on(event)
 
     async def pass_on(self, event):
@@ -485,9 +492,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
 
     @careful
     async def chamber_presence(self, event):
-        if self.backlog is not None:
-            self.backlog.append(event)
-        else:
+        if not await self.held(event):
             await self.send_json({"who": event["who"], "event": event["event"]})
 
 
