@@ -272,12 +272,17 @@ async def test_a_stopped_database_holds_no_room_no_leaving_no_newcomer_and_no_si
 
 
 @pytest.fixture(params=["memory", "redis"])
-def rooms(request, tmp_path):
+def layer(request):
+    return request.param
+
+
+@pytest.fixture(params=["stock", "tuned"])
+def rooms(request, layer, tmp_path):
     """One server on the in-memory layer; or, with Redis, two server processes sharing the room and a database."""
     database = SQLiteFile(tmp_path)
-    env = {"DATABASE_URL": database.url, "REDIS_URL": ""}
+    env = {"DATABASE_URL": database.url, "REDIS_URL": "", "ECHO_CONSUMERS": request.param}
     assert manage("migrate", "--verbosity", "0", env=env).returncode == 0
-    if request.param == "memory":
+    if layer == "memory":
         with serve_echo_project(env, name="newcomers: memory") as server:
             yield database, [server]
         return
