@@ -3,12 +3,15 @@
 import asyncio
 import concurrent.futures
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings
 
 from tests.chromium import ARTIFACTS, chromium, require_chromium
-from workshop import connect_ws, serve_asgi, serve_echo_project, serve_wsgi
+from workshop import ECHO_PROJECT, connect_ws, serve_asgi, serve_echo_project, serve_wsgi
 
 require_chromium("the browser test")
 
@@ -294,3 +297,19 @@ def test_the_page_keeps_its_last_500_lines(page):
         page.locator("#received li:has-text(': 599') + li:has-text(' left')").wait_for(timeout=30_000)
         lines = page.locator("#received li").all_inner_texts()
         assert len(lines) == 500 and lines[-2].endswith(": 599"), (len(lines), lines[-2:])
+
+
+def test_a_history_with_gaps_says_so(page, tmp_path):
+    """A server that could not store a message (a queue of 0, smaller than shipped: nothing is stored) tells a
+    newcomer its history is incomplete, and the page shows it, before the rest."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'echo.sqlite3'}", "ECHO_HISTORY_QUEUE": "0"}
+    migrate = [sys.executable, "manage.py", "migrate", "--verbosity", "0"]
+    subprocess.run(migrate, cwd=ECHO_PROJECT, env={**os.environ, **env}, check=True)
+    with serve_echo_project(env, name="browser: gaps") as server:
+        say(server.ws_url("chamber/gappy/"), [{"ch": "never stored"}])
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "?room=gappy")
+        page.wait_for_selector("#status:has-text('connected to room gappy as guest-')")
+        page.locator("#received li.error", has_text="this history has gaps").wait_for(timeout=10_000)
+        assert errors == [], errors

@@ -32,9 +32,11 @@ LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak referen
 PRESENT: dict[str, dict[str, str]] = {}
 # A member that leaves retries the layer calls that failed (Redis restarting), then gives up.
 LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in all
-# How long a member waits for its previous message to be stored, before storing the next or
-# telling the room it left: a locked or hung database never holds a member longer.
-STORING_WAIT = 1.0  # seconds
+# How long a newcomer waits for messages broadcast before it joined and not yet stored (in another
+# process's queue), before it is told its history is incomplete.
+HISTORY_GAP_WAIT = 1.0  # seconds
+# How many messages a member may say before its history is sent; then it is not read until it is sent.
+UNSAID_WHILE_JOINING = 20
 
 # WebSocket close codes (RFC 6455, section 7.4.1, and IANA's registry for 1013)
 POLICY_VIOLATION = 1008
@@ -361,14 +363,37 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     members are told when someone joins or leaves. On joining, a member receives
     ``{"you": ..., "room": ..., "members": [...]}``: the names of everyone in the room (itself
     included) as this server process knows them, so a "joined" or "left" that the channel layer
-    dropped (a channel over its capacity) is corrected by the next snapshot. The room remembers:
-    after the welcome, a member receives ``{"history": [...]}``, the room's last
-    ``settings.ECHO_HISTORY_LENGTH`` (20) messages, oldest first (``echo/history.py``, which
-    stores them off the event loop and off the thread Channels shares), or, when the database
-    fails or takes longer than ``settings.ECHO_HISTORY_READ_TIMEOUT``, ``{"history": null,
-    "error": ...}``: never an empty list for a room that did talk. A message larger than
+    dropped (a channel over its capacity) is corrected by the next snapshot. A message larger than
     ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES`` is neither passed on nor kept: its sender gets
     ``{"error": ...}``.
+
+    The room remembers (``echo/history.py``). After the welcome, a member receives its history,
+    the room's last ``settings.ECHO_HISTORY_LENGTH`` (20) messages in the order the room heard them,
+    then everything said since, each message exactly once:
+
+    - ``{"history": [{"who": ..., "message": ...}, ...]}``: complete;
+    - ``{"history": [...], "incomplete": true}``: some of the last messages are missing from it
+      (the queue of messages to store was full, or the database failed, or has not stored them
+      yet after ``HISTORY_GAP_WAIT``); what it holds is still in order;
+    - ``{"history": null, "error": ...}``: the database failed, or took longer than
+      ``settings.ECHO_HISTORY_READ_TIMEOUT``: never an empty list for a room that did talk.
+
+    How history and live agree: every message gets the room's next sequence number when it is
+    broadcast (the events carry it as "seq"; what members receive keeps its two keys). A newcomer
+    joins the group first, then reads the room's current number, before its welcome: what is said
+    after the welcome is numbered above it and comes live. It holds the events that arrive
+    (``backlog``, up to the layer's capacity: then it stops taking them, as a slow member does) while
+    it reads the history up to that number: a message numbered up to it was broadcast before, so it
+    is stored, or waiting in a writer's queue, or arriving among the held events. The ones missing
+    from the history come from the held events, or this process's queue, or a re-reading of the
+    database, for at most ``HISTORY_GAP_WAIT``; then the history is sent, and the held events
+    follow, less those it already holds. What the newcomer itself says meanwhile is said after its
+    history (up to ``UNSAID_WHILE_JOINING`` messages; then it is not read until then).
+
+    Storing never holds anyone: a message goes to the room first, then into this process's bounded
+    queue (``settings.ECHO_HISTORY_QUEUE``), which a writer thread stores in batches. When the
+    queue is full or the database fails, the message is not stored, the log counts it, and
+    newcomers are told the history is incomplete.
 
     A member leaves the group, and the room is told, however its connection ends:
     ``disconnect`` runs on a close or a drop (also after a crash in a handler, which
@@ -376,8 +401,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     only for a ``websocket.disconnect`` event, ``connect`` also asks asyncio to call
     ``leave`` when the consumer's task ends, for a consumer cancelled or crashed in
     between. ``leave`` runs once, in a task of its own that a cancellation cannot stop halfway;
-    it retries the layer calls that fail (Redis restarting) and always tells the room, whatever
-    the database is doing.
+    it retries the layer calls that fail (Redis restarting) and always tells the room: it never
+    waits for the database.
 
     Two joins are refused, by accepting the connection and closing it at once with 1013 (Try Again
     Later) and a reason, which a page sees (a refused handshake would show it only 1006, and
@@ -398,7 +423,12 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         self.left = False
         self.announced = False  # whether the room was told this member joined: then it is told it left
         self.leaving: asyncio.Future | None = None
-        self.storing: asyncio.Future | None = None  # the write of this member's last message
+        # The room's events that arrive before the history is sent: held, then sent after it (None: sent).
+        self.backlog: list | None = [] if settings.ECHO_HISTORY_LENGTH else None
+        self.in_history: set[int] = set()  # the sequence numbers of the messages the history held
+        self.history_floor: int | None = None  # a full history's oldest number: older ones come too late
+        self.reading: asyncio.Future | None = None
+        self.unsaid: list = []  # what this member says before its history is sent: said after it
         # In the room before joining the group: whoever joins after this member lists it.
         PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
@@ -408,6 +438,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             logger.warning("chamber: refused a join to %r, the channel layer failed (%s)", self.room, describe(error))
             await self.refuse("the server lost its channel layer: try later")
             return
+        if self.backlog is not None:
+            await self.take_the_rooms_number()
         await self.accept()
         # Taken once in the group: a member who leaves from now on is either missing here or sends
         # its "left" to this member; one who joins is either listed here or sends its "joined".
@@ -417,8 +449,38 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         await self.channel_layer.group_send(
             self.group, {"type": "chamber.presence", "who": self.name, "event": "joined"}
         )
+        if self.backlog is None:
+            await self.send_json({"history": []})
+            return
         # After "joined": a member whose connection drops while the history is read still gets its "left".
-        await self.deliver(await self.history())
+        # In a task: the events that arrive meanwhile are dispatched, to the backlog.
+        self.reading = asyncio.ensure_future(self.handle(self.send_history()))
+
+    async def take_the_rooms_number(self):
+        """The room's current number, once in the group and before the welcome: the history holds what is numbered
+        up to it, and whatever is said after the welcome comes live (see the class's docstring)."""
+        try:
+            self.numbers = await history.current_seq(self.room)
+        except Exception as error:  # no numbers: the history is sent as read, with nothing to check it against
+            logger.warning("history: the numbers of %r could not be read: %r", self.room, error)
+            self.numbers = None
+        # A room with no numbers yet starts them at the time: its numbers to come are above now.
+        self.joined_at = self.numbers[1] if self.numbers is not None else history.epoch_start()
+
+    async def send_history(self):
+        await self.send_json(await self.history())
+        # Then what arrived meanwhile, and what this member said meanwhile; whatever arrives while these are
+        # sent joins the end of their lists.
+        while self.backlog or self.unsaid:
+            if self.backlog:
+                event = self.backlog.pop(0)
+                if event["type"] == "chamber.message":
+                    await self.pass_on(event)
+                else:
+                    await self.send_json({"who": event["who"], "event": event["event"]})
+            else:
+                await self.say(*self.unsaid.pop(0))
+        self.backlog = None
 
     async def refuse(self, reason: str):
         """Accept, then close at once with 1013 and ``reason``, and stop: this member never joined, so it has
@@ -433,12 +495,12 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         raise StopConsumer
 
     async def history(self) -> dict:
-        """``{"history": [...]}``, or, if the database fails or is slower than the read timeout, ``null`` and why."""
-        if not settings.ECHO_HISTORY_LENGTH:
-            return {"history": []}
+        """The history to send (see the class's docstring): complete, ``"incomplete": true``, or ``null`` and why."""
+        numbers = self.numbers
         try:
             said = await asyncio.wait_for(
-                history.recent(self.room, settings.ECHO_HISTORY_LENGTH), settings.ECHO_HISTORY_READ_TIMEOUT
+                history.recent(self.room, settings.ECHO_HISTORY_LENGTH, self.joined_at),
+                settings.ECHO_HISTORY_READ_TIMEOUT,
             )
         except asyncio.TimeoutError:
             logger.warning(
@@ -449,30 +511,83 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             said = None
         if said is None:
             return {"history": None, "error": "the room's history is unavailable: the database did not answer"}
-        return {"history": said}
+        known = {row.pop("seq"): row for row in said}
+        missing = await self.fill_the_gap(known, numbers)
+        window = sorted(known)[-settings.ECHO_HISTORY_LENGTH :]
+        self.in_history = set(window)
+        if len(window) == settings.ECHO_HISTORY_LENGTH:
+            self.history_floor = window[0]
+        told = {"history": [known[seq] for seq in window]}
+        if missing:
+            logger.warning("history: %d of the last messages of %r are not in its history", len(missing), self.room)
+            told["incomplete"] = True
+        return told
+
+    def missing(self, known: dict, numbers: tuple[int, int] | None, lost: set[int]) -> set[int]:
+        """The numbers the history should hold and ``known`` does not: the room's last ones up to its current
+        number (``numbers``: this epoch's start and current number; the numbers in between are consecutive),
+        and those this process could not store (``lost``), unless older than a full history's oldest."""
+        length = settings.ECHO_HISTORY_LENGTH
+        newest = sorted(known)[-length:]
+        floor = newest[0] if len(newest) == length else None  # older than a full history's oldest: not shown
+        expected = {seq for seq in lost if floor is None or seq > floor}
+        if numbers is not None:
+            start, current = numbers
+            lowest = max(start, current - length, floor if floor is not None else start)
+            expected.update(range(lowest + 1, current + 1))
+        return expected - set(known)
+
+    async def fill_the_gap(self, known: dict, numbers) -> set[int]:
+        """Add to ``known`` the missing messages that arrived live, wait in this process's queue, or get stored
+        within ``HISTORY_GAP_WAIT``; return the numbers still missing."""
+        deadline = asyncio.get_running_loop().time() + HISTORY_GAP_WAIT
+        known.update(history.writer.queued(self.room, self.joined_at))  # whatever the epoch: not stored yet
+        while True:
+            lost = history.writer.lost(self.room)  # never to be stored
+            if not (missing := self.missing(known, numbers, lost)):
+                return set()
+            for event in self.backlog:
+                if event.get("seq") in missing:
+                    known[event["seq"]] = {"who": event["who"], "message": event["message"]}
+            known.update(history.writer.queued(self.room, self.joined_at))
+            missing = self.missing(known, numbers, lost)
+            awaited = sorted(missing - lost)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if not awaited or remaining <= 0:
+                return missing
+            await asyncio.sleep(min(0.05, remaining))  # a writer (of this process or another) stores them
+            try:
+                stored = await asyncio.wait_for(history.stored(self.room, awaited), max(remaining, 0.05))
+            except asyncio.TimeoutError:
+                return missing
+            known.update(stored or {})
 
     async def receive_json(self, content, **kwargs):
-        size = len((await self.encode_json(content)).encode("utf-8"))
+        text = await self.encode_json(content)
+        size = len(text.encode("utf-8"))
         if size > settings.ECHO_MAX_ROOM_MESSAGE_BYTES:  # what the room passes on and keeps stays small
             await self.send_error(f"too large for a room: {size} bytes, at most {settings.ECHO_MAX_ROOM_MESSAGE_BYTES}")
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "chamber.message", "who": self.name, "message": content}
-        )
-        # Stored in the background, after the room has it: while a slow database writes, this member
-        # keeps receiving. One write in flight per member: whoever sends faster than the database
-        # stores waits for the previous write, so a flood queues nothing; but never longer than
-        # STORING_WAIT: then this message is not stored, and the log says so.
-        if not settings.ECHO_HISTORY_LENGTH:
-            return
-        if self.storing is not None:
-            await asyncio.wait({self.storing}, timeout=STORING_WAIT)
-            if not self.storing.done():
-                logger.warning(
-                    "history: a message in %r was not stored: the database is still storing the one before", self.room
-                )
+        if self.backlog is not None:  # its history is on its way: what it says comes after it
+            if len(self.unsaid) >= UNSAID_WHILE_JOINING:  # then this member is not read until the history is sent
+                await asyncio.wait({self.reading})
+            if self.backlog is not None:
+                self.unsaid.append((content, text))
                 return
-        self.storing = asyncio.ensure_future(history.remember(self.room, self.name, content))
+        await self.say(content, text)
+
+    async def say(self, content, text: str):
+        if not settings.ECHO_HISTORY_LENGTH:  # a room that keeps nothing needs no numbers
+            await self.channel_layer.group_send(
+                self.group, {"type": "chamber.message", "who": self.name, "message": content}
+            )
+            return
+        seq = await history.next_seq(self.room)
+        await self.channel_layer.group_send(
+            self.group, {"type": "chamber.message", "who": self.name, "message": content, "seq": seq}
+        )
+        # Then queued to be stored, never awaited: a slow or hung database costs history, not the conversation.
+        history.keep(self.room, seq, self.name, text)
 
     async def disconnect(self, close_code):
         await self.leave()
@@ -487,6 +602,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             present.pop(self.channel_name, None)
             if not present:  # the last one out: forget the room
                 PRESENT.pop(self.group, None)
+                history.forget_room(self.room)
+            if self.reading is not None:
+                self.reading.cancel()  # nobody to send the history to
             # A task of its own: it finishes even if this consumer's task is cancelled meanwhile.
             self.leaving = asyncio.ensure_future(self.tell_the_room_and_leave())
             LEAVING.add(self.leaving)
@@ -494,8 +612,6 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         await asyncio.shield(self.leaving)
 
     async def tell_the_room_and_leave(self):
-        if self.storing is not None:  # the member's last message joins the history first, if it can
-            await asyncio.wait({self.storing}, timeout=STORING_WAIT)
         await self.with_retries(self.channel_layer.group_discard, self.group, self.channel_name)
         if self.announced:
             left = {"type": "chamber.presence", "who": self.name, "event": "left"}
@@ -523,13 +639,31 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             leaving.add_done_callback(LEAVING.discard)
 
     # Handlers of group events: the event's "type", dots as underscores.
+    async def held(self, event) -> bool:
+        """Whether ``event`` is held for after the history, which is on its way (then it is in the backlog)."""
+        if self.backlog is not None and len(self.backlog) >= settings.ECHO_LAYER_CAPACITY:
+            await asyncio.wait({self.reading})  # the layer's capacity applies meanwhile, as to a slow member
+        if self.backlog is None:
+            return False
+        self.backlog.append(event)
+        return True
+
     @careful
     async def chamber_message(self, event):
+        if not await self.held(event):
+            await self.pass_on(event)
+
+    async def pass_on(self, event):
+        seq = event.get("seq")  # none from code that does not number (a worker's summary)
+        floor = self.history_floor
+        if seq is not None and (seq in self.in_history or (floor is not None and seq < floor)):
+            return  # the history held it, or it is older than all the history held
         await self.send_json({"who": event["who"], "message": event["message"]})
 
     @careful
     async def chamber_presence(self, event):
-        await self.send_json({"who": event["who"], "event": event["event"]})
+        if not await self.held(event):
+            await self.send_json({"who": event["who"], "event": event["event"]})
 
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):

@@ -23,6 +23,9 @@ DATABASE_URL   where rooms keep their history; default sqlite:///<echo_project>/
 ECHO_HISTORY_LENGTH    how many of a room's last messages a newcomer receives; default 20 (0: none
                are kept)
 ECHO_HISTORY_READ_TIMEOUT  seconds a newcomer waits for the history; default 3 (then {"history": null})
+ECHO_HISTORY_QUEUE     how many messages a server process holds to store; default 10000 (see below:
+               what it costs; more are not stored, and newcomers are told the history is incomplete)
+ECHO_HISTORY_RETENTION how many messages each room keeps in the database; default 1000
 ECHO_DATABASE_TIMEOUT  seconds a query waits for a lock, a connection or a statement; default 10
 ECHO_LAYER_CAPACITY    how many events a member's channel holds before the layer drops more; default
                1000 (see "capacity" below: what it costs)
@@ -194,6 +197,17 @@ ECHO_MAX_ROOMS = int(os.environ.get("ECHO_MAX_ROOMS", 100))
 ECHO_HISTORY_LENGTH = int(os.environ.get("ECHO_HISTORY_LENGTH", 20))
 # How long a newcomer waits for the history; then it gets {"history": null, "error": ...}.
 ECHO_HISTORY_READ_TIMEOUT = float(os.environ.get("ECHO_HISTORY_READ_TIMEOUT", 3))
+# Messages go to the room first, then into a queue that one writer thread per process stores in batches
+# (echo/history.py): whatever the database does, no member waits for it. The queue holds the room's
+# messages while the database is slower than the rooms (10 ms per insert is 100 messages a second), or
+# down: 10,000 is 50 s of a room of 10 members saying 20 things a second. What it costs: each queued
+# message is its JSON text, at most ECHO_MAX_ROOM_MESSAGE_BYTES (4 KiB), and about 0.3 KiB of tuple,
+# strings and deque around it: 0.5 MiB for 10,000 one-word messages, 44 MiB at most (10,000 x 4.3 KiB).
+# Beyond it, a message is not stored: the log counts it, and newcomers are told the history is incomplete.
+ECHO_HISTORY_QUEUE = int(os.environ.get("ECHO_HISTORY_QUEUE", 10_000))
+# How many messages each room keeps: the writer deletes older ones after each batch. 1000 rows of at
+# most 4 KiB: 4 MiB per room at most (one client alone stored 295 rows a second, issue 22).
+ECHO_HISTORY_RETENTION = max(int(os.environ.get("ECHO_HISTORY_RETENTION", 1000)), ECHO_HISTORY_LENGTH, 1)
 
 # Error reports (the DEBUG page included) mask credentials in URLs: REDIS_URL, the layer's hosts.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.layers.CredentialsFilter"

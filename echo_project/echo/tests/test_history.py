@@ -234,7 +234,8 @@ async def test_a_worker_summarizes_a_room_off_the_consumers(shared_by_processes)
 
 async def test_a_locked_database_holds_no_one_and_a_newcomer_is_told_the_history_is_unavailable(database):
     """While another connection holds the lock: the room talks, a newcomer hears the history is unavailable
-    (not an empty room), and a member who closes is announced "left", all before the lock is released."""
+    (not an empty room) if the lock holds readers too, and a member who closes is announced "left", all before
+    the lock is released."""
     with serve_echo_project({"DATABASE_URL": database.url}, name="history: locked") as server:
         ada, cat = await join(server, "garden"), await join(server, "garden")
         with database.locked():  # every write of the server now waits, up to the database timeout
@@ -245,7 +246,12 @@ async def test_a_locked_database_holds_no_one_and_a_newcomer_is_told_the_history
             bob = await connect_ws(server.ws_url("chamber/garden/")).__aenter__()
             assert "you" in json.loads(await bob.recv())
             told = json.loads(await asyncio.wait_for(bob.recv(), 30))
-            assert told["history"] is None and "unavailable" in told["error"], told
+            if isinstance(database, SQLiteFile):
+                # WAL: a reader never waits for the writer's lock; what is still queued to be stored fills the rest.
+                said = [{"who": ada.name, "message": "first"}, {"who": ada.name, "message": "second"}]
+                assert told == {"history": said}, told
+            else:  # PostgreSQL's ACCESS EXCLUSIVE lock holds readers too
+                assert told["history"] is None and "unavailable" in told["error"], told
             await ada.close()
             while (event := json.loads(await asyncio.wait_for(cat.recv(), 30))).get("event") != "left":
                 pass

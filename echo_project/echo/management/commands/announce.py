@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from echo import history
 from echo.consumers import LAYER_UNAVAILABLE, NOT_TEXT, STRICT_ENCODER, describe
 from echo.models import Message
 
@@ -51,15 +52,17 @@ class Command(BaseCommand):
             raise CommandError(
                 "set REDIS_URL to the Redis the server uses: the in-memory channel layer reaches only this process"
             )
-        event = {"type": "chamber.message", "who": ANNOUNCER, "message": text}
         try:
+            # The room's next number, as a member's message gets (echo/history.py): the history keeps the order heard.
+            seq = async_to_sync(history.next_seq)(room)
+            event = {"type": "chamber.message", "who": ANNOUNCER, "message": text, "seq": seq}
             async_to_sync(layer.group_send)(f"chamber.{room}", event)
         except LAYER_UNAVAILABLE as error:
             raise CommandError(
                 f"the channel layer did not take it ({describe(error)}): nothing was sent or stored, run it again"
             ) from None
         try:  # only now: what the room heard, and nothing else, is kept
-            Message.objects.create(room=room, who=ANNOUNCER, message=text)
+            Message.objects.create(room=room, seq=seq, who=ANNOUNCER, message=text)
         except DatabaseError as error:
             raise CommandError(
                 f"the room heard it, but its history could not keep it ({describe(error)}): do not run it again"

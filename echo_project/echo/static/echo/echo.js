@@ -52,15 +52,17 @@
     if (!isObject(data)) log(receivedLog, text(data));
     else if ("error" in data) log(receivedLog, `error: ${text(data.error)}`, "error");
     else if ("you" in data) setStatus("open", `connected to room ${text(data.room)} as ${text(data.you)}`);
-    else if (Array.isArray(data.history)) showHistory(data.history);
+    else if (Array.isArray(data.history)) showHistory(data.history, data.incomplete === true);
     else if ("event" in data) log(receivedLog, `${text(data.who)} ${text(data.event)}`, "presence");
     else if ("who" in data) log(receivedLog, `${text(data.who)}: ${text(data.message)}`);
     else log(receivedLog, text(data));
   }
 
   // On joining, a room sends what it said last (its history, oldest first), before anything new.
-  // Each entry is shown on its own: one that cannot be shown hides nothing else.
-  function showHistory(messages) {
+  // Each entry is shown on its own: one that cannot be shown hides nothing else. "incomplete": some
+  // of the last messages could not be stored (the server says so rather than showing a silent gap).
+  function showHistory(messages, incomplete) {
+    if (incomplete) log(receivedLog, "some earlier messages of this room were not kept: this history has gaps", "error");
     if (!messages.length) return;
     log(receivedLog, `earlier in this room (${messages.length}):`, "presence");
     for (const item of messages) {
