@@ -316,6 +316,55 @@ def test_notebooks_import_the_kit_from_its_public_api(path):
         assert not re.search(r"^import workshop\.", source, re.M), f"cell {index}: import from workshop"
 
 
+def kit_imports(module: str) -> set[str]:
+    """The workshop modules ``module`` imports (at the top or inside a function), or runs as a script
+    by its file's name (``"_watchdog.py"``), as dotted names."""
+    path = REPO / (module.replace(".", "/") + ".py")
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    if not path.exists():
+        path, package = REPO / module.replace(".", "/") / "__init__.py", module
+    source = path.read_text()
+    found = {f"{package}.{script}" for script in re.findall(r"[\"'](\w+)\.py[\"']", source)}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            if base.split(".")[0] == "workshop":
+                found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "workshop"}
+    return found
+
+
+def test_every_kit_module_serves_a_lesson_a_check_or_make_check():
+    """workshop/ is what learners import: each module is reached from a name a notebook imports, from the
+    checks, or from the preflight (`make check`). Test helpers live in tests/, the bench's in tools/."""
+    exported_from = {  # each name of workshop.__all__ -> the module workshop/__init__.py imports it from
+        alias.asname or alias.name: f"workshop.{node.module}"
+        for node in ast.parse((REPO / "workshop" / "__init__.py").read_text()).body
+        if isinstance(node, ast.ImportFrom) and node.level == 1
+        for alias in node.names
+    }
+    modules = {
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for path in REPO.glob("workshop/**/*.py")
+    }
+    reached = {"workshop.checks", "workshop.preflight"}  # not "workshop": only the names notebooks use count
+    for path in NOTEBOOKS:
+        for cell in cells(path):
+            for names in re.findall(r"^from workshop import ([^#\n]+)", "".join(cell["source"]), re.M):
+                reached |= {exported_from[name.strip()] for name in names.strip("()").split(",") if name.strip()}
+    todo = list(reached)
+    while todo:
+        for name in kit_imports(todo.pop()) & modules - reached:
+            reached.add(name)
+            todo.append(name)
+    unused = sorted(modules - reached - {"workshop"})
+    assert not unused, f"in workshop/ but used by no lesson, check or make check: {unused}"
+
+
 def test_no_module_imports_another_modules_private_names():
     """A leading underscore means "this module's own": another module that needs it gets a public name.
 

@@ -55,8 +55,8 @@ def failing_cell(path: pathlib.Path, error: CellExecutionError) -> str:
 
 def rehearse_echo_page() -> bool | None:
     """echo_project with the README's command, typed into in headless Chromium: the evening's live demo."""
+    from tools.browser import find_chromium, launch_chromium
     from workshop import serve_echo_project
-    from workshop.browser import find_chromium, launch_chromium
 
     what = "the echo page in Chromium"
     if find_chromium() is None:
