@@ -25,11 +25,16 @@ FIRST_PARTY = {"workshop", "echo_project", "echo", "tools", "tests", "conftest"}
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
 
 
-def requirement_lines():
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            yield line
+LEARNER_REQUIREMENTS = REPO / "requirements.txt"  # `pip install -e .`
+DEV_REQUIREMENTS = REPO / "requirements-dev.txt"  # `pip install -e ".[dev]"` adds these
+
+
+def requirement_lines(*files):
+    for path in files or (LEARNER_REQUIREMENTS, DEV_REQUIREMENTS):
+        for line in path.read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line:
+                yield line
 
 
 def requirement_name(line: str) -> str:
@@ -43,13 +48,16 @@ def test_every_requirement_is_pinned_exactly():
 
 
 def code_sources():
-    """(where, Python source) for every module and notebook code cell the workshop runs or tests."""
+    """(where, Python source, whether a learner runs it) for every module and notebook code cell the workshop
+    runs or tests. A learner runs the kit, echo_project (not its tests) and the lessons and solutions."""
     paths = [
         REPO / "conftest.py",
         *[p for folder in ("workshop", "echo_project", "tests", "tools") for p in (REPO / folder).rglob("*.py")],
     ]
     for path in paths:
-        yield path.relative_to(REPO), path.read_text()
+        where = path.relative_to(REPO)
+        learner = where.parts[0] in ("workshop", "echo_project") and "tests" not in where.parts
+        yield where, path.read_text(), learner
     for path in NOTEBOOKS:
         for cell in cells(path):
             if cell["cell_type"] == "code":
@@ -57,6 +65,7 @@ def code_sources():
                 yield (
                     path.relative_to(REPO),
                     "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))),
+                    True,
                 )
 
 
@@ -86,17 +95,33 @@ def imported_modules(source: str) -> tuple[set[str], set[str]]:
 
 
 def test_every_third_party_import_is_pinned():
-    """What the code imports by name is pinned, not left to arrive as someone else's dependency."""
-    pinned = {requirement_name(line) for line in requirement_lines()}
+    """What the code imports by name is pinned, not left to arrive as someone else's dependency: what a learner
+    runs in the learner's install (requirements.txt), the tests and tools in either file."""
+    learner_pins = {requirement_name(line) for line in requirement_lines(LEARNER_REQUIREMENTS)}
+    all_pins = {requirement_name(line) for line in requirement_lines()}
     distributions = importlib.metadata.packages_distributions()
     unpinned = {}
-    for where, source in code_sources():
+    for where, source, learner in code_sources():
         required, _optional = imported_modules(source)
         for module in required - set(sys.stdlib_module_names) - FIRST_PARTY:
             names = {name.lower().replace("_", "-") for name in distributions.get(module, [module])}
-            if not names & pinned:
+            if not names & (learner_pins if learner else all_pins):
                 unpinned.setdefault(module, str(where))
-    assert not unpinned, f"imported but not pinned in requirements.txt (module: first file): {unpinned}"
+    assert not unpinned, (
+        f"imported but not pinned (module: first file; a learner's code needs requirements.txt): {unpinned}"
+    )
+
+
+def test_each_package_is_pinned_in_one_file_and_the_extra_adds_only_what_learners_do_not_need():
+    learner = [requirement_name(line) for line in requirement_lines(LEARNER_REQUIREMENTS)]
+    dev = [requirement_name(line) for line in requirement_lines(DEV_REQUIREMENTS)]
+    assert not set(learner) & set(dev), f"pinned in both files: {set(learner) & set(dev)}"
+    assert not [line for line in requirement_lines(DEV_REQUIREMENTS) if line.startswith("-")], (
+        "requirements-dev.txt holds pins only (pyproject.toml reads it: no -r or options)"
+    )
+    from workshop.preflight import MODULES  # what `make check` checks is what the learner installs
+
+    assert {name.lower() for name in MODULES} <= set(learner), set(MODULES) - set(learner)
 
 
 def test_environment_yml_takes_its_python_packages_from_requirements_txt():
@@ -121,7 +146,9 @@ def test_tests_run_strict_nbval_and_keep_notebooks_whole():
 def test_pyproject_reads_its_dependencies_from_requirements_txt():
     pyproject = (REPO / "pyproject.toml").read_text()
     assert re.search(r'^dependencies = \{ file = \["requirements.txt"\] \}', pyproject, re.M)
-    assert not re.search(r"^dependencies = \[", pyproject, re.M), "versions live in requirements.txt only"
+    assert re.search(r'^optional-dependencies = \{ dev = \{ file = \["requirements-dev.txt"\] \} \}', pyproject, re.M)
+    assert re.search(r'^dynamic = \["dependencies", "optional-dependencies"\]', pyproject, re.M)
+    assert not re.search(r"^(optional-)?dependencies = \[", pyproject, re.M), "versions live in the two files only"
 
 
 def test_ci_runs_the_readmes_test_command_lint_and_both_pythons():

@@ -61,7 +61,10 @@ def rehearse_echo_page() -> bool | None:
     what = "the echo page in Chromium"
     if find_chromium() is None:
         return line(None, what, "no Chromium here: open the page by hand in your browser instead")
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # the learner's install: Playwright comes with the dev extra
+        return line(None, what, 'no Playwright here (pip install -e ".[dev]"): open the page by hand instead')
 
     with serve_echo_project(name="echo_project (rehearsal)") as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)

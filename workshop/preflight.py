@@ -20,7 +20,7 @@ import sys
 from .paths import REPO
 
 SUPPORTED_PYTHON = ((3, 10), (3, 13))
-MODULES = {  # requirement name -> module to import
+MODULES = {  # requirement name -> module to import: the learner's install (requirements.txt), not the dev extra
     "Django": "django",
     "channels": "channels",
     "daphne": "daphne",
@@ -34,9 +34,9 @@ MODULES = {  # requirement name -> module to import
     "nest-asyncio": "nest_asyncio",
     "nbformat": "nbformat",
     "nbclient": "nbclient",
+    "matplotlib": "matplotlib",
     "pytest": "pytest",
-    "nbval": "nbval",
-    "playwright": "playwright",
+    "pytest-asyncio": "pytest_asyncio",
 }
 
 
