@@ -136,6 +136,22 @@ def test_environment_yml_takes_its_python_packages_from_requirements_txt():
     assert python.split("=")[1] in {"3.10", "3.11", "3.12", "3.13"}
 
 
+def test_the_pre_commit_hooks_are_ruffs_own_at_the_pinned_version():
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    ruff_pin = next(line for line in requirement_lines(DEV_REQUIREMENTS) if requirement_name(line) == "ruff")
+    [repo] = config["repos"]
+    assert repo["repo"] == "https://github.com/astral-sh/ruff-pre-commit"
+    assert repo["rev"] == "v" + ruff_pin.split("==")[1], "the hook's ruff is the one make lint runs"
+    assert [hook["id"] for hook in repo["hooks"]] == ["ruff-check", "ruff-format"]
+
+
+def test_pytest_runs_strict():
+    """A misspelt marker or ini key, or an xfail that passes, fails the run instead of being ignored."""
+    ini = (REPO / "pytest.ini").read_text()
+    assert "--strict-markers" in ini and "--strict-config" in ini
+    assert re.search(r"^xfail_strict = true$", ini, re.M)
+
+
 def test_tests_run_strict_nbval_and_keep_notebooks_whole():
     ini = "\n".join(line for line in (REPO / "pytest.ini").read_text().splitlines() if not line.startswith("#"))
     assert "--nbval-lax" not in ini and "--nbval " in ini
