@@ -103,11 +103,14 @@ slides: setup
 	$(PY) -m tools.slides build slides
 
 # Each notebook runs top to bottom in a fresh kernel from its own folder, as nbval runs it; then the
-# slide marks and exercises/ are brought in step with what changed.
+# slide marks and exercises/ are brought in step with what changed. A kernel sends what a cell prints
+# in chunks cut where the timing falls: nbconvert's CoalesceStreamsPreprocessor, run after the
+# execution, stores adjacent chunks of one stream as one output, so a re-run rewrites a notebook
+# byte for byte.
 NB ?= notebooks/*.ipynb solutions/*.ipynb
+COALESCE := --NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor
 outputs: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False $(NB)
-	$(PY) -m tools.notebooks normalize $(NB)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False $(COALESCE) $(NB)
 	$(PY) -m tools.slides mark
 	$(PY) -m tools.exercises solutions exercises
 

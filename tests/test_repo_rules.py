@@ -7,6 +7,7 @@ import re
 import sys
 import time
 
+import nbformat
 import pytest
 import yaml
 
@@ -511,9 +512,13 @@ def test_notebooks_name_the_kernel_the_readme_tells_learners_to_pick(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_stored_outputs_are_in_the_stable_form_make_outputs_writes(path):
-    """Adjacent chunks of one stream are one output: a re-run rewrites the notebook byte for byte."""
-    from tools.notebooks import merged_streams
+    """Adjacent chunks of one stream are one output (nbconvert's CoalesceStreamsPreprocessor, which
+    `make outputs` runs): a re-run rewrites the notebook byte for byte."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
-    for index, cell in enumerate(cells(path)):
-        if cell["cell_type"] == "code":
-            assert len(merged_streams(cell["outputs"])) == len(cell["outputs"]), f"cell {index}: run make outputs"
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            stored = nbformat.from_dict(cell.outputs)
+            coalesced, _ = CoalesceStreamsPreprocessor().preprocess_cell(cell, {}, index)
+            assert coalesced.outputs == stored, f"cell {index}: run make outputs"
