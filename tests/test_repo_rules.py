@@ -409,6 +409,17 @@ def test_every_kit_module_serves_a_lesson_a_check_or_make_check():
     assert not unused, f"in workshop/ but used by no lesson, check or make check: {unused}"
 
 
+def test_a_kit_module_over_400_lines_says_why_in_its_docstring():
+    """A module a learner may open stays readable: over about 400 lines, its docstring gives the reason."""
+    unexplained = [
+        f"{path.relative_to(REPO)} ({lines} lines)"
+        for path in sorted(REPO.glob("workshop/**/*.py"))
+        if (lines := len(path.read_text().splitlines())) > 400
+        and "Over 400 lines: " not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    ]
+    assert not unexplained, f"split them, or say why in the docstring ('Over 400 lines: ...'): {unexplained}"
+
+
 def test_no_module_imports_another_modules_private_names():
     """A leading underscore means "this module's own": another module that needs it gets a public name.
 
