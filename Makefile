@@ -1,6 +1,6 @@
 # Real time with Django Channels: the workshop's commands.
-#   make lab         install (once) and open JupyterLab on the lessons
-#   make test        install (once) and run everything CI runs
+#   make lab         install the learner's set (once) and open JupyterLab on the lessons
+#   make test        install the dev extra too (once) and run everything CI runs
 #   make check       the preflight: is this laptop ready for the workshop?
 #   make rehearse    the night before: every lesson as JupyterLab runs it, the echo page in Chromium
 #   make lint        ruff: lint and format check (CI runs it); `make format` rewrites
@@ -13,15 +13,18 @@
 #   make test-offline-install   download this machine's wheels anew and install them with no index
 #
 # Installing is `pip install -e .` (pyproject.toml; versions in requirements.txt), the same as
-# Binder, conda or a bare venv do. make first downloads this machine's wheels into .state/wheels
-# (the only step that needs the network) and installs from there with no index; the tests that
-# build fresh environments reuse that folder, so `make test` needs no network.
+# Binder, conda or a bare venv do: what a learner needs for every lesson. The maintainer's targets
+# (test, lint, format) install `-e ".[dev]"` on top (tests, browser, lint; requirements-dev.txt).
+# make first downloads this machine's wheels into .state/wheels (the only step that needs the
+# network) and installs from there with no index; the tests that build fresh environments reuse
+# that folder, so `make test` needs no network.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
 KERNEL := realtime-workshop
 LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told.
@@ -46,7 +49,7 @@ export MPLCONFIGDIR := $(STATE)/matplotlib
 export WORKSHOP_LOG_DIR := $(STATE)/logs
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test test-python test-offline-install lint format check rehearse exercises bench wheelhouse slides outputs setup clean
+.PHONY: lab test test-python test-offline-install lint format check rehearse exercises bench wheelhouse slides outputs setup setup-dev clean
 
 # echo_project's rooms keep their history in echo_project/db.sqlite3: its tables first (quick when they exist).
 # JupyterLab asks "Would you like to get notified about official Jupyter news?" over lesson 00 unless its
@@ -59,24 +62,24 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.
-test: setup
+test: setup-dev
 	XDG_CONFIG_HOME=$(STATE)/config XDG_CACHE_HOME=$(STATE)/cache WORKSHOP_WHEELS=$(WHEELS) $(PY) -m pytest $(PYTEST_ARGS)
 
 # CI runs this on the oldest and the newest supported Python: the lessons (strict nbval) and the kit's
 # and echo_project's tests; the rest (browser, slides, make, Binder) runs once, on the default Python.
 PYTHON_SUBSET ?= notebooks tests/test_serving.py echo_project
-test-python: setup
+test-python: setup-dev
 	$(PY) -m pytest $(PYTHON_SUBSET) $(PYTEST_ARGS)
 
 # The one test that needs the network: a fresh download of this machine's wheels, then an install from them.
-test-offline-install: setup
+test-offline-install: setup-dev
 	$(PY) -m pytest tests/test_offline_install.py --run-download $(PYTEST_ARGS)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -100,16 +103,24 @@ slides: setup
 	$(PY) -m tools.slides build slides
 
 # Each notebook runs top to bottom in a fresh kernel from its own folder, as nbval runs it; then the
-# slide marks and exercises/ are brought in step with what changed.
+# slide marks and exercises/ are brought in step with what changed. A kernel sends what a cell prints
+# in chunks cut where the timing falls: nbconvert's CoalesceStreamsPreprocessor, run after the
+# execution, stores adjacent chunks of one stream as one output, so a re-run rewrites a notebook
+# byte for byte.
 NB ?= notebooks/*.ipynb solutions/*.ipynb
+COALESCE := --NotebookExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor
 outputs: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False $(NB)
-	$(PY) -m tools.notebooks normalize $(NB)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False $(COALESCE) $(NB)
 	$(PY) -m tools.slides mark
 	$(PY) -m tools.exercises solutions exercises
 
+STATE_DIRS := $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(MPLCONFIGDIR) $(WORKSHOP_LOG_DIR)
 setup: $(INSTALLED)
-	@mkdir -p $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(MPLCONFIGDIR) $(WORKSHOP_LOG_DIR)
+	@mkdir -p $(STATE_DIRS)
+
+# The maintainer's install: the learner's, plus the dev extra.
+setup-dev: $(INSTALLED_DEV)
+	@mkdir -p $(STATE_DIRS)
 
 # Re-installs only when the requirements or the project's metadata change (or the venv is new).
 $(INSTALLED): requirements.txt pyproject.toml
@@ -125,6 +136,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@# Venvs made before pyproject.toml put the repo on the path with a .pth file: no longer needed.
 	rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/realtime-workshop.pth"
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (realtime workshop)" > /dev/null
+	touch $@
+
+$(INSTALLED_DEV): $(INSTALLED) requirements-dev.txt
+	$(if $(OFFLINE),,$(PY) -m tools.wheelhouse --here --dev --dest $(WHEELS))
+	$(PY) -m pip install --quiet --no-index --find-links $(WHEELS) -e ".[dev]"
 	touch $@
 
 clean:

@@ -7,6 +7,7 @@ puts this folder on the path, which is how tests import the maintainer `tools`.
 """
 
 import atexit
+import gc
 import os
 import pathlib
 
@@ -41,6 +42,13 @@ def pytest_addoption(parser):
         action="store_true",
         help="also run the tests that download wheels (make test-offline-install)",
     )
+
+
+def pytest_collection_finish(session):
+    """Everything imported so far (Django, the kit, every test module) lives as long as the run: frozen, the
+    full collections the checks make after running a learner's code (``gc.collect()``, so an unretrieved task
+    reports now) skip it, and cost what the check's own objects cost, as in a learner's kernel."""
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -47,7 +47,7 @@ def main() -> int:
         name_before, name_here = f"echo consumer (tuned) at {rev}", "echo consumer (tuned), this checkout"
         python = sys.executable
         targets = [
-            bench.Target(bench.BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
+            bench.Target(bench.BASELINE, [python, "-m", "tools.bench_servers", "websockets", "{port}"]),
             bench.Target(bench.FLOOR, bench.asgi_echo_argv()),
             bench.Target(
                 name_before,
@@ -67,7 +67,7 @@ def main() -> int:
                     bench.FANOUT_BASELINE,
                     [
                         serve_process(
-                            [python, "-m", "workshop.bench_servers", "broadcast", "{port}"], name="compare: broadcast"
+                            [python, "-m", "tools.bench_servers", "broadcast", "{port}"], name="compare: broadcast"
                         ).ws_url()
                     ],
                 )

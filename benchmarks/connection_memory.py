@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/connection_memory.py [CONNECTIONS]
 
 Serves, in this process (uvicorn in a thread, so ``tracemalloc`` sees the server), echo_project's
-tuned echo and the raw ASGI echo (``workshop.bench_servers:asgi_echo``) under each of uvicorn's
+tuned echo and the raw ASGI echo (``workshop.examples:asgi_echo``) under each of uvicorn's
 ``--ws websockets`` and ``--ws websockets-sansio``, with the options of the README's command that
 change a connection's state (no lifespan, no per-message deflate). A client process opens the
 connections and holds them; the difference of two snapshots, divided by their number, is what
@@ -24,7 +24,7 @@ from workshop.serving import free_port
 
 APPLICATIONS = {
     "echo_project (tuned)": "echo_project.asgi:application",
-    "raw ASGI echo": "workshop.bench_servers:asgi_echo",
+    "raw ASGI echo": "workshop.examples:asgi_echo",
 }
 IMPLEMENTATIONS = ["websockets", "websockets-sansio"]
 SITE = f"{os.sep}site-packages{os.sep}"

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.pong_flow_control_cost [ROUNDS]    # from the repo root: it imports tools.bench
 
-Serves ``workshop.bench_servers:asgi_echo`` (no Django, no Channels) with the README's command
+Serves ``workshop.examples:asgi_echo`` (no Django, no Channels) with the README's command
 (``tools.bench.asgi_echo_argv``), once as it is (``FlowControlledPongsProtocol``) and once with
 uvicorn's own ``--ws websockets-sansio``, beside the raw ``websockets`` baseline, and measures
 them as ``make bench`` does (interleaved rounds; server CPU per message from /proc).
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     rounds = int(argv[0]) if argv else 6
     echo = bench.asgi_echo_argv()
     targets = [
-        bench.Target(bench.BASELINE, [sys.executable, "-m", "workshop.bench_servers", "websockets", "{port}"]),
+        bench.Target(bench.BASELINE, [sys.executable, "-m", "tools.bench_servers", "websockets", "{port}"]),
         bench.Target("raw ASGI echo, README's transport (FlowControlledPongsProtocol)", echo),
         bench.Target("raw ASGI echo, README's transport, --ws websockets-sansio", [*echo, "--ws", "websockets-sansio"]),
     ]

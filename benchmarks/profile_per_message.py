@@ -37,7 +37,7 @@ from workshop.project import echo_project_command
 from workshop.serving import free_port
 
 APPLICATIONS = {
-    "raw ASGI echo": "workshop.bench_servers:asgi_echo",
+    "raw ASGI echo": "workshop.examples:asgi_echo",
     "echo consumer (tuned)": "echo_project.asgi:application",
 }
 CONNECTIONS, ROUND_TRIPS = 50, 200

@@ -18,8 +18,8 @@ import sys
 
 import pytest
 
+from tools.browser import find_chromium, launch_chromium
 from workshop import REPO, serve_process
-from workshop.browser import find_chromium, launch_chromium
 
 ARTIFACTS = REPO / "test-artifacts"  # screenshots to look at after a run
 

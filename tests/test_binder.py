@@ -3,7 +3,9 @@
 repo2docker installs environment.yml's pip entries, runs postBuild, and starts Jupyter;
 it never runs make. This test does the same in a fresh venv (the conda part, Python and
 redis-server, is this machine's), with no PYTHONPATH and no .pth file of ours, then runs
-lessons 00 and 04 from notebooks/ with `jupyter nbconvert --execute`. Wheels come from
+lessons 00, 04 and 08 (pytest in the learner's install) from notebooks/ with `jupyter nbconvert
+--execute`. It is the learner's install, `pip install -e .` with no dev extra: every name a lesson
+or a check imports works there, and nothing of the extra (tests, browser, lint) is installed. Wheels come from
 the folder `make setup` filled (WORKSHOP_WHEELS, else .state/wheels), with no index: no network.
 """
 
@@ -18,7 +20,8 @@ import yaml
 
 from workshop import REPO
 
-LESSONS = ["00-welcome.ipynb", "04-echo-chamber.ipynb"]
+LESSONS = ["00-welcome.ipynb", "04-echo-chamber.ipynb", "08-testing.ipynb"]
+DEV_EXTRA = ["playwright", "ruff", "nbval", "hypothesis", "xdist", "pytest_timeout", "psycopg"]
 WHEELS = pathlib.Path(os.environ.get("WORKSHOP_WHEELS") or REPO / ".state" / "wheels")
 
 
@@ -97,6 +100,19 @@ def test_post_build_registers_the_kernel_the_readme_names(binder_env):
     assert spec["spec"]["display_name"] == "Python (realtime workshop)"
     assert spec["resource_dir"].startswith(str(venv))
     assert "Python (realtime workshop)" in (REPO / "README.md").read_text()
+
+
+def test_the_learner_install_has_every_name_lessons_import_and_nothing_of_the_dev_extra(binder_env):
+    venv, env, root = binder_env
+    probe = (
+        "import importlib.util, workshop, workshop.checks, workshop.preflight, echo_project.asgi\n"
+        "missing = [n for m in (workshop, workshop.checks) for n in m.__all__ if not hasattr(m, n)]\n"
+        f"print(missing, [m for m in {DEV_EXTRA!r} if importlib.util.find_spec(m)], workshop.__file__)"
+    )
+    ran = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=root, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.startswith("[] [] "), f"names missing, then dev packages installed: {ran.stdout}"
+    assert ran.stdout.split()[-1] == str(REPO / "workshop" / "__init__.py")  # the editable install of this checkout
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from workshop import checks, exercises
+from tools import exercises
+from workshop import checks
 from workshop.checks import ExerciseHint
 
 REPO = pathlib.Path(__file__).resolve().parent.parent

@@ -66,6 +66,7 @@ def test_make_outputs_reexecutes_then_remarks_slides_then_regenerates_exercises(
     ]
     assert steps == sorted(steps)
     assert "notebooks/00-welcome.ipynb" in commands[steps[0]] and "record_timing=False" in commands[steps[0]]
+    assert "nbconvert.preprocessors.CoalesceStreamsPreprocessor" in commands[steps[0]]  # one output per stream
 
 
 def test_make_lint_checks_and_never_rewrites():

@@ -16,10 +16,12 @@ import pytest
 from workshop import REPO
 from workshop.preflight import MODULES
 
+DEV_MODULES = ["playwright", "ruff", "nbval", "hypothesis", "xdist", "pytest_timeout", "psycopg"]
 
-def dry_run(*make_args):
+
+def dry_run(*make_args, target="setup"):
     return subprocess.run(
-        ["make", "-n", "-B", "setup", "VENV=/nonexistent-venv", *make_args],
+        ["make", "-n", "-B", target, "VENV=/nonexistent-venv", *make_args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -32,6 +34,15 @@ def test_make_setup_downloads_once_then_installs_the_project_with_no_index():
     download = commands.index(f"-m tools.wheelhouse --here --dest {REPO}/.state/wheels")
     install = commands.index(f"pip install --quiet --no-index --find-links {REPO}/.state/wheels -e .")
     assert download < install
+
+
+def test_make_setup_dev_adds_the_dev_extra_from_the_same_folder():
+    """`make test` and `make lint` install the learner's set, then the dev extra on top."""
+    commands = dry_run(target="setup-dev")
+    learner = commands.index(f"--no-index --find-links {REPO}/.state/wheels -e .\n")
+    download = commands.index(f"-m tools.wheelhouse --here --dev --dest {REPO}/.state/wheels")
+    extra = commands.index(f'--no-index --find-links {REPO}/.state/wheels -e ".[dev]"')
+    assert learner < download < extra
 
 
 def test_make_lab_offline_installs_from_the_wheelhouse_and_downloads_nothing():
@@ -57,6 +68,10 @@ def installs_with_no_index(python: str, wheelhouse, tmp_path):
     imports = "; ".join(f"import {module}" for module in [*MODULES.values(), "workshop", "echo_project.asgi"])
     imported = subprocess.run([str(in_venv), "-c", imports], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr
+    # the stick is the learner's: nothing of the dev extra (tests, browser, lint) is installed from it
+    dev_extra = f"import importlib.util as u; print([m for m in {DEV_MODULES!r} if u.find_spec(m)])"
+    found = subprocess.run([str(in_venv), "-c", dev_extra], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert found.stdout.strip() == "[]", found.stdout + found.stderr
 
 
 def make_wheelhouse(*args, dest):

@@ -7,6 +7,7 @@ import re
 import sys
 import time
 
+import nbformat
 import pytest
 import yaml
 
@@ -25,11 +26,16 @@ FIRST_PARTY = {"workshop", "echo_project", "echo", "tools", "tests", "conftest"}
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
 
 
-def requirement_lines():
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            yield line
+LEARNER_REQUIREMENTS = REPO / "requirements.txt"  # `pip install -e .`
+DEV_REQUIREMENTS = REPO / "requirements-dev.txt"  # `pip install -e ".[dev]"` adds these
+
+
+def requirement_lines(*files):
+    for path in files or (LEARNER_REQUIREMENTS, DEV_REQUIREMENTS):
+        for line in path.read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line:
+                yield line
 
 
 def requirement_name(line: str) -> str:
@@ -43,13 +49,16 @@ def test_every_requirement_is_pinned_exactly():
 
 
 def code_sources():
-    """(where, Python source) for every module and notebook code cell the workshop runs or tests."""
+    """(where, Python source, whether a learner runs it) for every module and notebook code cell the workshop
+    runs or tests. A learner runs the kit, echo_project (not its tests) and the lessons and solutions."""
     paths = [
         REPO / "conftest.py",
         *[p for folder in ("workshop", "echo_project", "tests", "tools") for p in (REPO / folder).rglob("*.py")],
     ]
     for path in paths:
-        yield path.relative_to(REPO), path.read_text()
+        where = path.relative_to(REPO)
+        learner = where.parts[0] in ("workshop", "echo_project") and "tests" not in where.parts
+        yield where, path.read_text(), learner
     for path in NOTEBOOKS:
         for cell in cells(path):
             if cell["cell_type"] == "code":
@@ -57,6 +66,7 @@ def code_sources():
                 yield (
                     path.relative_to(REPO),
                     "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))),
+                    True,
                 )
 
 
@@ -86,17 +96,33 @@ def imported_modules(source: str) -> tuple[set[str], set[str]]:
 
 
 def test_every_third_party_import_is_pinned():
-    """What the code imports by name is pinned, not left to arrive as someone else's dependency."""
-    pinned = {requirement_name(line) for line in requirement_lines()}
+    """What the code imports by name is pinned, not left to arrive as someone else's dependency: what a learner
+    runs in the learner's install (requirements.txt), the tests and tools in either file."""
+    learner_pins = {requirement_name(line) for line in requirement_lines(LEARNER_REQUIREMENTS)}
+    all_pins = {requirement_name(line) for line in requirement_lines()}
     distributions = importlib.metadata.packages_distributions()
     unpinned = {}
-    for where, source in code_sources():
+    for where, source, learner in code_sources():
         required, _optional = imported_modules(source)
         for module in required - set(sys.stdlib_module_names) - FIRST_PARTY:
             names = {name.lower().replace("_", "-") for name in distributions.get(module, [module])}
-            if not names & pinned:
+            if not names & (learner_pins if learner else all_pins):
                 unpinned.setdefault(module, str(where))
-    assert not unpinned, f"imported but not pinned in requirements.txt (module: first file): {unpinned}"
+    assert not unpinned, (
+        f"imported but not pinned (module: first file; a learner's code needs requirements.txt): {unpinned}"
+    )
+
+
+def test_each_package_is_pinned_in_one_file_and_the_extra_adds_only_what_learners_do_not_need():
+    learner = [requirement_name(line) for line in requirement_lines(LEARNER_REQUIREMENTS)]
+    dev = [requirement_name(line) for line in requirement_lines(DEV_REQUIREMENTS)]
+    assert not set(learner) & set(dev), f"pinned in both files: {set(learner) & set(dev)}"
+    assert not [line for line in requirement_lines(DEV_REQUIREMENTS) if line.startswith("-")], (
+        "requirements-dev.txt holds pins only (pyproject.toml reads it: no -r or options)"
+    )
+    from workshop.preflight import MODULES  # what `make check` checks is what the learner installs
+
+    assert {name.lower() for name in MODULES} <= set(learner), set(MODULES) - set(learner)
 
 
 def test_environment_yml_takes_its_python_packages_from_requirements_txt():
@@ -111,6 +137,22 @@ def test_environment_yml_takes_its_python_packages_from_requirements_txt():
     assert python.split("=")[1] in {"3.10", "3.11", "3.12", "3.13"}
 
 
+def test_the_pre_commit_hooks_are_ruffs_own_at_the_pinned_version():
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    ruff_pin = next(line for line in requirement_lines(DEV_REQUIREMENTS) if requirement_name(line) == "ruff")
+    [repo] = config["repos"]
+    assert repo["repo"] == "https://github.com/astral-sh/ruff-pre-commit"
+    assert repo["rev"] == "v" + ruff_pin.split("==")[1], "the hook's ruff is the one make lint runs"
+    assert [hook["id"] for hook in repo["hooks"]] == ["ruff-check", "ruff-format"]
+
+
+def test_pytest_runs_strict():
+    """A misspelt marker or ini key, or an xfail that passes, fails the run instead of being ignored."""
+    ini = (REPO / "pytest.ini").read_text()
+    assert "--strict-markers" in ini and "--strict-config" in ini
+    assert re.search(r"^xfail_strict = true$", ini, re.M)
+
+
 def test_tests_run_strict_nbval_and_keep_notebooks_whole():
     ini = "\n".join(line for line in (REPO / "pytest.ini").read_text().splitlines() if not line.startswith("#"))
     assert "--nbval-lax" not in ini and "--nbval " in ini
@@ -121,7 +163,9 @@ def test_tests_run_strict_nbval_and_keep_notebooks_whole():
 def test_pyproject_reads_its_dependencies_from_requirements_txt():
     pyproject = (REPO / "pyproject.toml").read_text()
     assert re.search(r'^dependencies = \{ file = \["requirements.txt"\] \}', pyproject, re.M)
-    assert not re.search(r"^dependencies = \[", pyproject, re.M), "versions live in requirements.txt only"
+    assert re.search(r'^optional-dependencies = \{ dev = \{ file = \["requirements-dev.txt"\] \} \}', pyproject, re.M)
+    assert re.search(r'^dynamic = \["dependencies", "optional-dependencies"\]', pyproject, re.M)
+    assert not re.search(r"^(optional-)?dependencies = \[", pyproject, re.M), "versions live in the two files only"
 
 
 def test_ci_runs_the_readmes_test_command_lint_and_both_pythons():
@@ -316,6 +360,66 @@ def test_notebooks_import_the_kit_from_its_public_api(path):
         assert not re.search(r"^import workshop\.", source, re.M), f"cell {index}: import from workshop"
 
 
+def kit_imports(module: str) -> set[str]:
+    """The workshop modules ``module`` imports (at the top or inside a function), or runs as a script
+    by its file's name (``"_watchdog.py"``), as dotted names."""
+    path = REPO / (module.replace(".", "/") + ".py")
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    if not path.exists():
+        path, package = REPO / module.replace(".", "/") / "__init__.py", module
+    source = path.read_text()
+    found = {f"{package}.{script}" for script in re.findall(r"[\"'](\w+)\.py[\"']", source)}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            if base.split(".")[0] == "workshop":
+                found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "workshop"}
+    return found
+
+
+def test_every_kit_module_serves_a_lesson_a_check_or_make_check():
+    """workshop/ is what learners import: each module is reached from a name a notebook imports, from the
+    checks, or from the preflight (`make check`). Test helpers live in tests/, the bench's in tools/."""
+    exported_from = {  # each name of workshop.__all__ -> the module workshop/__init__.py imports it from
+        alias.asname or alias.name: f"workshop.{node.module}"
+        for node in ast.parse((REPO / "workshop" / "__init__.py").read_text()).body
+        if isinstance(node, ast.ImportFrom) and node.level == 1
+        for alias in node.names
+    }
+    modules = {
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for path in REPO.glob("workshop/**/*.py")
+    }
+    reached = {"workshop.checks", "workshop.preflight"}  # not "workshop": only the names notebooks use count
+    for path in NOTEBOOKS:
+        for cell in cells(path):
+            for names in re.findall(r"^from workshop import ([^#\n]+)", "".join(cell["source"]), re.M):
+                reached |= {exported_from[name.strip()] for name in names.strip("()").split(",") if name.strip()}
+    todo = list(reached)
+    while todo:
+        for name in kit_imports(todo.pop()) & modules - reached:
+            reached.add(name)
+            todo.append(name)
+    unused = sorted(modules - reached - {"workshop"})
+    assert not unused, f"in workshop/ but used by no lesson, check or make check: {unused}"
+
+
+def test_a_kit_module_over_400_lines_says_why_in_its_docstring():
+    """A module a learner may open stays readable: over about 400 lines, its docstring gives the reason."""
+    unexplained = [
+        f"{path.relative_to(REPO)} ({lines} lines)"
+        for path in sorted(REPO.glob("workshop/**/*.py"))
+        if (lines := len(path.read_text().splitlines())) > 400
+        and "Over 400 lines: " not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    ]
+    assert not unexplained, f"split them, or say why in the docstring ('Over 400 lines: ...'): {unexplained}"
+
+
 def test_no_module_imports_another_modules_private_names():
     """A leading underscore means "this module's own": another module that needs it gets a public name.
 
@@ -419,9 +523,13 @@ def test_notebooks_name_the_kernel_the_readme_tells_learners_to_pick(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_stored_outputs_are_in_the_stable_form_make_outputs_writes(path):
-    """Adjacent chunks of one stream are one output: a re-run rewrites the notebook byte for byte."""
-    from tools.notebooks import merged_streams
+    """Adjacent chunks of one stream are one output (nbconvert's CoalesceStreamsPreprocessor, which
+    `make outputs` runs): a re-run rewrites the notebook byte for byte."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
-    for index, cell in enumerate(cells(path)):
-        if cell["cell_type"] == "code":
-            assert len(merged_streams(cell["outputs"])) == len(cell["outputs"]), f"cell {index}: run make outputs"
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            stored = nbformat.from_dict(cell.outputs)
+            coalesced, _ = CoalesceStreamsPreprocessor().preprocess_cell(cell, {}, index)
+            assert coalesced.outputs == stored, f"cell {index}: run make outputs"

@@ -387,9 +387,10 @@ def test_a_server_started_from_a_thread_outlives_that_thread():
 
 
 def test_a_wsgi_request_stuck_in_the_app_does_not_hang_stop(monkeypatch):
+    import workshop._thread_servers
     import workshop.serving
 
-    monkeypatch.setattr(workshop.serving, "STOP_TIMEOUT", 0.5)
+    monkeypatch.setattr(workshop._thread_servers, "STOP_TIMEOUT", 0.5)  # where the thread servers read it
     release, entered = threading.Event(), threading.Event()
 
     def stuck(environ, start_response):  # a learner's loop that never ends (until the test says)
@@ -410,9 +411,10 @@ def test_a_wsgi_request_stuck_in_the_app_does_not_hang_stop(monkeypatch):
 
 
 def test_an_asgi_server_whose_loop_is_blocked_says_its_thread_survived(monkeypatch):
+    import workshop._thread_servers
     import workshop.serving
 
-    monkeypatch.setattr(workshop.serving, "STOP_TIMEOUT", 0.3)
+    monkeypatch.setattr(workshop._thread_servers, "STOP_TIMEOUT", 0.3)  # where the thread servers read it
     release, entered = threading.Event(), threading.Event()
 
     async def blocks_the_loop(scope, receive, send):  # a sync call in async code: time.sleep and friends

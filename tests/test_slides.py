@@ -7,8 +7,8 @@ import nbformat
 import pytest
 
 from tools import slides
+from tools.browser import find_chromium, launch_chromium
 from workshop import REPO
-from workshop.browser import find_chromium, launch_chromium
 
 LESSONS = slides.lessons()
 

@@ -61,7 +61,7 @@ def echo_project_argv() -> list[str]:
 def asgi_echo_argv() -> list[str]:
     """The raw ASGI echo (no Django, no Channels) on the README's transport: its command with the app swapped."""
     argv = echo_project_argv()
-    argv[argv.index("echo_project.asgi:application")] = "workshop.bench_servers:asgi_echo"
+    argv[argv.index("echo_project.asgi:application")] = "workshop.examples:asgi_echo"
     return argv
 
 
@@ -88,9 +88,9 @@ def targets() -> list[Target]:
     python, project = sys.executable, REPO / "echo_project"
     uvicorn = plain_uvicorn_argv()
     return [
-        Target("tcp echo (floor)", [python, "-m", "workshop.bench_servers", "tcp", "{port}"], protocol="tcp"),
-        Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"]),
-        Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.bench_servers:asgi_echo"]),
+        Target("tcp echo (floor)", [python, "-m", "tools.bench_servers", "tcp", "{port}"], protocol="tcp"),
+        Target(BASELINE, [python, "-m", "tools.bench_servers", "websockets", "{port}"]),
+        Target("raw ASGI echo, uvicorn", [*uvicorn, "workshop.examples:asgi_echo"]),
         # The same, on the README's transport (its command, the app swapped): the floor under Channels there.
         Target(FLOOR, asgi_echo_argv()),
         *(
@@ -395,7 +395,7 @@ def option_targets() -> list[Target]:
         "--ws websockets": ["--ws", "websockets"],
         "--ws websockets-sansio": ["--ws", "websockets-sansio"],
     }
-    targets = [Target(BASELINE, [python, "-m", "workshop.bench_servers", "websockets", "{port}"])]
+    targets = [Target(BASELINE, [python, "-m", "tools.bench_servers", "websockets", "{port}"])]
     targets += [Target(name, base + extra, "echo/", project) for name, extra in variants.items()]
     # The README's command (transport limits, flow-controlled pongs, h11), and with uvicorn's own WebSocket
     # implementations: the sans-I/O one it builds on (unbounded pongs), the deprecated legacy one; and httptools.
@@ -445,7 +445,7 @@ def start_fanout_servers(progress, database: str) -> list[FanoutTarget]:
 
     python, project = sys.executable, REPO / "echo_project"
     progress("starting the fan-out servers")
-    broadcast = serve_process([python, "-m", "workshop.bench_servers", "broadcast", "{port}"], name="bench: broadcast")
+    broadcast = serve_process([python, "-m", "tools.bench_servers", "broadcast", "{port}"], name="bench: broadcast")
     in_memory = {
         (consumers, history): serve_process(
             echo_project_argv(),

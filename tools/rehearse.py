@@ -80,13 +80,16 @@ def failed(path: pathlib.Path, message: str, raised: str, before: str = "") -> b
 
 def rehearse_echo_page() -> bool | None:
     """echo_project with the README's command, typed into in headless Chromium: the evening's live demo."""
+    from tools.browser import find_chromium, launch_chromium
     from workshop import serve_echo_project
-    from workshop.browser import find_chromium, launch_chromium
 
     what = "the echo page in Chromium"
     if find_chromium() is None:
         return line(None, what, "no Chromium here: open the page by hand in your browser instead")
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # the learner's install: Playwright comes with the dev extra
+        return line(None, what, 'no Playwright here (pip install -e ".[dev]"): open the page by hand instead')
 
     with serve_echo_project(name="echo_project (rehearsal)") as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)

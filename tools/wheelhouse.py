@@ -1,12 +1,15 @@
-"""`make wheelhouse`: every wheel of the pinned set, for offline installs at the workshop.
+"""`make wheelhouse`: every wheel of the learner's pinned set, for offline installs at the workshop.
 
     python -m tools.wheelhouse                # Python 3.10-3.13 on Linux, macOS and Windows
     python -m tools.wheelhouse --here         # only this machine's Python and platform
-    make lab OFFLINE=1                           # then installs from wheelhouse/ with no index
+    python -m tools.wheelhouse --here --dev   # and the dev extra's wheels (requirements-dev.txt)
+    make lab OFFLINE=1                        # then installs from wheelhouse/ with no index
 
-`make setup` runs the `--here` form into .state/wheels and installs from there with no
-index, so the same folder serves the tests that build fresh environments (the Binder
-test) without the network.
+The stick holds what `pip install -e .` needs (requirements.txt), never the dev extra:
+learners do not run the tests, the browser or lint. `make setup` runs the `--here` form
+into .state/wheels and installs from there with no index (`make setup-dev` adds `--dev`),
+so the same folder serves the tests that build fresh environments (the Binder test)
+without the network.
 
 The build backend pyproject.toml names (setuptools) is downloaded too: `pip install -e .`
 with no index builds the project in an isolated environment made from these wheels.
@@ -96,8 +99,8 @@ def build_requirements(pyproject: pathlib.Path = REPO / "pyproject.toml") -> lis
     return re.findall(r'"([^"]+)"', listed.group(1)) if listed else []
 
 
-def download_here(requirements: pathlib.Path, dest: pathlib.Path) -> bool:
-    """This interpreter, this platform: what `make lab OFFLINE=1` needs on this machine."""
+def download_here(requirements: list[pathlib.Path], dest: pathlib.Path) -> bool:
+    """This interpreter, this platform: what `make lab OFFLINE=1` (or `make setup-dev`) needs on this machine."""
     result = run(
         [
             sys.executable,
@@ -106,8 +109,7 @@ def download_here(requirements: pathlib.Path, dest: pathlib.Path) -> bool:
             "download",
             "--quiet",
             "--only-binary=:all:",
-            "-r",
-            str(requirements),
+            *[arg for path in requirements for arg in ("-r", str(path))],
             *build_requirements(),
             "-d",
             str(dest),
@@ -195,13 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--here", action="store_true", help="only this machine's Python and platform")
     parser.add_argument("--dest", type=pathlib.Path, default=REPO / "wheelhouse")
     parser.add_argument("--requirements", type=pathlib.Path, default=REPO / "requirements.txt")
+    parser.add_argument("--dev", action="store_true", help="with --here: the dev extra's wheels too")
     parser.add_argument("--python", action="append", choices=PYTHONS, help="limit to these (repeatable)")
     parser.add_argument("--platform", action="append", choices=sorted(PLATFORMS), help="limit to these")
     args = parser.parse_args(argv)
+    if args.dev and not args.here:
+        parser.error("--dev is for --here (make setup-dev): the wheelhouse for the stick is the learner's set")
     args.dest.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     if args.here:
-        ok = download_here(args.requirements, args.dest)
+        extra = [REPO / "requirements-dev.txt"] if args.dev else []
+        ok = download_here([args.requirements, *extra], args.dest)
         print(f"{'ok' if ok else 'FAILED'}: this machine's wheels in {args.dest}")
         return 0 if ok else 1
     if run([sys.executable, "-m", "uv", "--version"]).returncode:

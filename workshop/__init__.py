@@ -4,10 +4,9 @@ Every notebook and test imports from here, so there is one way to start a
 server, one way to connect to it, and one way to check an answer.
 """
 
-from .bench_servers import asgi_echo
 from .clients import connect_ws, fetch
 from .django_setup import configure_django
-from .examples import hello_and_echo
+from .examples import asgi_echo, hello_and_echo
 from .flow_worker import serve_flow_worker
 from .measure import describe_slowdown, slowdown
 from .paths import REPO

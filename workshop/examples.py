@@ -1,4 +1,4 @@
-"""Small ready-made apps for the welcome notebook and the preflight."""
+"""Small ready-made apps for the welcome notebook, the preflight, and lesson 10 (and `make bench`)."""
 
 
 async def hello_and_echo(scope, receive, send):
@@ -15,3 +15,17 @@ async def hello_and_echo(scope, receive, send):
                 await send({"type": "websocket.send", "text": message.get("text")})
             elif message["type"] == "websocket.disconnect":
                 return
+
+
+async def asgi_echo(scope, receive, send):
+    """The smallest ASGI WebSocket echo: what Channels adds its features on top of."""
+    if scope["type"] != "websocket":
+        return
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")})
+        else:
+            return

@@ -1,8 +1,9 @@
 """`make check`: is this laptop ready for the workshop? One line per check.
 
 Run it the day before: every failure comes with the command that fixes it.
-Exits 1 when a required check fails; optional ones (needed by one lesson, or
-by the browser test only) warn.
+Exits 1 when a required check fails; optional ones (needed by one lesson) warn.
+Only what a learner needs is checked: the lessons run in any browser, so Chromium
+(the browser tests' and `make rehearse`'s, tools/browser.py) is for them to find.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import importlib.metadata
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 
-from .browser import CHROMIUM_NAMES
 from .paths import REPO
 
 SUPPORTED_PYTHON = ((3, 10), (3, 13))
-MODULES = {  # requirement name -> module to import
+MODULES = {  # requirement name -> module to import: the learner's install (requirements.txt), not the dev extra
     "Django": "django",
     "channels": "channels",
     "daphne": "daphne",
@@ -35,9 +34,9 @@ MODULES = {  # requirement name -> module to import
     "nest-asyncio": "nest_asyncio",
     "nbformat": "nbformat",
     "nbclient": "nbclient",
+    "matplotlib": "matplotlib",
     "pytest": "pytest",
-    "nbval": "nbval",
-    "playwright": "playwright",
+    "pytest-asyncio": "pytest_asyncio",
 }
 
 
@@ -153,15 +152,6 @@ def check_channels() -> Check:
         return check.failed(f"{type(error).__name__}: {error}", "rm -rf .venv && make check")
 
 
-def check_program(what: str, names, fix: str) -> Check:
-    check = Check(what, required=False)
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return check.passed(path)
-    return check.failed("not found on PATH", fix)
-
-
 def check_redis() -> Check:
     from workshop.redis_server import INSTALL_HINT, find_redis_server
 
@@ -266,11 +256,6 @@ def run_checks() -> list[Check]:
         check_kernel(),
         check_redis(),
         check_strays(),
-        check_program(
-            "Chromium (the browser test only)",
-            CHROMIUM_NAMES,
-            "Debian/Ubuntu: sudo apt-get install chromium; any Chrome works for the lessons",
-        ),
     ]
 
 

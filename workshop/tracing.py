@@ -27,6 +27,9 @@ keys the layers before it added to the scope (``session``, ``user``,
 ``url_route``). The traced channel layer records sends, group sends and what
 each consumer receives. A server in another process records its own flow and
 saves it (``Flow.save``); ``load_flows`` merges the files.
+
+Over 400 lines: a connection's trace, a flow across layers and the traced channel layer share one recording
+(hops, labels, the scope's keys); the diagrams are drawn elsewhere (``diagrams``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ How a check is written
    exceptions in ``caught.errors`` for the check to diagnose instead.
 3. A table of ``(condition, hint)`` rules diagnoses the facts: ``diagnose(facts,
    rules)`` raises the hint of the first rule whose condition holds. No if-chains.
+
+Over 400 lines: the one place every check's machinery lives (running the learner's code, probes, the hint, the
+rules table); split, each check would import from several modules for one job.
 """
 
 from __future__ import annotations

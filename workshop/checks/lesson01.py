@@ -1,4 +1,8 @@
-"""Exercise 01, WSGI: a greeting app and a middleware that numbers requests."""
+"""Exercise 01, WSGI: a greeting app and a middleware that numbers requests.
+
+Over 400 lines: two exercises' specifications, each requirement with its probe and its hint rule, kept in one
+file so it says everything the checks ask.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Exercise 02, raw ASGI: a middleware that traces every message (part 1), an app that shouts (part 2)."""
+"""Exercise 02, raw ASGI: a middleware that traces every message (part 1), an app that shouts (part 2).
+
+Over 400 lines: two exercises' specifications, each requirement with its probe and its hint rule, kept in one
+file so it says everything the checks ask.
+"""
 
 from __future__ import annotations
 

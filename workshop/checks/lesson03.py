@@ -1,4 +1,8 @@
-"""Exercise 03, Channels: a tally consumer with per-connection state, routed next to HTTP and the echo."""
+"""Exercise 03, Channels: a tally consumer with per-connection state, routed next to HTTP and the echo.
+
+Over 400 lines: one exercise's specification, each requirement with its probe and its hint rule, kept in one
+file so it says everything the check asks.
+"""
 
 from __future__ import annotations
 

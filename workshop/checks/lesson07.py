@@ -32,6 +32,9 @@ Both run the learner's code for real on the kernel's database: a consumer throug
 a ``post_save`` receiver on real saves heard by echo_project's ``ChamberConsumer``. Probes collect facts,
 a table of (condition, hint) rules names the first requirement broken, and any exception from the learner's
 code becomes a hint naming their line.
+
+Over 400 lines: two exercises' specifications, each requirement with its probe and its hint rule, kept in one
+file so it says everything the checks ask.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@
 
 Probes observe each requirement with a real user from the database and the check's own consumer; a
 table of (condition, hint) rules then names the first requirement broken.
+
+Over 400 lines: two exercises' specifications, each requirement with its probe and its hint rule, kept in one
+file so it says everything the checks ask.
 """
 
 from __future__ import annotations

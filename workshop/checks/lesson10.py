@@ -22,6 +22,9 @@
 
 Probes collect these facts; a table of (condition, hint) rules names the first requirement broken; any
 exception from the learner's code (in the consumer or in a task it started) becomes a hint naming their line.
+
+Over 400 lines: one exercise's specification, each requirement with its probe and its hint rule, kept in one
+file so it says everything the check asks.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ import time
 import psycopg
 import pytest
 
+from tests.postgres_server import find_postgres_bin, serve_postgres
 from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_echo_worker, serve_redis
-from workshop.postgres_server import find_postgres_bin, serve_postgres
 
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:

@@ -1,29 +1,15 @@
 """The baselines `make bench` compares the echo chamber against, each run in a process of its own.
 
-python -m workshop.bench_servers tcp PORT          # a TCP echo: the floor
-python -m workshop.bench_servers websockets PORT   # a raw `websockets` echo server
-python -m workshop.bench_servers broadcast PORT    # what one client sends, `websockets.broadcast` to all
-uvicorn workshop.bench_servers:asgi_echo           # a raw ASGI echo, no framework
+python -m tools.bench_servers tcp PORT          # a TCP echo: the floor
+python -m tools.bench_servers websockets PORT   # a raw `websockets` echo server
+python -m tools.bench_servers broadcast PORT    # what one client sends, `websockets.broadcast` to all
+uvicorn workshop.examples:asgi_echo             # a raw ASGI echo, no framework (lesson 10 serves it too)
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-
-
-async def asgi_echo(scope, receive, send):
-    """The smallest ASGI WebSocket echo: what Channels adds its features on top of."""
-    if scope["type"] != "websocket":
-        return
-    while True:
-        event = await receive()
-        if event["type"] == "websocket.connect":
-            await send({"type": "websocket.accept"})
-        elif event["type"] == "websocket.receive":
-            await send({"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")})
-        else:
-            return
 
 
 async def _tcp_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the tests and lessons that need a real one.
+"""A throwaway PostgreSQL server for the tests that need a real one (no lesson does).
 
 ``initdb`` makes a fresh cluster in a temporary folder; ``postgres`` serves it on
 127.0.0.1 and a free port, started like any other kit server, and the folder is
@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 
-from .serving import ServerStartError, serve_process
+from workshop.serving import ServerStartError, serve_process
 
 INSTALL_HINT = (
     "PostgreSQL was not found. Install it: Debian/Ubuntu `sudo apt-get install postgresql`, "
