@@ -140,6 +140,7 @@ def _redis():
             max_connections=settings.ECHO_REDIS_MAX_CONNECTIONS,
             socket_connect_timeout=5,
             socket_timeout=5,
+            retry_on_error=list(settings.REDIS_RETRY_ON_ERROR),  # a connection from before a restart: see settings
         )
         client.next_seq = client.register_script(NEXT_SEQ_SCRIPT)
         _redis_clients[loop] = client

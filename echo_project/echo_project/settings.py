@@ -151,13 +151,26 @@ if REDIS_URL:
     # socket_timeout None: a layer's receive blocks on Redis (BZPOPMIN) for up to 5 s at a time, and
     # redis-py 8 times a read out after 5 s by default, which dropped every member of a quiet room
     # (django/channels_redis#422, redis/redis-py#4091). Redis's own timeouts still apply.
+    # retry_on_error: once Redis restarts, every connection the pool kept from before fails when next used;
+    # redis-py 8 retries none by default (Retry(NoBackoff(), 0) when neither retry nor retry_on_error is given,
+    # redis/asyncio/connection.py), so each would cost a join or a message. With it, a connection that fails
+    # is dropped and the command tried once more on a new one. The cost: a command that reached Redis before its
+    # connection broke runs twice (a message said twice); a stale connection never reached the new Redis.
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    REDIS_RETRY_ON_ERROR = [RedisConnectionError]
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_LAYERS[REDIS_LAYER],
             "CONFIG": {
                 # Each host's options go to redis-py's ConnectionPool.from_url (channels_redis.utils.create_pool).
                 "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": None, "max_connections": ECHO_REDIS_MAX_CONNECTIONS}
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "max_connections": ECHO_REDIS_MAX_CONNECTIONS,
+                        "retry_on_error": REDIS_RETRY_ON_ERROR,
+                    }
                 ],
                 "capacity": ECHO_LAYER_CAPACITY,
             },
