@@ -324,7 +324,7 @@ def room_rate_table(rates: dict) -> str:
 # How long the room-rate measurement waits for the last writes before counting what was stored: the
 # consumers wait at most their STORING_WAIT (1 s) for a write.
 # The shipped rate limit (ECHO_RATE_LIMIT 30 a second, ECHO_RATE_BURST 60): a member may say 60 at once,
-# then 30 a second. Each sender says at most 25 a round, and rounds are this far apart.
+# then 30 a second. Each sender says at most 16 a round, and rounds are this far apart.
 RATE_REFILL = 2.0  # seconds
 STORING_SETTLE = 1.5  # seconds
 FLOOR = "raw ASGI echo, README's transport"
@@ -640,7 +640,7 @@ def parse(argv: list[str]):
             fanout_rounds=30,
             room_members=20,
             room_senders=20,  # every member speaks, each within its burst (ECHO_RATE_BURST, 60)
-            room_messages=25,
+            room_messages=16,  # 3 rounds x 20 x 16 = 960: within a room's retention (ECHO_HISTORY_RETENTION, 1000)
             room_rounds=3,
         )
     )
