@@ -8,9 +8,10 @@ the in-memory one cannot reach a worker. Delivery is at most once (Channels docs
 "Worker and Background Tasks"): for work that must not be lost, use a task queue.
 
 A job nobody can do costs nothing but a line of log, and never the job after it: the
-consumer skips what it cannot do (``RoomSummaryConsumer.dispatch``), and ``SturdyWorker``,
-which echo_project's ``manage.py runworker`` runs, skips a job with no "type", which stops
-Channels' own worker before any consumer sees it.
+consumer skips what it cannot do, ``skipping_failed_jobs`` (ASGI middleware around it, in
+asgi.py) starts it again after a job that ended it, and ``SturdyWorker``, which echo_project's
+``manage.py runworker`` runs, skips a job with no "type", which stops Channels' own worker
+before any consumer sees it.
 """
 
 import asyncio
@@ -19,7 +20,6 @@ import re
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.worker import Worker
 from django.db import DatabaseError
 from django.db.models import Count
@@ -39,20 +39,12 @@ class RoomSummaryConsumer(AsyncConsumer):
     lambda, and a ``SyncConsumer`` wraps it in ``async_to_sync``, which warns on the first job:
     "async_to_sync was passed a non-async-marked callable". An async consumer uses ``send`` as is.
 
-    A job it cannot do (no room, not a room name, a database error, a "type" it has no handler
-    for) is logged and skipped: an exception would end this consumer, the one instance the worker
-    runs for its channel, and the jobs already queued for it would be lost with it. (A job with no
+    A job it cannot do (no room, not a room name, a database error) is logged and skipped. One that
+    ends it anyway (a "type" it has no handler for: Channels' ``dispatch`` raises) would end the one
+    instance the worker runs for its channel, and the jobs queued for it would wait for nobody:
+    ``skipping_failed_jobs`` logs it and starts a new instance on the same queue. (A job with no
     "type" at all never reaches it: ``SturdyWorker`` skips it.)
     """
-
-    async def dispatch(self, message):
-        """Channels' dispatch (the handler named by the job's "type"), with what fails logged and skipped."""
-        try:
-            await super().dispatch(message)
-        except StopConsumer:
-            raise
-        except Exception as error:
-            logger.warning("room-summary: skipped a job that failed (%s): %r", describe(error), message)
 
     async def room_summary(self, event):
         room = event.get("room")
@@ -67,6 +59,28 @@ class RoomSummaryConsumer(AsyncConsumer):
         await self.channel_layer.group_send(
             f"chamber.{room}", {"type": "chamber.message", "who": "summary", "message": summary}
         )
+
+
+def skipping_failed_jobs(application):
+    """ASGI middleware for a worker's channel: after a job that ends the consumer, a new one takes the next.
+
+    The worker runs one application instance per channel and feeds it the channel's jobs in order,
+    through ``receive``; the job that failed was taken from it, the ones after it still wait there.
+    While the channel layer is down, the consumer's own read fails too: then it starts again after a
+    second, not at once.
+    """
+
+    async def serve_jobs(scope, receive, send):
+        while True:
+            try:
+                return await application(scope, receive, send)
+            except LAYER_UNAVAILABLE as error:
+                logger.warning("worker: the channel layer failed (%s): starting again in 1 s", describe(error))
+                await asyncio.sleep(1)
+            except Exception as error:
+                logger.warning("worker: skipped a job that failed on %r (%s)", scope.get("channel"), describe(error))
+
+    return serve_jobs
 
 
 class SturdyWorker(Worker):

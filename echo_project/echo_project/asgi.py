@@ -56,6 +56,8 @@ application = ProtocolTypeRouter(
         "http": StaticFilesHandler(django_http),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(echo.routing.websocket_urlpatterns))),
         # Jobs sent to named channels, for `manage.py runworker room-summary` (echo/workers.py).
-        "channel": ChannelNameRouter({echo.workers.SUMMARY: echo.workers.RoomSummaryConsumer.as_asgi()}),
+        "channel": ChannelNameRouter(
+            {echo.workers.SUMMARY: echo.workers.skipping_failed_jobs(echo.workers.RoomSummaryConsumer.as_asgi())}
+        ),
     }
 )
