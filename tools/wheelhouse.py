@@ -21,8 +21,8 @@ the machine it runs on. So each target is first resolved for *its* platform with
 `pip download --no-deps --only-binary=:all:`. Wheels only: an sdist needs a compiler
 and build tools at install time. A package that publishes no wheel for a target is
 named in the report ("incomplete"), and that platform has to install online: in
-November 2026, cryptography and autobahn (daphne's dependency) had no wheels for
-Intel Macs.
+December 2026, cryptography and argon2-cffi-bindings (and, from Python 3.11, cbor2 and
+autobahn, daphne's dependencies) had no wheels for Intel Macs.
 """
 
 from __future__ import annotations
