@@ -70,6 +70,13 @@ def _interruptible(name: str):
     signal.signal(signal.SIGINT, interrupted)
     try:
         yield
+    except StartInterrupted as raised:
+        # A codec running when the signal came (the "idna" encoding of a host name, before a connect) wraps
+        # the handler's exception in one of its own type, "encoding with 'idna' codec failed (...)", with
+        # ours as its cause (seen on Python 3.11): the learner gets the handler's own line.
+        while isinstance(raised.__cause__, StartInterrupted):
+            raised = raised.__cause__
+        raise raised from None
     finally:
         signal.signal(signal.SIGINT, previous)
 
