@@ -7,6 +7,17 @@ import sys
 import pytest
 
 
+def require_redis_server(allow_module_level: bool = False) -> None:
+    """Skip a test that needs redis-server where it is missing; in CI, fail: CI must run them (.ci/run installs it)."""
+    from workshop.redis_server import find_redis_server
+
+    if find_redis_server() is not None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
+    pytest.skip("redis-server not found (make check says how to install it)", allow_module_level=allow_module_level)
+
+
 def live_group_members(pgid: int) -> list[int]:
     """Processes (not zombies) in a process group; Linux only."""
     members = []

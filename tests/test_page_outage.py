@@ -12,18 +12,16 @@ import signal
 import pytest
 
 from tests.chromium import chromium, require_chromium
+from tests.helpers import require_redis_server
 from workshop import serve_echo_project
-from workshop.redis_server import find_redis_server, serve_redis
+from workshop.redis_server import serve_redis
 
 require_chromium("the browser test")
 
 
 @pytest.fixture
 def browser():
-    if find_redis_server() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
-        pytest.skip("redis-server not found")
+    require_redis_server()
     with chromium() as browser:
         yield browser
 

@@ -14,8 +14,9 @@ import sys
 
 import pytest
 
+from tests.helpers import require_redis_server
 from workshop import ECHO_PROJECT, connect_ws, serve_echo_project, serve_echo_worker
-from workshop.redis_server import find_redis_server, serve_redis
+from workshop.redis_server import serve_redis
 
 
 def manage(*args, env: dict) -> subprocess.CompletedProcess:
@@ -45,10 +46,7 @@ def database(tmp_path):
 
 @pytest.fixture
 def redis():
-    if find_redis_server() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
-        pytest.skip("redis-server not found")
+    require_redis_server()
     with serve_redis(name="commands: redis") as redis:
         yield redis
 

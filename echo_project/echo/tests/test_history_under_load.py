@@ -19,8 +19,9 @@ import pytest
 
 from echo.tests.test_history import PostgreSQL, SQLiteFile, manage, postgres_server  # noqa: F401 (a fixture)
 from echo.tests.test_presence import serve_a_bystander
+from tests.helpers import require_redis_server
 from workshop import connect_ws, serve_echo_project
-from workshop.redis_server import find_redis_server, serve_redis
+from workshop.redis_server import serve_redis
 
 SENDERS, RATE = 10, 20  # connections, and messages each sends a second
 NEWCOMERS = 30
@@ -286,10 +287,7 @@ def rooms(request, layer, tmp_path):
         with serve_echo_project(env, name="newcomers: memory") as server:
             yield database, [server]
         return
-    if find_redis_server() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
-        pytest.skip("redis-server not found")
+    require_redis_server()
     with serve_redis(name="newcomers: redis") as redis:
         env["REDIS_URL"] = redis.redis_url
         with (

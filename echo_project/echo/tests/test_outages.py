@@ -18,8 +18,9 @@ import pytest
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.helpers import require_redis_server
 from workshop import connect_ws, serve_echo_project
-from workshop.redis_server import find_redis_server, serve_redis
+from workshop.redis_server import serve_redis
 
 MEMBERS = 20
 IN_MEMORY = ("channels.layers.InMemoryChannelLayer", "echo.tuned.InMemoryChannelLayer")  # tests without REDIS_URL
@@ -27,10 +28,7 @@ IN_MEMORY = ("channels.layers.InMemoryChannelLayer", "echo.tuned.InMemoryChannel
 
 @pytest.fixture(autouse=True)
 def redis_server_installed():
-    if find_redis_server() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
-        pytest.skip("redis-server not found")
+    require_redis_server()
 
 
 async def serve_a_bystander(server, served: list, done: asyncio.Event):

@@ -9,12 +9,12 @@ newcomer's snapshot lists exactly who is left. In memory, the watcher also hears
 
 import asyncio
 import json
-import os
 
 import pytest
 
+from tests.helpers import require_redis_server
 from workshop import connect_ws, serve_echo_project
-from workshop.redis_server import find_redis_server, serve_redis
+from workshop.redis_server import serve_redis
 
 BURST = 200
 
@@ -24,10 +24,7 @@ def layer_env(request):
     if request.param == "memory":
         yield {"REDIS_URL": ""}
         return
-    if find_redis_server() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
-        pytest.skip("redis-server not found")
+    require_redis_server()
     with serve_redis(name="presence: redis") as redis:
         yield {"REDIS_URL": redis.redis_url}
 

@@ -2,18 +2,14 @@
 
 import asyncio
 import json
-import os
 
 import pytest
 
-from tests.helpers import live_group_members, port_is_free
+from tests.helpers import live_group_members, port_is_free, require_redis_server
 from workshop import connect_ws, serve_echo_project
-from workshop.redis_server import find_redis_server, serve_redis
+from workshop.redis_server import serve_redis
 
-if find_redis_server() is None:
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the Redis tests: install redis-server (.ci/run does)", pytrace=False)
-    pytest.skip("redis-server not found (make check says how to install it)", allow_module_level=True)
+require_redis_server(allow_module_level=True)
 
 
 def workers(env: dict) -> list:

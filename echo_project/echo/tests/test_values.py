@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.helpers import require_redis_server
 from workshop import serve_echo_project, serve_redis
-from workshop.redis_server import find_redis_server
 
 from .test_history import database, join, next_message, postgres_server  # noqa: F401 (fixtures)
 
@@ -34,8 +34,7 @@ def layer_env(request):
     if request.param == "memory":
         yield {"REDIS_URL": ""}
         return
-    if find_redis_server() is None:
-        pytest.skip("redis-server not found")
+    require_redis_server()
     with serve_redis(name="values: redis") as redis:
         yield {"REDIS_URL": redis.redis_url}
 
