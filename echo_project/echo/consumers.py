@@ -37,6 +37,11 @@ LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in al
 HISTORY_GAP_WAIT = 1.0  # seconds
 # How many messages a member may say before its history is sent; then it is not read until it is sent.
 UNSAID_WHILE_JOINING = 20
+# How long a member holds a message that arrived before one numbered below it, waiting for that one: with
+# Redis, two senders (in one process or two) take their numbers, then send, and the sends may cross. The one
+# awaited usually comes within milliseconds; one that never comes (dropped by a full channel, or its sender
+# gone between numbering and sending) is skipped after this long.
+REORDER_WAIT = 0.5  # seconds
 
 # WebSocket close codes (RFC 6455, section 7.4.1, and IANA's registry for 1013)
 POLICY_VIOLATION = 1008
@@ -379,7 +384,10 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
       ``settings.ECHO_HISTORY_READ_TIMEOUT``: never an empty list for a room that did talk.
 
     How history and live agree: every message gets the room's next sequence number when it is
-    broadcast (the events carry it as "seq"; what members receive keeps its two keys). A newcomer
+    broadcast (the events carry it as "seq"; what members receive keeps its two keys), and every member
+    receives messages in the order of their numbers, the order the history keeps: with Redis, two
+    senders take their numbers and then send, and their sends may cross on the way, so a message that
+    comes before one numbered below it is held until that one comes (``REORDER_WAIT`` at most). A newcomer
     joins the group first, then reads the room's current number, before its welcome: what is said
     after the welcome is numbered above it and comes live. It holds the events that arrive
     (``backlog``, up to the layer's capacity: then it stops taking them, as a slow member does) while
@@ -429,6 +437,12 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         self.history_floor: int | None = None  # a full history's oldest number: older ones come too late
         self.reading: asyncio.Future | None = None
         self.unsaid: list = []  # what this member says before its history is sent: said after it
+        # Messages are passed on in the order of their numbers (see ``pass_on``): the next number due, the
+        # messages that came before it, and the wait for it.
+        self.next_due: int | None = None
+        self.early: dict[int, dict] = {}
+        self.waiting_for_due: asyncio.TimerHandle | None = None
+        self.passing_on = asyncio.Lock()
         # In the room before joining the group: whoever joins after this member lists it.
         PRESENT.setdefault(self.group, {})[self.channel_name] = self.name
         asyncio.current_task().add_done_callback(self.leave_when_task_ends)
@@ -464,8 +478,10 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         except Exception as error:  # no numbers: the history is sent as read, with nothing to check it against
             logger.warning("history: the numbers of %r could not be read: %r", self.room, error)
             self.numbers = None
-        # A room with no numbers yet starts them at the time: its numbers to come are above now.
+        # Numbers that could not be read: those to come are above now (an epoch starts at the time in microseconds).
         self.joined_at = self.numbers[1] if self.numbers is not None else history.epoch_start()
+        if self.numbers is not None:
+            self.next_due = self.numbers[1] + 1  # the first message said after the welcome
 
     async def send_history(self):
         await self.send_json(await self.history())
@@ -605,6 +621,8 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
                 history.forget_room(self.room)
             if self.reading is not None:
                 self.reading.cancel()  # nobody to send the history to
+            if self.waiting_for_due is not None:
+                self.waiting_for_due.cancel()  # nor what it holds
             # A task of its own: it finishes even if this consumer's task is cancelled meanwhile.
             self.leaving = asyncio.ensure_future(self.tell_the_room_and_leave())
             LEAVING.add(self.leaving)
@@ -654,11 +672,56 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             await self.pass_on(event)
 
     async def pass_on(self, event):
+        """Send a message to this member, in the order of the room's numbers: the order the history keeps.
+
+        A message numbered above the next one due is held (``early``) until that one comes, or for
+        ``REORDER_WAIT`` at most (``skip_to_the_early``), or until the layer's capacity of them is held.
+        One numbered below (it came after its wait was over) is sent as it comes: late, never lost.
+        """
         seq = event.get("seq")  # none from code that does not number (a worker's summary)
+        if seq is None:
+            await self.send_json({"who": event["who"], "message": event["message"]})
+            return
         floor = self.history_floor
-        if seq is not None and (seq in self.in_history or (floor is not None and seq < floor)):
+        if seq in self.in_history or (floor is not None and seq < floor):
             return  # the history held it, or it is older than all the history held
-        await self.send_json({"who": event["who"], "message": event["message"]})
+        async with self.passing_on:
+            if self.next_due is not None and seq > self.next_due:
+                self.early[seq] = event
+                if len(self.early) >= settings.ECHO_LAYER_CAPACITY:  # hold no more than a channel does
+                    await self.send_the_early(skip=True)
+                elif self.waiting_for_due is None:
+                    self.waiting_for_due = asyncio.get_running_loop().call_later(REORDER_WAIT, self.stop_waiting)
+                return
+            if self.next_due is None or seq == self.next_due:
+                self.next_due = seq + 1
+            await self.send_json({"who": event["who"], "message": event["message"]})
+            await self.send_the_early()
+
+    async def send_the_early(self, skip: bool = False):
+        """Send the held messages that are now due, in order (all of them, after a gap, with ``skip``)."""
+        if skip and self.early:
+            self.next_due = min(self.early)
+        while (event := self.early.pop(self.next_due, None)) is not None:
+            self.next_due += 1
+            await self.send_json({"who": event["who"], "message": event["message"]})
+        if self.waiting_for_due is not None:
+            self.waiting_for_due.cancel()
+            self.waiting_for_due = None
+        if self.early:  # another gap: wait for it afresh
+            self.waiting_for_due = asyncio.get_running_loop().call_later(REORDER_WAIT, self.stop_waiting)
+
+    def stop_waiting(self):
+        """The message due did not come in time: send those held after it."""
+        self.waiting_for_due = None
+        if self.left:
+            return
+        self.skipping = asyncio.ensure_future(self.handle(self.skip_to_the_early()))  # kept: asyncio keeps weak ones
+
+    async def skip_to_the_early(self):
+        async with self.passing_on:
+            if self.waiting_for_due is None:  # not already rescheduled by a send meanwhile
+                await self.send_the_early(skip=True)
 
     @careful
     async def chamber_presence(self, event):

@@ -124,6 +124,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 return {redis.call('INCR', KEYS[1]), redis.call('GET', KEYS[2])}
 """
+# The same keys: the room's current number, its epoch started first if it has none.
+CURRENT_SEQ_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
+"""
 _redis_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one client per event loop
 
 
@@ -143,6 +151,7 @@ def _redis():
             retry_on_error=list(settings.REDIS_RETRY_ON_ERROR),  # a connection from before a restart: see settings
         )
         client.next_seq = client.register_script(NEXT_SEQ_SCRIPT)
+        client.current_seq = client.register_script(CURRENT_SEQ_SCRIPT)
         _redis_clients[loop] = client
     return client
 
@@ -161,13 +170,16 @@ async def next_seq(room: str) -> int:
     return int(seq)
 
 
-async def current_seq(room: str) -> tuple[int, int] | None:
-    """``(start of the epoch, last number given)`` for ``room``, or None if it has none yet."""
+async def current_seq(room: str) -> tuple[int, int]:
+    """``(start of the epoch, last number given)`` for ``room``; a room with no numbers yet starts its epoch now.
+
+    Started by the first member rather than the first message, the epoch tells that member the number of the
+    first message to come (the start, plus one), so it can pass the first messages on in their order too.
+    """
     if not settings.REDIS_URL:
-        numbers = SEQUENCES.get(room)
-        return tuple(numbers) if numbers else None
-    seq, start = await _redis().mget(_keys(room))
-    return None if seq is None or start is None else (int(start), int(seq))
+        return tuple(SEQUENCES.setdefault(room, [epoch_start()] * 2))
+    seq, start = await _redis().current_seq(keys=_keys(room), args=[epoch_start()])
+    return int(start), int(seq)
 
 
 def forget_room(room: str):

@@ -15,7 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 from django.urls import re_path
 
-from echo import consumers, tuned
+from echo import consumers, history, tuned
 
 FLAVOURS = {
     "stock": (consumers.EchoChamberConsumer, consumers.ChamberConsumer),
@@ -343,3 +343,29 @@ async def test_leaving_survives_layer_errors_and_retries(app, monkeypatch, caplo
     assert "Task exception was never retrieved" not in caplog.text
     await ada.disconnect()
     assert members() == set() and consumers.PRESENT == {}
+
+
+async def test_members_hear_messages_in_the_order_of_their_numbers(app):
+    """Sends that crossed on their way (with Redis, two senders take their numbers, then send) reach every member in
+    the order of their numbers, the history's order; one that never comes holds those after it ``REORDER_WAIT`` at
+    most, and one that comes after its wait is over is passed on late, not lost."""
+    member = await join(app, "ordered")
+    _, current = await history.current_seq("ordered")
+    layer = get_channel_layer()
+
+    async def said(*numbers):
+        for n in numbers:
+            event = {"type": "chamber.message", "who": "layer", "message": n, "seq": current + n}
+            await layer.group_send("chamber.ordered", event)
+
+    async def heard(count):
+        return [(await member.receive_json_from(timeout=5))["message"] for _ in range(count)]
+
+    await said(2, 3, 1, 4)
+    assert await heard(4) == [1, 2, 3, 4]
+    await said(7, 6)  # 5 never comes, then comes late
+    assert await member.receive_nothing(timeout=consumers.REORDER_WAIT / 2), "held while 5 may still come"
+    assert await heard(2) == [6, 7]
+    await said(5, 8)
+    assert await heard(2) == [5, 8]
+    await member.disconnect()
