@@ -22,7 +22,9 @@ class Message(models.Model):
     # message for a room numbers it with echo.history.next_seq, as `manage.py announce` does.
     seq = models.BigIntegerField(default=now_in_microseconds)
     who = models.CharField(max_length=40)
-    message = models.JSONField()  # any JSON value the member sent; it was parsed and checked before
+    # Any JSON value the member sent; it was parsed and checked before. Kept as a value, not as text: PostgreSQL's
+    # jsonb orders an object's keys its own way and stores numbers as numeric (-0.0 comes back as 0.0).
+    message = models.JSONField()
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
