@@ -30,6 +30,9 @@ LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak referen
 # Who is in each room, in this process: {group: {channel name: member's name}}. A newcomer gets it on
 # joining, so a "joined" whose "left" was dropped (a full channel) is corrected by the next join.
 PRESENT: dict[str, dict[str, str]] = {}
+# Who opened each room of PRESENT (its first member's client address), and the rooms each address opened.
+OPENED_BY: dict[str, str] = {}
+ROOMS_OPENED: dict[str, set[str]] = {}
 # A member that leaves retries the layer calls that failed (Redis restarting), then gives up.
 LEAVE_RETRY_DELAYS = (0.1, 0.2, 0.5, 1, 2, 2, 2, 2)  # seconds: about 10 s in all
 # How long a newcomer waits for messages broadcast before it joined and not yet stored (in another
@@ -288,6 +291,16 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             logger.error("%s failed; its connection is closed with 1011", type(self).__name__, exc_info=error)
 
 
+def close_room(group: str):
+    """The room's last member in this process has gone: it no longer counts among the open rooms, nor its opener's."""
+    PRESENT.pop(group, None)
+    address = OPENED_BY.pop(group, None)
+    if (opened := ROOMS_OPENED.get(address)) is not None:
+        opened.discard(group)
+        if not opened:
+            del ROOMS_OPENED[address]
+
+
 class CloseWhenItFails:
     """ASGI middleware around a consumer's application: if the consumer fails, its connection is closed.
 
@@ -412,20 +425,30 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     it retries the layer calls that fail (Redis restarting) and always tells the room: it never
     waits for the database.
 
-    Two joins are refused, by accepting the connection and closing it at once with 1013 (Try Again
+    Three joins are refused, by accepting the connection and closing it at once with 1013 (Try Again
     Later) and a reason, which a page sees (a refused handshake would show it only 1006, and
     a server error 500 with a traceback): one that would open a room beyond
     ``settings.ECHO_MAX_ROOMS`` in this process (rooms already open take anyone: the bound is on
-    how many rooms are open at once, not on who joins them), and one whose ``group_add`` fails
-    because the channel layer is down.
+    how many rooms are open at once, not on who joins them); one that would open a room beyond
+    ``settings.ECHO_MAX_ROOMS_PER_CLIENT`` opened by the same client address, so that one client
+    cannot take every room; and one whose ``group_add`` fails because the channel layer is down.
     """
 
     async def connect(self):
         self.room = self.scope["url_route"]["kwargs"]["room"]
         self.group = f"chamber.{self.room}"
-        if self.group not in PRESENT and len(PRESENT) >= settings.ECHO_MAX_ROOMS:
-            await self.refuse(f"this server has {len(PRESENT)} rooms open, its most: try later")
-            return
+        if self.group not in PRESENT:
+            if len(PRESENT) >= settings.ECHO_MAX_ROOMS:
+                await self.refuse(f"this server has {len(PRESENT)} rooms open, its most: try later")
+                return
+            address = (self.scope.get("client") or [None])[0]
+            opened = ROOMS_OPENED.get(address, set())
+            if address is not None and 0 < settings.ECHO_MAX_ROOMS_PER_CLIENT <= len(opened):
+                await self.refuse(f"you opened {len(opened)} rooms that are still open, your most: join one of them")
+                return
+            if address is not None:
+                OPENED_BY[self.group] = address
+                ROOMS_OPENED.setdefault(address, set()).add(self.group)
         # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
         self.name = f"guest-{secrets.token_hex(6)}"
         self.left = False
@@ -503,7 +526,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         nothing to leave, and its consumer reads nothing more (neither its client nor its channel)."""
         present = PRESENT.get(self.group, {})
         if present.pop(getattr(self, "channel_name", None), None) is not None and not present:
-            PRESENT.pop(self.group, None)  # it was the room's only member
+            close_room(self.group)  # it was the room's only member
         self.left = True  # leave() has nothing to do
         self.refusing = True
         await self.accept()
@@ -617,7 +640,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             present = PRESENT.get(self.group, {})
             present.pop(self.channel_name, None)
             if not present:  # the last one out: forget the room
-                PRESENT.pop(self.group, None)
+                close_room(self.group)
                 history.forget_room(self.room)
             if self.reading is not None:
                 self.reading.cancel()  # nobody to send the history to

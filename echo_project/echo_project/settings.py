@@ -16,6 +16,8 @@ ECHO_RATE_LIMIT   how many messages a second one connection may send, on average
 ECHO_RATE_BURST   how many messages a connection may send at once before the rate applies; default 60
 ECHO_MAX_ROOMS    how many rooms one server process serves at once; default 100: a join that would
                open one more is closed with 1013 (Try Again Later) and says why
+ECHO_MAX_ROOMS_PER_CLIENT  how many of those rooms one client address may have opened at once; default
+               20: one client cannot take every room (0: no bound)
 ECHO_CONSUMERS "stock" (the default: echo/consumers.py) or "tuned" (echo/tuned.py: faster, and
                reaches into Channels' internals; its in-memory layer and the WebSocket routes' auth
                stack, asgi.py, are tuned too)
@@ -206,6 +208,12 @@ ECHO_RATE_BURST = int(os.environ.get("ECHO_RATE_BURST", 60))
 # open take newcomers as usual. Each room costs a group in the layer and its presence here, and its
 # history rows in the database (bounded per room by the history's retention, not here).
 ECHO_MAX_ROOMS = int(os.environ.get("ECHO_MAX_ROOMS", 100))
+# How many of those rooms one client address may have opened (been the first member of) and still open: a
+# client that opens rooms until none is left hurts only itself. The address is the connection's (ASGI's
+# scope["client"]; behind a proxy, the one uvicorn takes from X-Forwarded-For when the proxy is trusted:
+# echo_project/README.md). Clients behind one NAT share it. A connection with no address (a Unix socket
+# without proxy headers) has no such bound. 0: no bound.
+ECHO_MAX_ROOMS_PER_CLIENT = int(os.environ.get("ECHO_MAX_ROOMS_PER_CLIENT", 20))
 # How many of a room's last messages a newcomer receives; 0: rooms keep nothing (and store nothing).
 ECHO_HISTORY_LENGTH = int(os.environ.get("ECHO_HISTORY_LENGTH", 20))
 # How long a newcomer waits for the history; then it gets {"history": null, "error": ...}.

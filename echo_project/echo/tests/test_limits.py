@@ -50,7 +50,8 @@ def clock(monkeypatch):
 
 
 def test_the_shipped_limits_are_the_documented_ones():
-    assert (settings.ECHO_RATE_LIMIT, settings.ECHO_RATE_BURST, settings.ECHO_MAX_ROOMS) == (30, 60, 100)
+    limits = (settings.ECHO_RATE_LIMIT, settings.ECHO_RATE_BURST, settings.ECHO_MAX_ROOMS)
+    assert limits + (settings.ECHO_MAX_ROOMS_PER_CLIENT,) == (30, 60, 100, 20)
 
 
 async def test_a_burst_passes_then_each_message_over_the_limit_gets_an_error_then_a_close_with_1008(app, clock):
@@ -167,3 +168,34 @@ async def test_a_join_that_would_open_a_room_beyond_the_bound_is_closed_with_101
     for member in (*present, another):
         await member.disconnect()
     assert consumers.PRESENT == {}
+
+
+def from_address(app, host: str):
+    """``app``, for connections from ``host`` (a communicator's scope has no client address; a server's has)."""
+
+    async def app_from_address(scope, receive, send):
+        return await app(dict(scope, client=(host, 50000)), receive, send)
+
+    return app_from_address
+
+
+async def test_one_client_opens_at_most_its_share_of_the_rooms_and_others_still_open_theirs(app):
+    share = settings.ECHO_MAX_ROOMS_PER_CLIENT
+    greedy = from_address(app, "192.0.2.1")
+    opened = [await join(greedy, f"greedy-{n}") for n in range(share)]
+    one_more = WebsocketCommunicator(greedy, "/chamber/greedy-more/")
+    assert (await one_more.connect())[0], "accepted, so that the close says why"
+    assert await one_more.receive_output() == {
+        "type": "websocket.close",
+        "code": 1013,
+        "reason": f"you opened {share} rooms that are still open, your most: join one of them",
+    }
+    await one_more.disconnect(code=1013)
+    assert "chamber.greedy-more" not in consumers.PRESENT
+    joining = await join(greedy, "greedy-3")  # a room already open takes it, as anyone
+    other = await join(from_address(app, "192.0.2.2"), "elsewhere")  # another client opens rooms as usual
+    await opened.pop().disconnect()  # one of its rooms closes: it may open another
+    again = await join(greedy, "greedy-again")
+    for member in (*opened, joining, other, again):
+        await member.disconnect()
+    assert consumers.PRESENT == {} and consumers.OPENED_BY == {} and consumers.ROOMS_OPENED == {}
