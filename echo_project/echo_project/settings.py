@@ -29,6 +29,8 @@ ECHO_HISTORY_QUEUE     how many messages a server process holds to store; defaul
                what it costs; more are not stored, and newcomers are told the history is incomplete)
 ECHO_HISTORY_RETENTION how many messages each room keeps in the database; default 1000
 ECHO_DATABASE_TIMEOUT  seconds a query waits for a lock, a connection or a statement; default 10
+ECHO_LAYER_TIMEOUT  seconds a call to Redis's channel layer (join, leave, send) may take; default 10: a hung
+               Redis fails it as a Redis that is down does (a close with 1011, a join refused with 1013)
 ECHO_LAYER_CAPACITY    how many events a member's channel holds before the layer drops more; default
                1000 (see "capacity" below: what it costs)
 ECHO_REDIS_MAX_CONNECTIONS  the most connections to Redis one server process opens; default 1000
@@ -145,6 +147,10 @@ ECHO_LAYER_CAPACITY = int(os.environ.get("ECHO_LAYER_CAPACITY", 1000))
 # each is a file descriptor in the server (allow it `ulimit -n` 2048 or more) and a client in Redis
 # (its maxclients is 10,000), about 20 KiB of memory there.
 ECHO_REDIS_MAX_CONNECTIONS = int(os.environ.get("ECHO_REDIS_MAX_CONNECTIONS", 1000))
+# How long a call to Redis's channel layer may take (group_add, group_discard, group_send, send: see
+# echo/layers.py). Its connections have no socket timeout (see below), so without one a Redis that hangs
+# (stopped, or its machine gone without a word) would hold every join, message and leave until it came back.
+ECHO_LAYER_TIMEOUT = float(os.environ.get("ECHO_LAYER_TIMEOUT", 10))
 
 if REDIS_URL:
     REDIS_LAYER = os.environ.get("REDIS_LAYER", "core")

@@ -9,6 +9,7 @@ shipped settings.
 """
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
@@ -131,6 +132,48 @@ def test_redis_killed_and_restarted_closes_with_codes_refuses_joins_and_the_echo
     assert any("the channel layer failed" in line for line in logs), "the failure is logged, in one line each"
 
 
+async def redis_hung_then_back(flavour):
+    with serve_redis(name=f"hung ({flavour}): redis") as redis:
+        env = {"REDIS_URL": redis.redis_url, "ECHO_CONSUMERS": flavour}
+        with serve_echo_project(env, name=f"hung ({flavour})") as server:
+            served, done = [], asyncio.Event()
+            bystander = asyncio.create_task(serve_a_bystander(server, served, done))
+            ada, bob = await join(server, "hung"), await join(server, "hung")
+            ending = asyncio.create_task(how_it_closed(ada))
+            os.kill(redis.pid, signal.SIGSTOP)  # Redis hangs: connections stay open, nothing answers
+            served_before = len(served)
+            try:
+                await ada.send(json.dumps("anyone there?"))
+                close = await asyncio.wait_for(ending, 60)
+                async with connect_ws(server.ws_url("chamber/hung/"), open_timeout=60) as newcomer:
+                    refusal = await asyncio.wait_for(how_it_closed(newcomer), 60)
+                served_during_hang = len(served) - served_before
+            finally:
+                os.kill(redis.pid, signal.SIGCONT)
+            carol, dave = await join(server, "after"), await join(server, "after")
+            await carol.send(json.dumps("back"))
+            while "message" not in (heard := json.loads(await asyncio.wait_for(dave.recv(), 30))):
+                pass  # the history, presence
+            await carol.close(), await dave.close(), await bob.close()
+            done.set()
+            await asyncio.wait_for(bystander, 30)
+            return close, refusal, served_during_hang, heard, carol.name, server.logs
+
+
+@pytest.mark.parametrize("flavour", ["stock", "tuned"])
+def test_a_hung_redis_closes_speakers_refuses_joins_and_the_echo_serves_throughout(flavour):
+    """Redis stopped (SIGSTOP), not gone: every layer call gives up after ECHO_LAYER_TIMEOUT, as when Redis is down."""
+    close, refusal, served_during_hang, heard, carol, logs = asyncio.run(
+        asyncio.wait_for(redis_hung_then_back(flavour), 180)
+    )
+    assert close == (1011, "the server lost its channel layer: reconnect"), close
+    assert refusal == (1013, "the server lost its channel layer: try later"), refusal
+    assert served_during_hang > 0, "the bystander's echo went on while Redis hung"
+    assert heard == {"who": carol, "message": "back"}, "once Redis answers again, rooms talk again"
+    problems = [line for line in logs if "Traceback" in line or "never retrieved" in line or " 500" in line]
+    assert problems == [], "\n".join(logs[-40:])
+
+
 async def test_the_redis_layers_clean_up_after_a_receive_fails_in_one_line_of_log(caplog):
     """echo.layers.RedisChannelLayer overrides channels_redis's ``_clean_receive_backup``, a task nobody awaits."""
     from channels_redis.core import RedisChannelLayer as ChannelsRedisChannelLayer
@@ -142,10 +185,59 @@ async def test_the_redis_layers_clean_up_after_a_receive_fails_in_one_line_of_lo
         "index",
         "channel",
     ], "channels_redis changed the method echo.layers.RedisChannelLayer overrides"
+    assert list(inspect.signature(ChannelsRedisChannelLayer.receive_single).parameters) == ["self", "channel"]
+    assert "receive_single(" in inspect.getsource(ChannelsRedisChannelLayer.receive), "receive pops through it"
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] in ("echo.layers.RedisChannelLayer", *IN_MEMORY)
     layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])  # nothing listens there
     await layer._clean_receive_backup(0, "asgi:specific.x!y")  # raises nothing
     assert "could not clean a received message's backup in Redis" in caplog.text
+
+
+@pytest.mark.parametrize("next_receive", ["at once", "after the pop is over"])
+async def test_a_receive_cancelled_while_it_holds_another_consumers_message_loses_nothing(next_receive):
+    """A consumer that ends (its receive cancelled) just after it popped a message for another consumer of its process:
+    the message still reaches its receiver (echo.layers.RedisChannelLayer; channels_redis alone loses it)."""
+    from echo.layers import RedisChannelLayer
+
+    popped, go_on = asyncio.Event(), asyncio.Event()
+
+    class SlowAfterPopping(RedisChannelLayer):
+        """Holds the moment between BZPOPMIN's answer and the backup copy (a round trip to Redis) open."""
+
+        def connection(self, index):
+            client = super().connection(index)
+            if not hasattr(client, "real_bzpopmin"):
+                client.real_bzpopmin = client.bzpopmin
+
+                async def bzpopmin(*args, **kwargs):
+                    answer = await client.real_bzpopmin(*args, **kwargs)
+                    if answer is not None:
+                        popped.set()
+                        await go_on.wait()
+                    return answer
+
+                client.bzpopmin = bzpopmin
+            return client
+
+    with serve_redis(name="cancelled receive") as redis:
+        layer = SlowAfterPopping(hosts=[redis.redis_url])
+        leaving, staying = await layer.new_channel(), await layer.new_channel()
+        receiving = asyncio.ensure_future(layer.receive(leaving))  # the only receiver: it pops for the process
+        await layer.send(staying, {"type": "chamber.presence", "who": "ada", "event": "left"})
+        await asyncio.wait_for(popped.wait(), 10)
+        receiving.cancel()  # its consumer ended, holding the message for `staying`
+        go_on.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving
+        if next_receive != "at once":  # the pop is over before anyone receives: what it popped waits for them
+            for _ in range(200):
+                if layer.abandoned_pop.done():
+                    break
+                await asyncio.sleep(0.05)
+            assert layer.abandoned_pop.done()
+        message = await asyncio.wait_for(layer.receive(staying), 10)
+        assert message == {"type": "chamber.presence", "who": "ada", "event": "left"}
+        await layer.flush()
 
 
 @pytest.mark.parametrize("flavour", ["stock", "tuned"])
