@@ -12,6 +12,7 @@ Faster variants that reach into Channels' internals are opt-in: see ``echo/tuned
 """
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -23,7 +24,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import history
+from . import history, presence
 
 logger = logging.getLogger(__name__)
 LEAVING: set = set()  # leave() tasks under way: asyncio keeps only weak references to tasks
@@ -380,8 +381,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     what a member sends goes to the group as ``{"who": name, "message": content}``;
     members are told when someone joins or leaves. On joining, a member receives
     ``{"you": ..., "room": ..., "members": [...]}``: the names of everyone in the room (itself
-    included) as this server process knows them, so a "joined" or "left" that the channel layer
-    dropped (a channel over its capacity) is corrected by the next snapshot. A message larger than
+    included), in every server process that serves it (``echo/presence.py``), so a "joined" or
+    "left" that the channel layer dropped (a channel over its capacity) is corrected by the next
+    snapshot. A message larger than
     ``settings.ECHO_MAX_ROOM_MESSAGE_BYTES`` is neither passed on nor kept: its sender gets
     ``{"error": ...}``.
 
@@ -475,12 +477,24 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
             logger.warning("chamber: refused a join to %r, the channel layer failed (%s)", self.room, describe(error))
             await self.refuse("the server lost its channel layer: try later")
             return
+        try:  # after group_add: a newcomer that lists nobody who joins meanwhile gets their "joined"
+            await presence.enter(self.room, self.channel_name, self.name)
+        except LAYER_UNAVAILABLE as error:
+            logger.warning("chamber: refused a join to %r, Redis failed (%s)", self.room, describe(error))
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.refuse("the server lost its channel layer: try later")
+            return
         if self.backlog is not None:
             await self.take_the_rooms_number()
         await self.accept()
         # Taken once in the group: a member who leaves from now on is either missing here or sends
         # its "left" to this member; one who joins is either listed here or sends its "joined".
-        members = sorted(PRESENT.get(self.group, {}).values())
+        try:
+            members = await presence.members(self.room, PRESENT.get(self.group, {}))
+        except LAYER_UNAVAILABLE as error:  # this process's members, at least
+            logger.warning("chamber: the members of %r in other processes are unknown (%s)", self.room, describe(error))
+            members = sorted(PRESENT.get(self.group, {}).values())
         await self.send_json({"you": self.name, "room": self.room, "members": members})
         self.announced = True  # even if the group_send below fails: a "left" costs nothing
         await self.channel_layer.group_send(
@@ -653,6 +667,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         await asyncio.shield(self.leaving)
 
     async def tell_the_room_and_leave(self):
+        await self.with_retries(presence.leave, self.room, self.channel_name)  # before "left": see connect
         await self.with_retries(self.channel_layer.group_discard, self.group, self.channel_name)
         if self.announced:
             left = {"type": "chamber.presence", "who": self.name, "event": "left"}

@@ -2,9 +2,12 @@
 
 import asyncio
 import json
+import os
+import signal
 
 import pytest
 
+from echo import presence
 from tests.helpers import live_group_members, port_is_free, require_redis_server
 from workshop import connect_ws, serve_echo_project
 from workshop.redis_server import serve_redis
@@ -69,3 +72,50 @@ def test_a_room_that_stays_quiet_longer_than_redis_clients_time_out_still_works(
     finally:
         for server in servers:
             server.stop()
+
+
+async def snapshot(server, room: str) -> tuple:
+    """A newcomer's name and the members it is told, on ``server``; it leaves at once."""
+    async with connect_ws(server.ws_url(f"chamber/{room}/")) as newcomer:
+        welcome = json.loads(await asyncio.wait_for(newcomer.recv(), 10))
+    return welcome["you"], welcome["members"]
+
+
+async def members_across_processes(first, second) -> list:
+    """What newcomers are told, as members come and go on two processes, and one process dies without a word."""
+    told = []
+    async with connect_ws(first.ws_url("chamber/two/")) as ada, connect_ws(second.ws_url("chamber/two/")) as bob:
+        names = {"ada": json.loads(await ada.recv())["you"], "bob": json.loads(await bob.recv())["you"]}
+        you, members = await snapshot(first, "two")
+        told.append(members == sorted([names["ada"], names["bob"], you]))
+        await bob.close()
+        for _ in range(100):  # bob's leave is under way in its process
+            you, members = await snapshot(first, "two")
+            if names["bob"] not in members:
+                break
+            await asyncio.sleep(0.1)
+        told.append(members == sorted([names["ada"], you]))
+        erin = await connect_ws(second.ws_url("chamber/two/")).__aenter__()
+        names["erin"] = json.loads(await erin.recv())["you"]
+        you, members = await snapshot(first, "two")
+        told.append(members == sorted([names["ada"], names["erin"], you]))
+        os.kill(second.pid, signal.SIGKILL)  # erin's process dies: it cannot say she left
+        deadline = asyncio.get_running_loop().time() + presence.PROCESS_TTL + 30
+        while asyncio.get_running_loop().time() < deadline:
+            you, members = await snapshot(first, "two")
+            if names["erin"] not in members:
+                break
+            await asyncio.sleep(1)
+        told.append(members == sorted([names["ada"], you]))
+    return told
+
+
+def test_a_newcomer_is_told_the_members_of_every_process_and_not_those_of_a_process_that_died():
+    redis = serve_redis(name="redis for presence across processes")
+    first, second = workers({"REDIS_URL": redis.redis_url})
+    try:
+        with redis, first, second:
+            told = asyncio.run(asyncio.wait_for(members_across_processes(first, second), 120))
+    finally:
+        second.stop()
+    assert told == [True, True, True, True], "both processes' members; bob gone; erin in; erin's process gone"
