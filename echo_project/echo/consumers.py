@@ -439,18 +439,9 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     async def connect(self):
         self.room = self.scope["url_route"]["kwargs"]["room"]
         self.group = f"chamber.{self.room}"
-        if self.group not in PRESENT:
-            if len(PRESENT) >= settings.ECHO_MAX_ROOMS:
-                await self.refuse(f"this server has {len(PRESENT)} rooms open, its most: try later")
-                return
-            address = (self.scope.get("client") or [None])[0]
-            opened = ROOMS_OPENED.get(address, set())
-            if address is not None and 0 < settings.ECHO_MAX_ROOMS_PER_CLIENT <= len(opened):
-                await self.refuse(f"you opened {len(opened)} rooms that are still open, your most: join one of them")
-                return
-            if address is not None:
-                OPENED_BY[self.group] = address
-                ROOMS_OPENED.setdefault(address, set()).add(self.group)
+        if self.group not in PRESENT and (refusal := self.open_the_room()):
+            await self.refuse(refusal)
+            return
         # 48 random bits: in a room of 1,000, two share a name with odds of about 2 in a billion.
         self.name = f"guest-{secrets.token_hex(6)}"
         self.left = False
@@ -506,6 +497,20 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         # After "joined": a member whose connection drops while the history is read still gets its "left".
         # In a task: the events that arrive meanwhile are dispatched, to the backlog.
         self.reading = asyncio.ensure_future(self.handle(self.send_history()))
+
+    def open_the_room(self) -> str | None:
+        """Count this new room among the open ones, and its opener's; or say why it cannot open."""
+        if len(PRESENT) >= settings.ECHO_MAX_ROOMS:
+            return f"this server has {len(PRESENT)} rooms open, its most: try later"
+        address = (self.scope.get("client") or [None])[0]
+        if address is None:  # no address (a Unix socket without proxy headers): no bound per client
+            return None
+        opened = ROOMS_OPENED.setdefault(address, set())
+        if 0 < settings.ECHO_MAX_ROOMS_PER_CLIENT <= len(opened):
+            return f"you opened {len(opened)} rooms that are still open, your most: join one of them"
+        OPENED_BY[self.group] = address
+        opened.add(self.group)
+        return None
 
     async def take_the_rooms_number(self):
         """The room's current number, once in the group and before the welcome: the history holds what is numbered
