@@ -54,7 +54,7 @@ class RedisChannelLayer(ChannelsRedisChannelLayer):
     kept its data.
 
     This overrides a method channels_redis does not document as a hook (as echo/tuned.py does for
-    Channels): ``echo/tests/test_outages.py`` fails if channels_redis changes it.
+    Channels): ``echo/tests/test_layer_failures.py`` fails if channels_redis changes it.
     """
 
     async def _clean_receive_backup(self, index, channel):
