@@ -16,6 +16,11 @@ from workshop import ECHO_PROJECT, connect_ws, serve_asgi, serve_echo_project, s
 require_chromium("the browser test")
 
 
+# Rooms keep their history in the database: pytest-django's test database, which this process's server (a thread)
+# uses, from other threads than the test's.
+ROOMS_USE_THE_DATABASE = pytest.mark.django_db(transaction=True)
+
+
 @pytest.fixture
 def browser():
     with chromium() as browser:
@@ -63,6 +68,7 @@ def test_the_page_reconnects_when_the_server_comes_back(page):
         server.stop()
 
 
+@ROOMS_USE_THE_DATABASE
 def test_two_pages_in_one_room_see_each_others_letters(browser):
     with serve_asgi("echo_project.asgi:application") as server:
         ada, bob = browser.new_page(), browser.new_page()
@@ -90,6 +96,7 @@ def test_two_pages_in_one_room_see_each_others_letters(browser):
             bob.close()
 
 
+@ROOMS_USE_THE_DATABASE
 def test_a_page_that_joins_a_room_shows_what_was_said_before(browser):
     with serve_asgi("echo_project.asgi:application") as server:
         ada, bob = browser.new_page(), browser.new_page()
@@ -113,6 +120,7 @@ def test_a_page_that_joins_a_room_shows_what_was_said_before(browser):
             bob.close()
 
 
+@ROOMS_USE_THE_DATABASE
 def test_the_page_switches_between_the_echo_and_a_room(page):
     with serve_asgi("echo_project.asgi:application") as server:
         page.goto(server.url)
