@@ -6,8 +6,8 @@ install (`pip install -e .`); pytest puts this folder on the path, which is how 
 
 Two databases, neither of them the learner's echo_project/db.sqlite3:
 
-- in this process, pytest-django's test database (in memory, one per process), for the tests marked
-  ``django_db``; pytest-django refuses any other test's query, as it refuses them in echo_project's own run;
+- in this process, pytest-django's test database (a file in pytest's temporary folder, one per process), for
+  the tests marked ``django_db``; pytest-django refuses any other test's query, as in echo_project's own run;
 - for the servers, workers and notebook kernels the tests start (other processes, which read ``DATABASE_URL``),
   a SQLite file of this pytest process's own (each xdist worker, and a run without xdist), migrated once here.
 """
