@@ -16,9 +16,9 @@ from workshop import ECHO_PROJECT, connect_ws, serve_asgi, serve_echo_project, s
 require_chromium("the browser test")
 
 
-# Rooms keep their history in the database: pytest-django's test database, which this process's server (a thread)
-# uses, from other threads than the test's.
-ROOMS_USE_THE_DATABASE = pytest.mark.django_db(transaction=True)
+# The page's server is mostly a thread of this process, and its rooms keep their history in the database, from
+# other threads than the test's: pytest-django's test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -68,7 +68,6 @@ def test_the_page_reconnects_when_the_server_comes_back(page):
         server.stop()
 
 
-@ROOMS_USE_THE_DATABASE
 def test_two_pages_in_one_room_see_each_others_letters(browser):
     with serve_asgi("echo_project.asgi:application") as server:
         ada, bob = browser.new_page(), browser.new_page()
@@ -96,7 +95,6 @@ def test_two_pages_in_one_room_see_each_others_letters(browser):
             bob.close()
 
 
-@ROOMS_USE_THE_DATABASE
 def test_a_page_that_joins_a_room_shows_what_was_said_before(browser):
     with serve_asgi("echo_project.asgi:application") as server:
         ada, bob = browser.new_page(), browser.new_page()
@@ -120,7 +118,6 @@ def test_a_page_that_joins_a_room_shows_what_was_said_before(browser):
             bob.close()
 
 
-@ROOMS_USE_THE_DATABASE
 def test_the_page_switches_between_the_echo_and_a_room(page):
     with serve_asgi("echo_project.asgi:application") as server:
         page.goto(server.url)
