@@ -70,7 +70,7 @@ test: setup-dev
 # On the other Pythons: the lessons, the kit's servers, and echo_project's behaviour suite and values (its
 # consumers, both flavours). Its load, database and Redis-outage tests exercise the servers around it, not the
 # Python: they run once, in make test (CI's whole run stays near 15 minutes).
-PYTHON_SUBSET ?= notebooks tests/test_serving.py echo_project/echo/tests/test_behaviour.py echo_project/echo/tests/test_values.py
+PYTHON_SUBSET ?= notebooks tests/test_serving.py echo_project/echo/tests/test_behaviour.py tests/echo_project/test_values.py
 test-python: setup-dev
 	$(PY) -m pytest $(PYTHON_SUBSET) $(PYTEST_ARGS)
 

@@ -1,39 +1,57 @@
-"""pytest for the whole repo: Django is echo_project's, configured once per process.
+"""pytest for the whole repo: Django is echo_project's, set up by pytest-django (pytest.ini names the settings).
 
-Notebooks run in kernels of their own (nbval); everything else that needs Django
-in the test process uses echo_project's settings, so tests never disagree about them.
-The kit and echo_project come from the project's install (`pip install -e .`); pytest
-puts this folder on the path, which is how tests import the maintainer `tools`.
+Notebooks run in kernels of their own (nbval); everything else that needs Django in the test process uses
+echo_project's settings, so tests never disagree about them. The kit and echo_project come from the project's
+install (`pip install -e .`); pytest puts this folder on the path, which is how tests import the maintainer `tools`.
+
+Two databases, neither of them the learner's echo_project/db.sqlite3:
+
+- in this process, pytest-django's test database (a file in pytest's temporary folder, one per process), for
+  the tests marked ``django_db``; pytest-django refuses any other test's query, as in echo_project's own run;
+- for the servers, workers and notebook kernels the tests start (other processes, which read ``DATABASE_URL``),
+  a SQLite file of this pytest process's own (each xdist worker, and a run without xdist), migrated once here.
 """
 
 import atexit
 import gc
 import os
 import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from workshop import ECHO_PROJECT, running_servers, stop_all
 
 REPO = pathlib.Path(__file__).resolve().parent
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_project.settings")
-# A database of the tests' own, one per pytest process (each xdist worker, and the controller),
-# migrated afresh: never the learner's echo_project/db.sqlite3. Assigned, not defaulted: xdist's
-# workers inherit the controller's environment, and a shared file would let one worker's clean-up
-# delete what another is in the middle of. Servers and kernels the tests start inherit it.
+# Assigned, not defaulted: xdist's workers inherit the controller's environment, and a shared file would let
+# one worker's clean-up delete what another is in the middle of. Servers and kernels the tests start inherit it.
 worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-TEST_DATABASE = REPO / ".state" / "tests" / f"echo-{worker}-{os.getpid()}.sqlite3"
-TEST_DATABASE.parent.mkdir(parents=True, exist_ok=True)
-TEST_DATABASE.unlink(missing_ok=True)
-atexit.register(TEST_DATABASE.unlink, missing_ok=True)
-os.environ["DATABASE_URL"] = f"sqlite:///{TEST_DATABASE}"
-
-import django  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
-django.setup()
-call_command("migrate", verbosity=0)
+SERVERS_DATABASE = REPO / ".state" / "tests" / f"echo-{worker}-{os.getpid()}.sqlite3"
+os.environ["DATABASE_URL"] = f"sqlite:///{SERVERS_DATABASE}"
 
 
-import pytest  # noqa: E402
+def pytest_configure(config):
+    """The servers' database gets its tables, where tests run: each xdist worker, or the one process of ``-n 0``;
+    not xdist's controller, which runs none. A process of its own, as the servers are: this one's Django is
+    pytest-django's, whose connections point at the test database."""
+    if getattr(config, "workerinput", None) is None and config.getoption("numprocesses", None):
+        return
+    SERVERS_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    SERVERS_DATABASE.unlink(missing_ok=True)
+    atexit.register(SERVERS_DATABASE.unlink, missing_ok=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ECHO_PROJECT, check=True, timeout=120
+    )
 
-from workshop import running_servers, stop_all  # noqa: E402
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """The test database is a file in pytest's temporary folder, as echo_project/echo/tests/conftest.py makes it for
+    echo_project's own run (why: its docstring); here too, so that a run from the root gives every test the same one."""
+    from django.conf import settings
+
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
 def pytest_addoption(parser):

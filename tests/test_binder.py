@@ -21,7 +21,7 @@ import yaml
 from workshop import REPO
 
 LESSONS = ["00-welcome.ipynb", "04-echo-chamber.ipynb", "08-testing.ipynb"]
-DEV_EXTRA = ["playwright", "ruff", "nbval", "hypothesis", "xdist", "pytest_timeout", "psycopg"]
+DEV_EXTRA = ["playwright", "ruff", "nbval", "hypothesis", "xdist", "pytest_timeout", "pytest_django", "psycopg"]
 WHEELS = pathlib.Path(os.environ.get("WORKSHOP_WHEELS") or REPO / ".state" / "wheels")
 
 

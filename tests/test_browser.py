@@ -16,6 +16,11 @@ from workshop import ECHO_PROJECT, connect_ws, serve_asgi, serve_echo_project, s
 require_chromium("the browser test")
 
 
+# The page's server is mostly a thread of this process, and its rooms keep their history in the database, from
+# other threads than the test's: pytest-django's test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
 @pytest.fixture
 def browser():
     with chromium() as browser:

@@ -1,7 +1,7 @@
 """configure_django: once per kernel, re-runnable, and loud when a re-run asks for other settings.
 
 Each case runs in a fresh interpreter: Django's settings are per process, and this
-one's are echo_project's (conftest.py).
+one's are echo_project's (pytest-django, pytest.ini).
 """
 
 import os

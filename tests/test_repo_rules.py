@@ -125,6 +125,35 @@ def test_each_package_is_pinned_in_one_file_and_the_extra_adds_only_what_learner
     assert {name.lower() for name in MODULES} <= set(learner), set(MODULES) - set(learner)
 
 
+ECHO_PROJECT_REQUIREMENTS = REPO / "echo_project" / "requirements.txt"  # a copy of the folder installs these
+ECHO_PROJECT_TEST_REQUIREMENTS = REPO / "echo_project" / "requirements-test.txt"  # and these for its tests
+
+
+def test_echo_project_lists_what_it_imports_at_the_workshops_pins():
+    """echo_project's own requirement files, for a developer who copies the folder: each line is the workshop's
+    pin, word for word, and they list every package its code (requirements.txt) and its tests import."""
+    workshop_pins = {requirement_name(line): line for line in requirement_lines()}
+    app = list(requirement_lines(ECHO_PROJECT_REQUIREMENTS))
+    tests = list(requirement_lines(ECHO_PROJECT_TEST_REQUIREMENTS))
+    assert tests[0] == "-r requirements.txt", "requirements-test.txt starts from requirements.txt"
+    own = app + tests[1:]
+    assert not [line for line in own if line.startswith("-")], "pins only, after the -r line"
+    differing = [line for line in own if workshop_pins.get(requirement_name(line)) != line]
+    assert not differing, f"not the workshop's pins (requirements.txt, requirements-dev.txt): {differing}"
+    distributions = importlib.metadata.packages_distributions()
+    unlisted = {}
+    for path in (REPO / "echo_project").rglob("*.py"):
+        where = path.relative_to(REPO / "echo_project")
+        is_test = "tests" in where.parts or where.name == "conftest.py"
+        listed = {requirement_name(line) for line in (own if is_test else app)}
+        required, _optional = imported_modules(path.read_text())
+        for module in required - set(sys.stdlib_module_names) - {"echo", "echo_project"}:
+            names = {name.lower().replace("_", "-") for name in distributions.get(module, [module])}
+            if not names & listed:
+                unlisted.setdefault(module, str(where))
+    assert not unlisted, f"imported by echo_project but not in its requirement files (module: first file): {unlisted}"
+
+
 def test_environment_yml_takes_its_python_packages_from_requirements_txt():
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]

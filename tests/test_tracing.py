@@ -24,7 +24,7 @@ from workshop import (
 from workshop.diagrams import SequenceDiagram
 from workshop.tracing import Flow, Hop, flow_log_lengths
 
-configure_django("echo_project.settings")  # what conftest.py set up: this process's settings
+configure_django("echo_project.settings")  # what pytest-django set up (pytest.ini): this process's settings
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs settings)
 from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402

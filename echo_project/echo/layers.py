@@ -72,7 +72,7 @@ class RedisChannelLayer(ChannelsRedisChannelLayer):
     kept its data.
 
     This overrides methods channels_redis does not document as hooks (as echo/tuned.py does for
-    Channels): ``echo/tests/test_outages.py`` fails if channels_redis changes it.
+    Channels): ``echo/tests/test_layer_failures.py`` fails if channels_redis changes them.
     """
 
     async def _clean_receive_backup(self, index, channel):

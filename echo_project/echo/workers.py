@@ -92,7 +92,7 @@ class SturdyWorker(Worker):
     is down (Redis restarting), the listener waits and tries again, 1 s, 2 s, ... up to 10 s apart,
     instead of ending the process. The rest is Channels' listener: one application instance per
     channel, fed in order. It overrides ``listener``, which Channels does not document as a hook:
-    ``echo/tests/test_commands.py`` runs the real command.
+    the workshop's ``tests/echo_project/test_commands.py`` runs the real command.
     """
 
     async def listener(self, channel):

@@ -23,8 +23,14 @@ from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
 
-if settings.ECHO_CONSUMERS == "tuned":  # the same scope, fewer copies of it: see echo/tuned.py
-    from echo.tuned import AuthMiddlewareStack  # noqa: E402, F811
+# The one place that picks the consumers (settings.ECHO_CONSUMERS): the stock ones, or the tuned ones
+# with an auth stack that makes fewer copies of the scope (echo/tuned.py).
+if settings.ECHO_CONSUMERS == "tuned":
+    from echo.tuned import AuthMiddlewareStack, TunedChamberConsumer, TunedEchoChamberConsumer  # noqa: E402, F811
+
+    websocket_urlpatterns = echo.routing.routes(TunedEchoChamberConsumer, TunedChamberConsumer)
+else:
+    websocket_urlpatterns = echo.routing.websocket_urlpatterns
 
 
 class StaticFilesHandler(ASGIStaticFilesHandler):
@@ -54,7 +60,7 @@ application = ProtocolTypeRouter(
         # The page's script and style are served by Django itself, under any server, so the
         # workshop needs no web server in front. In production, serve static/ with a proxy.
         "http": StaticFilesHandler(django_http),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(echo.routing.websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         # Jobs sent to named channels, for `manage.py runworker room-summary` (echo/workers.py).
         "channel": ChannelNameRouter(
             {echo.workers.SUMMARY: echo.workers.skipping_failed_jobs(echo.workers.RoomSummaryConsumer.as_asgi())}

@@ -133,7 +133,7 @@ REDIS_LAYERS = {
 # it, group_send drops the event for that member without a word (Channels' layers swallow ChannelFull),
 # so a room must hold a burst: 200 members leaving at once are 200 "left" events for each member
 # who stays. Channels' default of 100 lost 81-98 of them (issue 22); 1000 holds a burst of 200
-# joins and 200 leaves with room to spare (echo/tests/test_presence.py). What it costs, when a member
+# joins and 200 leaves with room to spare (workshop: tests/echo_project/test_presence.py). What it costs, when a member
 # stops reading and its channel fills up: in memory, about 0.45 KiB per queued event for that member
 # (0.45 MiB at 1000, benchmarks/layer_capacity_memory.py: the event's dict is copied per member, its
 # text is shared) plus the text of the messages still queued (at most 1000 x 4 KiB = 4 MiB a room);

@@ -3,8 +3,14 @@
 The answers live in tests/exercise07_answers.py (they need Django set up and echo_project's models).
 """
 
+import pytest
+
 from tests import exercise07_answers as exercise07
 from tests.checks import table_tests
+
+# The check uses the ORM from other threads than the test's, as it does in a learner's kernel: pytest-django's
+# test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CHECKS = {
     "check_room_history": (exercise07.Right, "last 20 messages of the room", exercise07.HISTORY_WRONG_ANSWERS),

@@ -6,11 +6,16 @@ Beyond the mistakes people make one at a time, the wrong answers include state k
 
 from urllib.parse import parse_qs, parse_qsl
 
+import pytest
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
 
 from tests.checks import table_tests
+
+# The check uses the ORM from other threads than the test's, as it does in a learner's kernel: pytest-django's
+# test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKENS = {"ada-s3cret": "ada"}
 

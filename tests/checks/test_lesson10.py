@@ -219,6 +219,10 @@ class LookingUpAtTheFirstMessage(NamedEcho):  # once per connection, but a messa
         await self.send_json({**content, "from": self.name})
 
 
+# The check uses the ORM from other threads than the test's, as it does in a learner's kernel: pytest-django's
+# test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 CHECKS = {
     "check_database_free_echo": (
         NamedEcho,

@@ -17,6 +17,11 @@ from django.urls import re_path
 
 from echo import consumers, history, tuned
 
+# Rooms read and store their history in the database, from other threads than the test's: pytest-django's
+# test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
 FLAVOURS = {
     "stock": (consumers.EchoChamberConsumer, consumers.ChamberConsumer),
     "tuned": (tuned.TunedEchoChamberConsumer, tuned.TunedChamberConsumer),

@@ -7,6 +7,10 @@ from django.test import override_settings
 
 from echo_project.asgi import application
 
+# Rooms read and store their history in the database, from other threads than the test's: pytest-django's
+# test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 SAME_ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 

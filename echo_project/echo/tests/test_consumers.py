@@ -83,5 +83,5 @@ async def test_the_page_is_served_without_external_assets():
     body = response["body"].decode()
     assert "The echo chamber" in body and 'src="static/echo/echo.js"' in body
     assert "http://" not in body and "https://" not in body, "no external asset: it must work offline"
-    # The script itself is fetched from real servers in test_serving.py (HttpCommunicator
-    # cannot read a streamed file response).
+    # The script itself is fetched from real servers in the workshop's tests/echo_project/test_serving.py
+    # (HttpCommunicator cannot read a streamed file response).

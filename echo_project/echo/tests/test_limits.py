@@ -23,6 +23,10 @@ from .test_behaviour import (
     members,
 )
 
+# Rooms read and store their history in the database, from other threads than the test's: pytest-django's
+# test database, emptied after each test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture(params=FLAVOURS)
 def app(request):

@@ -17,11 +17,12 @@ import sqlite3
 import psycopg
 import pytest
 
-from echo.tests.test_history import PostgreSQL, SQLiteFile, manage, postgres_server  # noqa: F401 (a fixture)
-from echo.tests.test_presence import serve_a_bystander
 from tests.helpers import require_redis_server
 from workshop import connect_ws, serve_echo_project
 from workshop.redis_server import serve_redis
+
+from .test_history import PostgreSQL, SQLiteFile, manage, postgres_server  # noqa: F401 (a fixture)
+from .test_presence import serve_a_bystander
 
 SENDERS, RATE = 10, 20  # connections, and messages each sends a second
 NEWCOMERS = 30

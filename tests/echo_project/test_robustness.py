@@ -2,16 +2,13 @@
 
 import asyncio
 import json
-import pathlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from workshop import connect_ws, echo_project_command, serve_asgi, serve_process
-
-PROJECT = pathlib.Path(__file__).resolve().parents[2]
+from workshop import ECHO_PROJECT, connect_ws, echo_project_command, serve_asgi, serve_process
 
 
 @pytest.fixture
@@ -82,7 +79,7 @@ def test_a_client_that_vanishes_mid_stream_does_not_disturb_the_others(server):
 def test_a_thousand_concurrent_connections_all_echo_correctly():
     # The README's command, with room for the crowd (its --limit-concurrency is 1,000 connections)
     argv = [*echo_project_command(), "--log-level", "warning", "--backlog", "2048", "--limit-concurrency", "2048"]
-    with serve_process(argv, cwd=PROJECT, ready_timeout=30) as uvicorn_server:
+    with serve_process(argv, cwd=ECHO_PROJECT, ready_timeout=30) as uvicorn_server:
         url = uvicorn_server.ws_url("echo/")
 
         async def crowd(size=1000):

@@ -2,14 +2,12 @@
 
 import asyncio
 import json
-import pathlib
 import sys
 
 import pytest
 
-from workshop import connect_ws, echo_project_command, fetch, serve_asgi, serve_process
+from workshop import ECHO_PROJECT, connect_ws, echo_project_command, fetch, serve_asgi, serve_process
 
-PROJECT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = {
     "runserver (daphne)": [sys.executable, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload"],
     "uvicorn, the README's command": echo_project_command(),
@@ -19,7 +17,7 @@ COMMANDS = {
 @pytest.fixture(params=[*COMMANDS, "the kit, in a thread"])
 def server(request):
     if request.param in COMMANDS:
-        handle = serve_process(COMMANDS[request.param], cwd=PROJECT, ready_timeout=30)
+        handle = serve_process(COMMANDS[request.param], cwd=ECHO_PROJECT, ready_timeout=30)
     else:
         handle = serve_asgi("echo_project.asgi:application")
     with handle:
