@@ -20,6 +20,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from django.core.exceptions import SuspiciousOperation  # noqa: E402
 from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 
+import classroom.routing  # noqa: E402
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
 
@@ -54,7 +55,9 @@ application = ProtocolTypeRouter(
         # The page's script and style are served by Django itself, under any server, so the
         # workshop needs no web server in front. In production, serve static/ with a proxy.
         "http": StaticFilesHandler(django_http),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(echo.routing.websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(classroom.routing.websocket_urlpatterns + echo.routing.websocket_urlpatterns))
+        ),
         # Jobs sent to named channels, for `manage.py runworker room-summary` (echo/workers.py).
         "channel": ChannelNameRouter(
             {echo.workers.SUMMARY: echo.workers.skipping_failed_jobs(echo.workers.RoomSummaryConsumer.as_asgi())}
