@@ -108,11 +108,12 @@ class AttendeeConsumer(CarefulJsonWebsocketConsumer):
         valid = {"passed": category == "", "hint": isinstance(category, str) and CATEGORY.fullmatch(category)}
         if not valid.get(outcome if isinstance(outcome, str) else None):
             return await self.send_error('an outcome is "passed", or "hint" with a known category')
-        await database_sync_to_async(evening.record)(self.name, exercise, outcome, category, timezone.now())
-        await self.show_row()
+        row = await database_sync_to_async(evening.record)(self.name, exercise, outcome, category, timezone.now())
+        await self.show_row(row)
 
-    async def show_row(self):
-        row = await database_sync_to_async(evening.row)(self.name, self.name in PRESENT)
+    async def show_row(self, row: dict | None = None):
+        if row is None:
+            row = await database_sync_to_async(evening.row)(self.name, self.name in PRESENT)
         await self.channel_layer.group_send(PROJECTORS, {"type": "classroom.row", "row": row})
 
     async def disconnect(self, close_code):

@@ -23,8 +23,11 @@ def seat(name: str) -> bool:
         return True
 
 
-def record(name: str, exercise: str, outcome: str, category: str, now: datetime) -> None:
-    """Keep an attendee's latest outcome on ``exercise``; a hint after a hint keeps when the failing began."""
+def record(name: str, exercise: str, outcome: str, category: str, now: datetime) -> dict:
+    """Keep an attendee's latest outcome on ``exercise``; a hint after a hint keeps when the failing began.
+
+    Returns the attendee's row (connected: it is reporting), read in the same call: one trip to the
+    database's thread per report, not two."""
     with transaction.atomic():
         attendee, _ = Attendee.objects.get_or_create(name=name)  # the evening was reset meanwhile: seated again
         result, _ = Result.objects.select_for_update().get_or_create(
@@ -38,6 +41,7 @@ def record(name: str, exercise: str, outcome: str, category: str, now: datetime)
         result.outcome, result.category, result.updated = outcome, category, now
         result.runs += 1
         result.save()
+    return row(name, present=True)
 
 
 def _seconds(moment: datetime | None) -> float | None:

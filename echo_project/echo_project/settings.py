@@ -264,7 +264,7 @@ CLASSROOM_MAX_NAME = 30  # characters: a name fits a projector's column (models.
 CLASSROOM_RATE_LIMIT = float(os.environ.get("CLASSROOM_RATE_LIMIT", 2))
 CLASSROOM_RATE_BURST = int(os.environ.get("CLASSROOM_RATE_BURST", 20))
 # The projector highlights whoever has failed the same check for longer than this.
-CLASSROOM_STUCK_MINUTES = int(os.environ.get("CLASSROOM_STUCK_MINUTES", 5))
+CLASSROOM_STUCK_MINUTES = float(os.environ.get("CLASSROOM_STUCK_MINUTES", 5))
 # --- end of the classroom ---
 
 LANGUAGE_CODE = "en-us"

@@ -12,12 +12,13 @@ function serverNow() {
 }
 
 function minutes(seconds) {
-  return seconds < 60 ? "<1 min" : `${Math.floor(seconds / 60)} min`;
+  return seconds < 60 ? `${Math.max(0, Math.floor(seconds))} s` : `${Math.floor(seconds / 60)} min`;
 }
 
-function cellFor(result) {
+function cellFor(exercise, result) {
   const td = document.createElement("td");
   td.className = "cell";
+  td.dataset.exercise = exercise;
   if (!result) return td;
   td.dataset.outcome = result.outcome;
   if (result.outcome === "passed") {
@@ -60,7 +61,7 @@ function render() {
       tr.className = row.present ? "present" : "away";
       const name = document.createElement("th");
       name.textContent = row.name;
-      tr.append(name, ...grid.exercises.map((exercise) => cellFor(row.results[exercise.id])));
+      tr.append(name, ...grid.exercises.map((exercise) => cellFor(exercise.id, row.results[exercise.id])));
       return tr;
     }),
   );
