@@ -10,11 +10,14 @@ benchmarks/classroom_latency.py, never asserted here.
 import concurrent.futures
 import shutil
 
+import nbformat
 import pytest
 
 from classroom.exercises import EXERCISE_IDS
 from tests.chromium import ARTIFACTS, chromium, require_chromium
 from tests.classroom_attendee import Attendee, serve_classroom
+from tools.lab_kernel import run_notebook
+from workshop import REPO
 from workshop.checks import __all__ as kit_names
 
 require_chromium("the classroom's projector test")
@@ -130,3 +133,46 @@ def test_a_wrong_code_is_refused_and_the_checks_run_as_before(tmp_path, attendee
         ]
         assert attendees[0].run("greet-right")[0].startswith("✓ greet works")
         assert attendees[0].close() == ""
+
+
+# --------------------------------------------------------------------------- lesson 11's "Your turn" answers
+
+LESSON = REPO / "notebooks" / "11-classroom.ipynb"
+
+
+def printed(lesson_cell: str, new_source: str) -> str:
+    """Lesson 11 run as JupyterLab runs it, down to ``lesson_cell`` with that cell changed; what it printed."""
+    notebook = run_notebook(LESSON, replace={lesson_cell: new_source}, upto=lesson_cell)
+    cell = next(cell for cell in notebook.cells if cell.get("id") == lesson_cell)
+    return "".join(output.get("text", "") for output in cell.outputs)
+
+
+def source(cell_id: str) -> str:
+    return next(cell.source for cell in nbformat.read(LESSON, as_version=4).cells if cell.get("id") == cell_id)
+
+
+def test_lesson_11_a_fixed_greet_turns_the_cell_green():
+    """11, "fix greet": check_greeting_app passes, and the projector's line says passed, with no category."""
+    fixed = source("11-classroom-08").replace(
+        """return f"Hello, {environ['PATH_INFO'].strip('/')}!\\n\"""",
+        """return [f"Hello, {environ['PATH_INFO'].strip('/')}!\\n".encode()]""",
+    )
+    assert fixed != source("11-classroom-08")
+    shown = printed("11-classroom-08", fixed)
+    assert shown.startswith("✓ greet works") and shown.endswith("projector: Ada passed \n"), shown
+
+
+def test_lesson_11_an_empty_code_is_refused_too():
+    """11, '"" for "guess"': closed 4003 again."""
+    empty = source("11-classroom-14").replace('try_to_join("guess"', 'try_to_join(""')
+    assert "wrong code:     closed 4003: wrong join code\n" in printed("11-classroom-14", empty)
+
+
+def test_lesson_11_a_check_after_the_classroom_stopped_prints_its_own_line_only():
+    """11, the check after classroom.stop(): its own "Not yet" line (an ExerciseHint, caught), no traceback."""
+    check = "try:\n    check_greeting_app(greet)\nexcept ExerciseHint as hint:\n    print('Not yet:', hint)\n"
+    assert check.splitlines()[1] in source("11-classroom-08")
+    cleanup = source("11-classroom-19")
+    gone = "classroom.stop()\n" + check + cleanup.replace("classroom.stop()", "")
+    shown = printed("11-classroom-19", gone)
+    assert shown == "Not yet: greet returned a str: return a list of bytes, e.g. [text.encode()]\nLeft the classroom.\n"
