@@ -56,23 +56,25 @@ if __name__ == "__main__":
 CODE, TOKEN = "test-code", "test-instructor-token"
 
 
+def migrated_database(folder) -> str:
+    """A DATABASE_URL for a new SQLite file in ``folder``, its tables made as ``make classroom`` makes them."""
+    url = f"sqlite:///{folder}/classroom.sqlite3"
+    migrate = [sys.executable, "manage.py", "migrate", "--verbosity", "0"]
+    subprocess.run(migrate, cwd=ECHO_PROJECT, env={**os.environ, "DATABASE_URL": url}, check=True)
+    return url
+
+
 def serve_classroom(folder, **settings):
     """echo_project with a join code and token, on 127.0.0.1 and a free port, on a database of its own in
     ``folder`` (migrated first), as ``make classroom`` serves it (DEBUG off); ``settings`` add to its env."""
     env = {
-        "DATABASE_URL": f"sqlite:///{folder}/classroom.sqlite3",
+        "DATABASE_URL": migrated_database(folder),
         "CLASSROOM_CODE": CODE,
         "CLASSROOM_TOKEN": TOKEN,
         "DEBUG": "0",
         "SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-django-not-to-warn",
         **settings,
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ECHO_PROJECT,
-        env={**os.environ, **env},
-        check=True,
-    )
     return serve_echo_project(env=env, name="classroom")
 
 

@@ -8,16 +8,23 @@ benchmarks/classroom_latency.py, never asserted here.
 """
 
 import concurrent.futures
+import re
 import shutil
+import socket
+import sys
 
 import nbformat
 import pytest
 
+from classroom import consumers
 from classroom.exercises import EXERCISE_IDS
+from tests.checks.test_lesson01 import greet, greet_adding_str_to_bytes, greet_returning_str
 from tests.chromium import ARTIFACTS, chromium, require_chromium
-from tests.classroom_attendee import Attendee, serve_classroom
+from tests.classroom_attendee import Attendee, greet_left_as_it_came, migrated_database, serve_classroom
 from tools.lab_kernel import run_notebook
-from workshop import REPO
+from workshop import REPO, fetch, join_classroom, leave_classroom, serve_process
+from workshop import classroom as kit_classroom
+from workshop.checks import ExerciseHint, check_greeting_app
 from workshop.checks import __all__ as kit_names
 
 require_chromium("the classroom's projector test")
@@ -125,6 +132,25 @@ def test_thirty_attendees_live_on_the_projector_then_the_classroom_dies(tmp_path
         assert attendee.close() == ""  # nothing on stderr: no traceback, no warning
 
 
+def test_the_classroom_command_prints_its_code_and_serves_without_debug_pages(tmp_path, attendees):
+    """``make classroom``'s command (``python -m workshop.classroom``): a code and a token drawn and printed,
+    DEBUG off, and the code printed is the one that lets an attendee in."""
+    command = [sys.executable, "-m", "workshop.classroom", "--port", "{port}"]
+    env = {"DATABASE_URL": migrated_database(tmp_path)}
+    with serve_process(command, env=env, name="make classroom") as classroom:
+        printed = "\n".join(classroom.logs)
+        code = re.search(r"^Join code: ([0-9a-f]{6})$", printed, re.M).group(1)
+        token = re.search(r"^Instructor: .* with the token (\S{16,})$", printed, re.M).group(1)
+        assert f"join_classroom('{classroom.url}', '{code}', 'their name')" in printed
+        assert fetch(classroom.url + "classroom/").status == 200
+        missing = fetch(classroom.url + "classroom/nowhere/")
+        assert missing.status == 404 and "DEBUG" not in missing.text and token not in missing.text
+        attendees.append(Attendee(classroom.url, "Ada", code=code))
+        assert attendees[0].joined[0].startswith("Joined the classroom as 'Ada'")
+        assert attendees[0].run("greet-right")[0].startswith("✓ greet works")
+        assert attendees[0].close() == ""
+
+
 def test_a_wrong_code_is_refused_and_the_checks_run_as_before(tmp_path, attendees):
     with serve_classroom(tmp_path) as classroom:
         attendees.append(Attendee(classroom.url, "Mallory", code="guessed"))
@@ -176,3 +202,52 @@ def test_lesson_11_a_check_after_the_classroom_stopped_prints_its_own_line_only(
     gone = "classroom.stop()\n" + check + cleanup.replace("classroom.stop()", "")
     shown = printed("11-classroom-19", gone)
     assert shown == "Not yet: greet returned a str: return a list of bytes, e.g. [text.encode()]\nLeft the classroom.\n"
+
+
+# --------------------------------------------------------------------------- the kit's side, in this process
+
+
+class LearnersOwnError(Exception):
+    pass
+
+
+def greet_raising_its_own_error(environ, start_response):
+    raise LearnersOwnError("my code's own words")
+
+
+@pytest.mark.parametrize(
+    "answer, outcome, category",
+    [
+        (greet, "passed", ""),
+        (greet_returning_str, "hint", "wrong behaviour"),  # a rule of the check's table
+        (greet_adding_str_to_bytes, "hint", "raised TypeError"),  # Python's own exception, named
+        (greet_left_as_it_came, "hint", "not written"),
+        (greet_raising_its_own_error, "hint", "error"),  # a class of the learner's: its name is their code
+    ],
+)
+def test_each_check_reports_its_exercise_and_the_hints_category_only(monkeypatch, answer, outcome, category):
+    sent = []
+    monkeypatch.setattr(kit_classroom, "report", lambda *report: sent.append(report))
+    try:
+        check_greeting_app(answer)
+    except ExerciseHint:
+        pass
+    assert sent == [("greeting_app", outcome, *([category] if category else []))]
+    assert not category or consumers.CATEGORY.fullmatch(category)  # the classroom takes it
+
+
+def test_the_classroom_takes_every_category_the_kit_gives():
+    for category in ("wrong behaviour", "not written", "missing await", "error", "raised KeyError"):
+        assert consumers.CATEGORY.fullmatch(category), category
+
+
+def test_a_classroom_that_never_answers_costs_the_join_a_short_wait_and_one_line(capsys):
+    with socket.socket() as silent:  # accepts connections (the backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        join_classroom(url, "code", "Ada")
+    said = capsys.readouterr().out
+    assert said == f"Not joined: the classroom at {url} did not answer in time. Checks work as before.\n"
+    leave_classroom()
+    assert capsys.readouterr().out == "Not in a classroom: checks report nothing.\n"

@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -84,6 +83,14 @@ class Reporter:
             raise Refused(str(answer.get("error", answer)))
         self.connection = connection
 
+    def forget_connection(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # it is broken already: nothing to tell
+                pass
+
     def put(self, report: dict) -> None:
         with self.changed:
             self.pending[report["exercise"]] = report
@@ -100,7 +107,7 @@ class Reporter:
             try:
                 self.send(reports)
             except Exception as error:  # the classroom is gone, slow or refusing: keep what was not sent
-                self.connection = None
+                self.forget_connection()
                 self.next_attempt = time.monotonic() + RETRY_EVERY
                 self.trouble = describe(error)
                 with self.changed:
@@ -119,8 +126,7 @@ class Reporter:
             self.stopping = True
             self.changed.notify()
         self.thread.join(timeout=TIMEOUT)
-        if self.connection is not None:
-            self.connection.close()
+        self.forget_connection()
 
 
 def describe(error: BaseException) -> str:
@@ -184,7 +190,7 @@ def lan_address() -> str:
             return "127.0.0.1"
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Serve the classroom (echo_project's classroom app).")
     parser.add_argument(
         "--host", default="127.0.0.1", help="0.0.0.0 serves the venue's network (default: this machine)"
@@ -212,11 +218,10 @@ def main(argv=None) -> int:
         flush=True,
     )
     command = echo_project_command(options.host, options.port, env)
-    try:
-        return subprocess.run(command, cwd=ECHO_PROJECT, env={**os.environ, **env}).returncode
-    except KeyboardInterrupt:
-        return 0
+    # This process becomes the server (no child left behind if it is killed); Ctrl-C stops it.
+    os.chdir(ECHO_PROJECT)
+    os.execve(command[0], command, {**os.environ, **env})
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()
