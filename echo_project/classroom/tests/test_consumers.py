@@ -285,3 +285,4 @@ def test_the_projector_page_says_what_a_notebook_sends():
     assert page.status_code == 200
     assert b'{"exercise": "tally", "outcome": "hint", "category": "raised KeyError"}' in page.content
     assert b"Never your code" in page.content
+    assert b'<a href="../?room=lobby">' in page.content  # the evening's room: the echo chamber's lobby
