@@ -120,6 +120,13 @@ class Reporter:
             exercise, report = next(iter(reports.items()))
             self.connection.send(json.dumps(report))
             del reports[exercise]
+        # What the classroom said meanwhile (an error, a close) is read and let go: unread, it would pile up
+        # until the connection stops reading; a close raises here, and the reports wait for the next attempt.
+        while True:
+            try:
+                self.connection.recv(timeout=0)
+            except TimeoutError:
+                return
 
     def stop(self):
         with self.changed:
