@@ -139,7 +139,7 @@ def test_the_classroom_command_prints_its_code_and_serves_without_debug_pages(tm
     env = {"DATABASE_URL": migrated_database(tmp_path)}
     with serve_process(command, env=env, name="make classroom") as classroom:
         printed = "\n".join(classroom.logs)
-        code = re.search(r"^Join code: ([0-9a-f]{6})$", printed, re.M).group(1)
+        code = re.search(r"^Join code: ([0-9a-f]{8})$", printed, re.M).group(1)
         token = re.search(r"^Instructor: .* with the token (\S{16,})$", printed, re.M).group(1)
         assert f"join_classroom('{classroom.url}', '{code}', 'their name')" in printed
         assert fetch(classroom.url + "classroom/").status == 200

@@ -206,8 +206,9 @@ def main(argv=None) -> None:
     options = parser.parse_args(argv)
     host = lan_address() if options.host == "0.0.0.0" else options.host
     env = {
-        # The same code and token after a restart, if given: attendees' notebooks rejoin on their own.
-        "CLASSROOM_CODE": os.environ.get("CLASSROOM_CODE") or secrets.token_hex(3),
+        # The same code and token after a restart, if given: attendees' notebooks rejoin on their own. The code:
+        # 8 hex digits, short to type, and 4 billion to guess from (each guess costs a connection).
+        "CLASSROOM_CODE": os.environ.get("CLASSROOM_CODE") or secrets.token_hex(4),
         "CLASSROOM_TOKEN": os.environ.get("CLASSROOM_TOKEN") or secrets.token_urlsafe(16),
         # Never the debug pages on a venue's network: no settings, no tracebacks, whoever asks.
         "DEBUG": "0",
