@@ -68,7 +68,7 @@ lab: setup
 PORT ?= 8000
 classroom: setup
 	cd echo_project && $(abspath $(PY)) manage.py migrate --verbosity 0
-	$(PY) -m workshop.classroom --host $(if $(LAN),0.0.0.0,127.0.0.1) --port $(PORT)
+	$(PY) -c 'from workshop.classroom import main; main()' --host $(if $(LAN),0.0.0.0,127.0.0.1) --port $(PORT)
 
 # Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.
 test: setup-dev

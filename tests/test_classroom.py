@@ -133,12 +133,13 @@ def test_thirty_attendees_live_on_the_projector_then_the_classroom_dies(tmp_path
 
 
 def test_the_classroom_command_prints_its_code_and_serves_without_debug_pages(tmp_path, attendees):
-    """``make classroom``'s command (``python -m workshop.classroom``): a code and a token drawn and printed,
+    """``make classroom``'s command (``workshop.classroom.main``): a code and a token drawn and printed,
     DEBUG off, and the code printed is the one that lets an attendee in."""
-    command = [sys.executable, "-m", "workshop.classroom", "--port", "{port}"]
+    command = [sys.executable, "-c", "from workshop.classroom import main; main()", "--port", "{port}"]
     env = {"DATABASE_URL": migrated_database(tmp_path)}
     with serve_process(command, env=env, name="make classroom") as classroom:
         printed = "\n".join(classroom.logs)
+        assert printed.startswith("The classroom: "), printed  # and no warning before it
         code = re.search(r"^Join code: ([0-9a-f]{8})$", printed, re.M).group(1)
         token = re.search(r"^Instructor: .* with the token (\S{16,})$", printed, re.M).group(1)
         assert f"join_classroom('{classroom.url}', '{code}', 'their name')" in printed

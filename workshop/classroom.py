@@ -8,7 +8,8 @@ or refuses, the check runs exactly as before and says so in one quiet line, once
 now and then, with the latest outcome of each exercise (at most one per exercise is kept). Never the
 learner's code, never anything else. ``leave_classroom()`` stops it.
 
-``python -m workshop.classroom [--host 0.0.0.0] [--port 8000]`` (``make classroom``) serves the classroom:
+``main()``, which ``make classroom`` runs (``python -c 'from workshop.classroom import main; main()' [--host 0.0.0.0]
+[--port 8000]``: not ``-m``, which would run this module a second time, beside the one ``workshop`` imports), serves it:
 echo_project under uvicorn with a random join code and instructor token, printed at start.
 """
 
@@ -229,7 +230,3 @@ def main(argv=None) -> None:
     # This process becomes the server (no child left behind if it is killed); Ctrl-C stops it.
     os.chdir(ECHO_PROJECT)
     os.execve(command[0], command, {**os.environ, **env})
-
-
-if __name__ == "__main__":
-    main()
