@@ -2,6 +2,7 @@
 #   make lab         install the learner's set (once) and open JupyterLab on the lessons
 #   make test        install the dev extra too (once) and run everything CI runs
 #   make check       the preflight: is this laptop ready for the workshop?
+#   make classroom   the evening's projector: every attendee's checks, live (LAN=1 serves the venue's network)
 #   make rehearse    the night before: every lesson as JupyterLab runs it, the echo page in Chromium
 #   make lint        ruff: lint and format check (CI runs it); `make format` rewrites
 #   make exercises   regenerate exercises/ from solutions/
@@ -49,7 +50,7 @@ export MPLCONFIGDIR := $(STATE)/matplotlib
 export WORKSHOP_LOG_DIR := $(STATE)/logs
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test test-python test-offline-install lint format check rehearse exercises bench wheelhouse slides outputs setup setup-dev clean
+.PHONY: lab classroom test test-python test-offline-install lint format check rehearse exercises bench wheelhouse slides outputs setup setup-dev clean
 
 # echo_project's rooms keep their history in echo_project/db.sqlite3: its tables first (quick when they exist).
 # JupyterLab asks "Would you like to get notified about official Jupyter news?" over lesson 00 unless its
@@ -60,6 +61,14 @@ lab: setup
 	@test -f $(NEWS_SETTINGS) || { mkdir -p $(dir $(NEWS_SETTINGS)) && \
 	  echo '{"fetchNews": "false", "checkForUpdates": false}' > $(NEWS_SETTINGS); }
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00-welcome.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
+
+# The classroom (issue 26, docs/instructor-guide.md): echo_project with a random join code and instructor token,
+# printed at start, on this machine only; LAN=1 serves the venue's network (0.0.0.0), an explicit choice. Not
+# HOST=...: csh and tcsh export a HOST of their own, which make would take. PORT=8000 by default.
+PORT ?= 8000
+classroom: setup
+	cd echo_project && $(abspath $(PY)) manage.py migrate --verbosity 0
+	$(PY) -c 'from workshop.classroom import main; main()' --host $(if $(LAN),0.0.0.0,127.0.0.1) --port $(PORT)
 
 # Chromium (the browser tests) keeps its crash reports and caches under XDG folders: in .state/ too.
 test: setup-dev

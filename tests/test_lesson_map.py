@@ -91,7 +91,9 @@ def expected(lesson: str) -> dict[str, object]:
             used.setdefault(module, set()).update(names)
     checks = used.pop(".checks", set())
     helpers = used.pop("", set()) | {f"{module[1:]}.{name}" for module, names in used.items() for name in names}
-    check_modules = {relative(pathlib.Path(inspect.getsourcefile(getattr(workshop.checks, name)))) for name in checks}
+    check_modules = {
+        relative(pathlib.Path(inspect.getsourcefile(inspect.unwrap(getattr(workshop.checks, name))))) for name in checks
+    }
     # its tests: files named for it (tests/checks/test_lesson07.py, tests/exercise07_answers.py), and files
     # with tests named for it (tests/test_your_turn.py's test_lesson_07_...)
     tests = {

@@ -22,7 +22,7 @@ from workshop import (
 )
 from workshop.redis_server import find_redis_server
 
-FIRST_PARTY = {"workshop", "echo_project", "echo", "tools", "tests", "conftest"}
+FIRST_PARTY = {"workshop", "echo_project", "echo", "classroom", "tools", "tests", "conftest"}
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
 
 

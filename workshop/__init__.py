@@ -4,6 +4,7 @@ Every notebook and test imports from here, so there is one way to start a
 server, one way to connect to it, and one way to check an answer.
 """
 
+from .classroom import join_classroom, leave_classroom
 from .clients import connect_ws, fetch
 from .django_setup import configure_django
 from .examples import asgi_echo, hello_and_echo
@@ -37,6 +38,8 @@ __all__ = [
     "flow_log_lengths",
     "free_port",
     "hello_and_echo",
+    "join_classroom",
+    "leave_classroom",
     "load_flows",
     "record_flow",
     "running_servers",

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP to Django's views, WebSockets to the echo chamber's consumers.
+"""ASGI entry point: HTTP to Django's views, WebSockets to the echo chamber's and the classroom's consumers.
 
 Run it with `python manage.py runserver` (daphne), or under uvicorn with the command in the
 README, which is `workshop.project.echo_project_command()` (transport limits included).
@@ -20,6 +20,8 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from django.core.exceptions import SuspiciousOperation  # noqa: E402
 from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 
+import classroom.routing  # noqa: E402
+import classroom.routing  # noqa: E402
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
 
@@ -60,7 +62,9 @@ application = ProtocolTypeRouter(
         # The page's script and style are served by Django itself, under any server, so the
         # workshop needs no web server in front. In production, serve static/ with a proxy.
         "http": StaticFilesHandler(django_http),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(classroom.routing.websocket_urlpatterns + websocket_urlpatterns))
+        ),
         # Jobs sent to named channels, for `manage.py runworker room-summary` (echo/workers.py).
         "channel": ChannelNameRouter(
             {echo.workers.SUMMARY: echo.workers.skipping_failed_jobs(echo.workers.RoomSummaryConsumer.as_asgi())}

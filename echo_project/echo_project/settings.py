@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "echo",  # before channels: its runworker (a worker that skips jobs with no "type") replaces Channels'
     "channels",
+    "classroom",  # the workshop evening's classroom (issue 26): classroom/consumers.py
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,25 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "echo.error_reports.SettingsCredentialsFilte
 # 405, on the event loop (echo/middleware.py).
 MIDDLEWARE = ["echo.middleware.cheap_refusals", *MIDDLEWARE]
 # --- end of the HTTP surface ---
+
+# --- The classroom (issue 26): every attendee's checks on the projector, live ----------------------
+# CLASSROOM_CODE     the join code attendees give join_classroom(...); empty (the default): every join is refused
+# CLASSROOM_TOKEN    the instructor's token (reset, CSV export); empty: the instructor's view refuses everyone
+# `make classroom` (python -m workshop.classroom) draws both at random and prints them.
+CLASSROOM_CODE = os.environ.get("CLASSROOM_CODE", "")
+CLASSROOM_TOKEN = os.environ.get("CLASSROOM_TOKEN", "")
+# Seats: the names that joined this evening (a name that reconnects keeps its seat). Each costs a row, and a
+# result per exercise it ran: 100 x 14 rows at most.
+CLASSROOM_MAX_ATTENDEES = int(os.environ.get("CLASSROOM_MAX_ATTENDEES", 100))
+CLASSROOM_MAX_NAME = 30  # characters: a name fits a projector's column (models.Attendee.name too)
+# A notebook reports once per check it runs: a learner runs a check every few seconds at most. A burst of 20
+# holds what a kit sends on reconnecting (one report per exercise, 14); more than that is a flood, closed
+# with 1008 once it owes a whole burst (echo/consumers.py, CarefulJsonWebsocketConsumer).
+CLASSROOM_RATE_LIMIT = float(os.environ.get("CLASSROOM_RATE_LIMIT", 2))
+CLASSROOM_RATE_BURST = int(os.environ.get("CLASSROOM_RATE_BURST", 20))
+# The projector highlights whoever has failed the same check for longer than this.
+CLASSROOM_STUCK_MINUTES = float(os.environ.get("CLASSROOM_STUCK_MINUTES", 5))
+# --- end of the classroom ---
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

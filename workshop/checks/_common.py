@@ -61,7 +61,17 @@ SHORT = 0.5  # seconds to wait for an answer that a right answer gives at once
 
 
 class ExerciseHint(AssertionError):
-    """Not solved yet; the message says what is likely wrong."""
+    """Not solved yet; the message says what is likely wrong.
+
+    ``category`` is the hint's kind in a few words, what a classroom's projector shows (workshop/classroom.py):
+    "wrong behaviour" (a rule of the check's table), "not written", "missing await", or "raised KeyError".
+    """
+
+    category = "wrong behaviour"
+
+    def categorised(self, category: str) -> ExerciseHint:
+        self.category = category
+        return self
 
     def _render_traceback_(self):  # IPython shows this instead of a traceback
         return [f"\x1b[31mNot yet:\x1b[0m {self}"]
@@ -77,7 +87,7 @@ def not_written(name: str) -> ExerciseHint:
     return ExerciseHint(
         f"{name} still raises NotImplementedError: replace the '# your code here' part above "
         "with your code, run that cell, then this one"
-    )
+    ).categorised("not written")
 
 
 def run(coroutine):
@@ -134,11 +144,11 @@ def missing_await_hint(names: list[str], who: str) -> ExerciseHint:
             f"{who}.{method} is an async def, but a sync consumer calls its methods without "
             f"await, so it never ran: inherit from the Async... consumer class, or write "
             f"def {method}"
-        )
+        ).categorised("missing await")
     return ExerciseHint(
         f"{who} called {method}(...) without await, so it never ran: in an async def write "
         f"await ...{method}(...); in sync code, async_to_sync(...{method})(...)"
-    )
+    ).categorised("missing await")
 
 
 async def connect(communicator, timeout: float = SHORT):
@@ -379,7 +389,17 @@ def hint_for(error: BaseException, who: str, advice: Iterable = ()) -> ExerciseH
         if _matches(condition, error):
             text = text.rstrip(".") + ". " + (tip(error) if callable(tip) else tip)
             break
-    return ExerciseHint(text)
+    return ExerciseHint(text).categorised(raised_category(error))
+
+
+# The exceptions a category names by type: Python's, asyncio's, Django's and Channels'. A class of the
+# learner's own is only "error": its name is their code, and a projector shows nobody's code.
+NAMED_EXCEPTIONS = ("builtins", "asyncio", "json", "django", "channels", "asgiref")
+
+
+def raised_category(error: BaseException) -> str:
+    kind = type(error)
+    return f"raised {kind.__name__}" if kind.__module__.split(".")[0] in NAMED_EXCEPTIONS else "error"
 
 
 class _Caught:
