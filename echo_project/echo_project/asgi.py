@@ -21,7 +21,6 @@ from django.core.exceptions import SuspiciousOperation  # noqa: E402
 from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 
 import classroom.routing  # noqa: E402
-import classroom.routing  # noqa: E402
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
 
