@@ -116,22 +116,16 @@ def epoch_start() -> int:
 # {room: [epoch's start, current number]}: the in-memory layer's numbers (one process serves the room).
 SEQUENCES: dict[str, list[int]] = {}
 
-# KEYS[1]: the room's current number; KEYS[2]: where its epoch started; ARGV[1]: a new epoch's start.
-NEXT_SEQ_SCRIPT = """
+# KEYS[1]: the room's current number; KEYS[2]: where its epoch started; ARGV[1]: a new epoch's start, begun if the
+# room has no numbers. Then the next number (NEXT_SEQ_SCRIPT) or the current one (CURRENT_SEQ_SCRIPT).
+START_AN_EPOCH_IF_NONE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SET', KEYS[1], ARGV[1])
   redis.call('SET', KEYS[2], ARGV[1])
 end
-return {redis.call('INCR', KEYS[1]), redis.call('GET', KEYS[2])}
 """
-# The same keys: the room's current number, its epoch started first if it has none.
-CURRENT_SEQ_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[2], ARGV[1])
-end
-return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
-"""
+NEXT_SEQ_SCRIPT = START_AN_EPOCH_IF_NONE + "return {redis.call('INCR', KEYS[1]), redis.call('GET', KEYS[2])}"
+CURRENT_SEQ_SCRIPT = START_AN_EPOCH_IF_NONE + "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}"
 _redis_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one client per event loop
 
 

@@ -12,21 +12,9 @@ import json
 
 import pytest
 
-from tests.helpers import require_redis_server
 from workshop import connect_ws, serve_echo_project
-from workshop.redis_server import serve_redis
 
 BURST = 200
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer_env(request):
-    if request.param == "memory":
-        yield {"REDIS_URL": ""}
-        return
-    require_redis_server()
-    with serve_redis(name="presence: redis") as redis:
-        yield {"REDIS_URL": redis.redis_url}
 
 
 @pytest.fixture(params=["stock", "tuned"])

@@ -8,10 +8,7 @@ import asyncio
 import json
 from decimal import Decimal
 
-import pytest
-
-from tests.helpers import require_redis_server
-from workshop import serve_echo_project, serve_redis
+from workshop import serve_echo_project
 
 from .test_history import database, join, next_message, postgres_server  # noqa: F401 (fixtures)
 
@@ -27,16 +24,6 @@ ODD_VALUES = {  # the JSON text a client sends: whether it is refused
     '"\\ud83d\\ude00 \\u2028"': False,  # a surrogate pair is one character (an emoji); U+2028 is text
     "1e308": False,  # the largest float's neighbourhood
 }
-
-
-@pytest.fixture(params=["memory", "redis"])
-def layer_env(request):
-    if request.param == "memory":
-        yield {"REDIS_URL": ""}
-        return
-    require_redis_server()
-    with serve_redis(name="values: redis") as redis:
-        yield {"REDIS_URL": redis.redis_url}
 
 
 def canonical(value):
