@@ -39,7 +39,7 @@ import time
 import weakref
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, connections
 from django.db.models import JSONField, Value
 
 from .models import Message
@@ -86,23 +86,37 @@ class DatabaseThread:
             if not future.set_running_or_notify_cancel():
                 continue  # its caller gave up waiting
             try:
-                close_old_connections()  # as Django does around a request: no broken connection is reused
+                close_broken_connections()
                 future.set_result(func(*args))
             except BaseException as error:
                 future.set_exception(error)
-            finally:
-                quietly_close_old_connections()
 
 
 _reading = DatabaseThread("echo-history-read")
 
 
-def quietly_close_old_connections():
-    """Django's clean-up, whose failure (a connection already broken) must not end a thread that serves every room."""
-    try:
-        close_old_connections()
-    except Exception as error:
-        logger.warning("history: closing a database connection failed: %r", error)
+def close_broken_connections():
+    """Close this thread's database connection if it failed and no longer answers; keep it otherwise.
+
+    The reading and the writing thread each live as long as the process, and each keeps one
+    connection: one per query, as Django's ``CONN_MAX_AGE`` 0 gives a request, took so long on
+    PostgreSQL that a burst of 200 newcomers waited in line past ``ECHO_HISTORY_READ_TIMEOUT``
+    and were told the history was unavailable. (Django's advice against persistent connections
+    under ASGI is about the threads its async handler runs sync views in, which come and go.) A
+    connection that had an error is tested, as ``close_old_connections`` does, and closed if it
+    is broken (the database restarted): the next query opens a new one. Its own failure must not
+    end a thread that serves every room.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or not connection.errors_occurred:
+            continue
+        try:
+            if connection.is_usable():
+                connection.errors_occurred = False
+            else:
+                connection.close()
+        except Exception as error:
+            logger.warning("history: closing a broken database connection failed: %r", error)
 
 
 # --- Numbering -------------------------------------------------------------------------------------------
@@ -244,7 +258,7 @@ class Writer:
                     self.ready.wait()
                 self.storing = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
             try:
-                close_old_connections()
+                close_broken_connections()
                 self.store(self.storing)
             except Exception as error:  # DatabaseError, or a connection that failed in any way
                 by_room = collections.defaultdict(list)
@@ -256,7 +270,6 @@ class Writer:
             finally:
                 with self.ready:
                     self.storing = []
-                quietly_close_old_connections()
 
     @staticmethod
     def store(batch):

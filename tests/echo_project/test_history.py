@@ -286,3 +286,26 @@ async def test_the_commands_apply_the_rooms_limits_and_the_worker_survives_bad_j
         assert await next_message(ada, timeout=30) == {"who": "summary", "message": {"messages": 0, "members": 0}}
         assert worker.running
         await ada.close()
+
+
+async def test_a_burst_of_200_newcomers_each_gets_the_rooms_history(database):
+    """Every open page reconnects at once after a server restart: each newcomer reads the history, none is told it
+    is unavailable. (With a new database connection per read, on one reading thread, about half of them were.)"""
+    with serve_echo_project({"DATABASE_URL": database.url}, name="newcomers' burst") as server:
+        speaker = await join(server, "burst")
+        await speaker.send(json.dumps("before the burst"))
+        assert (await next_message(speaker))["message"] == "before the burst"
+        deadline = asyncio.get_running_loop().time() + 30
+        while not database.stored() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+
+        async def newcomer():
+            async with connect_ws(server.ws_url("chamber/burst/"), open_timeout=60) as member:
+                await asyncio.wait_for(member.recv(), 60)  # the welcome
+                return json.loads(await asyncio.wait_for(member.recv(), 60))
+
+        told = await asyncio.gather(*(newcomer() for _ in range(200)))
+        await speaker.close()
+    unavailable = [entry for entry in told if entry.get("history") is None]
+    assert unavailable == [], f"{len(unavailable)} of 200 newcomers were told {unavailable[0]}"
+    assert all(entry["history"][-1]["message"] == "before the burst" for entry in told)
