@@ -27,6 +27,9 @@ PING_TIMEOUT = 20  # a client that does not answer a ping within this is closed
 # Beyond this many connections and tasks at once, uvicorn answers 503: under the usual default
 # file descriptor limit (`ulimit -n`, often 1024), so the server still has descriptors to answer with.
 LIMIT_CONCURRENCY = 1000
+# After SIGTERM, how long uvicorn waits for connections' tasks to finish before it cancels them: a member's
+# leave still waiting on a Redis that hangs must not hold the server up (uvicorn's default waits forever).
+GRACEFUL_SHUTDOWN = 5  # seconds
 # The WebSocket implementation: uvicorn's sans-I/O one with pongs under flow control, so a client that
 # pings and never reads fills its own socket, not the server's memory (uvicorn's own implementations
 # queue every pong, or are deprecated: echo_project/echo_project/websocket_transport.py).
@@ -76,6 +79,8 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
         str(PING_TIMEOUT),
         "--limit-concurrency",
         str(LIMIT_CONCURRENCY),
+        "--timeout-graceful-shutdown",
+        str(GRACEFUL_SHUTDOWN),
     ]
 
 

@@ -217,3 +217,29 @@ async def test_a_receive_cancelled_while_it_holds_another_consumers_message_lose
         message = await asyncio.wait_for(layer.receive(staying), 10)
         assert message == {"type": "chamber.presence", "who": "ada", "event": "left"}
         await layer.flush()
+
+
+async def sigterm_while_redis_hangs(record: list):
+    with serve_redis(name="sigterm: redis") as redis:
+        with serve_echo_project({"REDIS_URL": redis.redis_url}, name="sigterm while redis hangs") as server:
+            ada, bob = await join(server, "hung"), await join(server, "hung")
+            os.kill(redis.pid, signal.SIGSTOP)
+            try:
+                await ada.close()  # her leave waits on Redis, retrying
+                await bob.send(json.dumps("anyone?"))  # his message waits on Redis too
+                os.kill(server.pid, signal.SIGTERM)
+                await asyncio.to_thread(server.process.wait, 60)
+                record.append("the server stopped on SIGTERM")
+            finally:
+                os.kill(redis.pid, signal.SIGCONT)
+                record.append("Redis answers again")
+            return server.logs
+
+
+def test_sigterm_stops_the_server_while_redis_hangs():
+    """A leave retrying on a Redis that hangs must not hold the server up: uvicorn's --timeout-graceful-shutdown (the
+    README's command) cancels what is still running, before Redis answers again."""
+    record = []
+    logs = asyncio.run(asyncio.wait_for(sigterm_while_redis_hangs(record), 120))
+    assert record == ["the server stopped on SIGTERM", "Redis answers again"]
+    assert [line for line in logs if "Finished server process" in line], logs[-20:]
