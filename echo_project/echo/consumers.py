@@ -14,6 +14,7 @@ Faster variants that reach into Channels' internals are opt-in: see ``echo/tuned
 import asyncio
 import contextlib
 import functools
+import ipaddress
 import json
 import logging
 import re
@@ -292,6 +293,22 @@ class CarefulJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             logger.error("%s failed; its connection is closed with 1011", type(self).__name__, exc_info=error)
 
 
+def client_address(scope) -> str | None:
+    """Who a connection comes from, for the bound on the rooms one client opens: its IPv4 address, or its IPv6
+    address's /64 network (one subscriber usually holds a whole /64, so counting single IPv6 addresses would
+    give it countless bounds). None for a connection with no address."""
+    host = (scope.get("client") or [None])[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a name a proxy passed on): as it is
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1, an IPv4 client of a dual-stack socket
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
 def close_room(group: str):
     """The room's last member in this process has gone: it no longer counts among the open rooms, nor its opener's."""
     PRESENT.pop(group, None)
@@ -502,7 +519,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         """Count this new room among the open ones, and its opener's; or say why it cannot open."""
         if len(PRESENT) >= settings.ECHO_MAX_ROOMS:
             return f"this server has {len(PRESENT)} rooms open, its most: try later"
-        address = (self.scope.get("client") or [None])[0]
+        address = client_address(self.scope)
         if address is None:  # no address (a Unix socket without proxy headers): no bound per client
             return None
         opened = ROOMS_OPENED.setdefault(address, set())

@@ -203,3 +203,17 @@ async def test_one_client_opens_at_most_its_share_of_the_rooms_and_others_still_
     for member in (*opened, joining, other, again):
         await member.disconnect()
     assert consumers.PRESENT == {} and consumers.OPENED_BY == {} and consumers.ROOMS_OPENED == {}
+
+
+async def test_ipv6_clients_are_counted_by_their_64_network(app):
+    """One subscriber usually holds a whole /64: new addresses from it do not give it a new share of the rooms."""
+    share = settings.ECHO_MAX_ROOMS_PER_CLIENT
+    opened = [await join(from_address(app, f"2001:db8::{n + 1:x}"), f"v6-{n}") for n in range(share)]
+    one_more = WebsocketCommunicator(from_address(app, "2001:db8::ffff"), "/chamber/v6-more/")
+    assert (await one_more.connect())[0]
+    assert (await one_more.receive_output())["code"] == 1013
+    await one_more.disconnect(code=1013)
+    neighbour = await join(from_address(app, "2001:db8:0:1::1"), "v6-neighbour")  # another /64
+    for member in (*opened, neighbour):
+        await member.disconnect()
+    assert consumers.ROOMS_OPENED == {}
