@@ -8,9 +8,11 @@ removed when it stops. Nothing is installed or configured system-wide.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import glob
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -65,6 +67,26 @@ def _fresh_cluster(bin_dir: str) -> str:
     return template
 
 
+def signal_every_process(postmaster: int, sig: int) -> None:
+    """Send ``sig`` to the postmaster and every process it started: a backend calls setsid() when it starts
+    (PostgreSQL's InitPostmasterChild), so a signal to the postmaster's process group misses the connections
+    already open. SIGSTOP to all of them is a database that hangs, whichever connection a client holds."""
+    pids, found = {postmaster}, True
+    while found:
+        found = False
+        for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pid, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+            if ppid in pids and pid not in pids:
+                pids.add(pid)
+                found = True
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def serve_postgres(*, name: str = "postgres", **options):
     """Start a throwaway PostgreSQL on 127.0.0.1 and a free port; ``.database_url`` says where.
 
@@ -90,6 +112,7 @@ def serve_postgres(*, name: str = "postgres", **options):
         shutil.rmtree(data, ignore_errors=True)
         raise
     server.database_url = f"postgres://postgres@{server.host}:{server.port}/postgres"
+    server.signal_every_process = functools.partial(signal_every_process, server.pid)
     stop = server.stop
 
     def stop_and_remove() -> None:

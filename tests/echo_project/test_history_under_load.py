@@ -211,12 +211,12 @@ async def a_stopped_database(server, database_server, record: list):
     await ada.send(json.dumps("before"))
     assert (await heard(cat, lambda event: "message" in event))["message"] == "before"
     async with a_bystander(server):
-        os.killpg(database_server.pid, signal.SIGSTOP)  # PostgreSQL and all its backends, for 10 s
+        database_server.signal_every_process(signal.SIGSTOP)  # PostgreSQL and all its backends, for 10 s
 
         async def come_back():
             await asyncio.sleep(10)
             record.append("the database is back")
-            os.killpg(database_server.pid, signal.SIGCONT)
+            database_server.signal_every_process(signal.SIGCONT)
 
         back = asyncio.ensure_future(come_back())
         try:
@@ -259,7 +259,7 @@ async def test_a_stopped_database_holds_no_room_no_leaving_no_newcomer_and_no_si
         with serve_echo_project({"DATABASE_URL": database.url}, name="history: stopped database") as server:
             await asyncio.wait_for(a_stopped_database(server, postgres_server, record), 120)
     finally:
-        os.killpg(postgres_server.pid, signal.SIGCONT)  # whatever happened, the database may be stopped by now
+        postgres_server.signal_every_process(signal.SIGCONT)  # whatever happened, the database may be stopped by now
     assert record == [
         "both rooms talked",
         "a newcomer was told the history is unavailable",
@@ -268,6 +268,8 @@ async def test_a_stopped_database_holds_no_room_no_leaving_no_newcomer_and_no_si
         "the database is back",
     ]
     assert [line for line in server.logs if "Finished server process" in line], server.logs[-20:]
+    # What the rooms said while the database was stopped was never stored: the log says so, as the server exits.
+    assert [line for line in server.logs if "the server stopped before the database took them" in line], server.logs
 
 
 # --- newcomers to a busy room: history and live fit together ---------------------------------------------
