@@ -35,6 +35,9 @@ import pytest  # noqa: E402
 
 from workshop import running_servers, stop_all  # noqa: E402
 
+# How the tests are shared between xdist's workers (--dist loadgroup in pytest.ini).
+pytest_plugins = ["tests.scheduling"]
+
 
 def pytest_addoption(parser):
     parser.addoption(
