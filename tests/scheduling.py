@@ -27,7 +27,7 @@ SECONDS = {
     "test_history_under_load.py": 176,
     "test_binder.py": 90,
     "test_presence.py": 77,
-    "test_diagrams_in_lab.py": 75,
+    "test_diagrams_in_lab.py": 60,
     "test_history.py": 53,
     "test_run_all_twice_in_one_kernel_with_cell_ids[notebooks/08-testing.ipynb]": 50,
     "test_browser.py": 37,
