@@ -1,15 +1,18 @@
-"""How ``make test`` shares the suite between xdist's workers (pytest.ini: ``--dist loadgroup``).
+"""How ``make test`` shares the suite between xdist's workers: ``--dist loadfile``, the longest first.
 
-Each test file is one unit of work, run on one worker in its order, as ``--dist loadfile`` runs it:
+Each test file is one unit of work, run on one worker in its order, as xdist's ``loadfile`` runs it:
 a notebook's cells share nbval's kernel, and a module's fixtures (a JupyterLab, a fresh venv, a
 PostgreSQL server) are set up once. The files whose every test starts from nothing, a fresh kernel
 running a lesson, are cut into one unit per test, so their long tests spread over the workers.
 
-Units start longest first, the rest in collection order: a worker that finishes early takes the
-short ones, and no worker is left running one long file alone at the end (xdist otherwise starts
-the files with the most tests first, whatever they cost). ``SECONDS`` holds the long units' cost
-as measured with ``python -m pytest --durations=0`` on the 2-core machine (relative figures are
-what matter); a unit it does not name is assumed short.
+Units start longest first, the rest in xdist's order: a worker that finishes early takes the
+short ones, and no worker is left running one long file alone at the end (xdist starts the files
+with the most tests first, whatever they cost). ``SECONDS`` holds the long units' cost as measured
+with ``python -m pytest --durations=0`` on the 2-core machine (relative figures are what matter);
+a unit it does not name is assumed short.
+
+(xdist's ``loadgroup`` with ``xdist_group`` marks would say the same, but its workers rename the
+tests to carry their group, and pytest 9 no longer lets them: every test became a unit of its own.)
 """
 
 from __future__ import annotations
@@ -76,29 +79,41 @@ SECONDS = {
 }
 
 
-def cost(unit: str) -> float:
-    """The measured seconds of a unit (a test's name, or a file's path), else 0."""
-    return next((seconds for key, seconds in SECONDS.items() if unit == key or unit.endswith("/" + key)), 0)
+def unit_of(nodeid: str) -> str:
+    """The test's unit of work: its file, or the test itself in a file of ``ONE_UNIT_PER_TEST``."""
+    file = nodeid.split("::", 1)[0]
+    return nodeid if pathlib.PurePosixPath(file).name in ONE_UNIT_PER_TEST else file
 
 
-def unit_of(item: pytest.Item) -> tuple[str, float]:
-    """The item's unit of work: its group's name for xdist (no "@" or "]", which xdist's parsing of
-    nodeids would take for its own), and its cost."""
-    file = item.nodeid.split("::")[0]
-    if pathlib.Path(file).name in ONE_UNIT_PER_TEST:
-        return f"{file}::{item.name}".replace("[", "(").replace("]", ")"), SECONDS.get(item.name, 0)
-    return file, cost(file)
+def seconds_of(unit: str) -> float:
+    """What a unit cost when measured (a test by its name and parameters, a file by the end of its path), else 0."""
+    name = unit.split("::")[-1]
+    return next((seconds for key, seconds in SECONDS.items() if key in (unit, name) or unit.endswith("/" + key)), 0)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") == "no":  # -n 0: the tests run in their own order
-        return
-    units: dict[str, list[pytest.Item]] = {}
-    seconds: dict[str, float] = {}
-    for item in items:
-        group, seconds[group] = unit_of(item)
-        units.setdefault(group, []).append(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-    # sorted() keeps the collection order among equal costs, and each unit's tests in their order.
-    items[:] = [item for group in sorted(units, key=lambda group: -seconds[group]) for item in units[group]]
+def longest_first(loadfile: type) -> type:
+    """xdist's loadfile scheduling (the class given), with the units above, handed out longest first."""
+
+    class LoadFileLongestFirst(loadfile):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not getattr(self, "ordered", False):  # the queue is whole before the first unit is handed out
+                units = sorted(self.workqueue.items(), key=lambda unit: -seconds_of(unit[0]))  # ties keep order
+                self.workqueue.clear()
+                self.workqueue.update(units)
+                self.ordered = True
+            super()._assign_work_unit(node)
+
+    return LoadFileLongestFirst
+
+
+# Before xdist's own, which returns its loadfile; optional: without xdist (-p no:xdist) the tests run all the same.
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    return longest_first(LoadFileScheduling)(config, log)

@@ -156,11 +156,8 @@ def test_pytest_runs_strict():
 def test_tests_run_strict_nbval_and_keep_notebooks_whole():
     ini = "\n".join(line for line in (REPO / "pytest.ini").read_text().splitlines() if not line.startswith("#"))
     assert "--nbval-lax" not in ini and "--nbval " in ini
-    if re.search(r"(^|\s)-n\s", ini):  # a notebook's cells share nbval's kernel: on one worker, in order
-        assert "--dist loadfile" in ini or "--dist loadgroup" in ini
-    if "--dist loadgroup" in ini:  # the groups: one per file, but for the files of tests that share nothing
-        assert 'pytest_plugins = ["tests.scheduling"]' in (REPO / "conftest.py").read_text()
-        assert "--no-loadscope-reorder" in ini, "the longest units first, as tests/scheduling.py orders them"
+    if re.search(r"(^|\s)-n\s", ini):
+        assert "--dist loadfile" in ini
 
 
 def test_pyproject_reads_its_dependencies_from_requirements_txt():

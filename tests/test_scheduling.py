@@ -1,87 +1,74 @@
 """tests/scheduling.py shares the suite between xdist's workers without splitting what must stay together."""
 
-import itertools
+import os
+import subprocess
+import sys
 
-from tests import scheduling
+from tests.scheduling import seconds_of, unit_of
+from workshop import REPO
 
-
-class Item:
-    """What the hook reads of a collected test, and the mark it adds."""
-
-    def __init__(self, nodeid: str):
-        self.nodeid = nodeid
-        self.name = nodeid.split("::")[-1]
-        self.groups = []
-
-    def add_marker(self, mark):
-        assert mark.name == "xdist_group"
-        self.groups.append(mark.args[0])
+TWICE_08 = (
+    "tests/test_notebooks_run_twice.py::test_run_all_twice_in_one_kernel_with_cell_ids[notebooks/08-testing.ipynb]"
+)
 
 
-class Config:
-    def __init__(self, dist: str):
-        self.dist = dist
-
-    def getoption(self, name, default=None):
-        return self.dist if name == "dist" else default
-
-
-NODEIDS = [
-    "notebooks/00-welcome.ipynb::Cell 0",
-    "notebooks/00-welcome.ipynb::Cell 1",
-    "notebooks/08-testing.ipynb::Cell 0",
-    "notebooks/08-testing.ipynb::Cell 1",
-    "notebooks/08-testing.ipynb::Cell 2",
-    "solutions/08-testing.ipynb::Cell 0",
-    "tests/test_binder.py::test_environment_yml_installs_the_project_itself",
-    "tests/test_binder.py::test_a_lesson_runs_in_the_binder_environment[00-welcome.ipynb]",
-    "tests/test_notebooks_run_twice.py::test_run_all_twice_in_one_kernel_with_cell_ids[notebooks/00-welcome.ipynb]",
-    "tests/test_notebooks_run_twice.py::test_run_all_twice_in_one_kernel_with_cell_ids[notebooks/08-testing.ipynb]",
-    "tests/test_your_turn.py::test_lesson_08_your_turn_answers",
-    "echo_project/echo/tests/test_history_under_load.py::test_a_slow_database_holds_no_other_room",
-    "tests/echo/test_presence.py::test_a_burst[stock-redis]",
-]
+def test_a_notebook_and_a_module_are_one_unit_a_fresh_kernel_test_is_one():
+    assert unit_of("notebooks/08-testing.ipynb::Cell 3") == "notebooks/08-testing.ipynb"
+    assert unit_of("tests/test_binder.py::test_a_lesson_runs_in_the_binder_environment[00-welcome.ipynb]") == (
+        "tests/test_binder.py"
+    )
+    assert unit_of(TWICE_08) == TWICE_08
+    assert unit_of("tests/test_your_turn.py::test_lesson_08_your_turn_answers") == (
+        "tests/test_your_turn.py::test_lesson_08_your_turn_answers"
+    )
 
 
-def schedule(dist: str = "loadgroup") -> list[Item]:
-    items = [Item(nodeid) for nodeid in NODEIDS]
-    scheduling.pytest_collection_modifyitems(Config(dist), items)
-    return items
+def test_a_units_cost_is_found_by_its_test_or_the_end_of_its_path():
+    assert (
+        seconds_of("echo_project/echo/tests/test_history_under_load.py")
+        == seconds_of(
+            "tests/echo/test_history_under_load.py"  # wherever its folder is
+        )
+        > seconds_of("tests/test_binder.py")
+        > 0
+    )
+    assert seconds_of("tests/echo/test_history.py") < seconds_of("tests/echo/test_history_under_load.py")
+    assert seconds_of("notebooks/08-testing.ipynb") > 0 and seconds_of("solutions/08-testing.ipynb") == 0
+    assert seconds_of(TWICE_08) > seconds_of(TWICE_08.replace("08-testing", "00-welcome")) == 0
+    assert seconds_of("tests/test_not_measured.py") == 0
 
 
-def test_a_notebook_and_every_file_stay_one_unit_in_their_order():
-    items = schedule()
-    assert sorted(item.nodeid for item in items) == sorted(NODEIDS), "every test runs, once"
-    units = [item.groups[0] for item in items]
-    assert all(len(item.groups) == 1 for item in items)
-    for first, second in itertools.pairwise(items):
-        if first.groups == second.groups:
-            assert NODEIDS.index(first.nodeid) < NODEIDS.index(second.nodeid), "in their order"
-    assert [units.index(unit) for unit in units] == sorted(units.index(unit) for unit in units), "contiguous"
-    by_file = {}
-    for item in items:
-        by_file.setdefault(item.nodeid.split("::")[0], set()).add(item.groups[0])
-    assert by_file["notebooks/08-testing.ipynb"] == {"notebooks/08-testing.ipynb"}
-    assert by_file["notebooks/08-testing.ipynb"] != by_file["solutions/08-testing.ipynb"]
-    assert len(by_file["tests/test_binder.py"]) == 1, "a module's fixtures are set up once"
-    assert len(by_file["tests/test_notebooks_run_twice.py"]) == 2, "each lesson's fresh kernel on any worker"
-    assert not any("@" in unit or "]" in unit for unit in units), "xdist reads the group after the last @"
-
-
-def test_the_longest_units_start_first_the_rest_in_collection_order():
-    units = list(dict.fromkeys(item.groups[0] for item in schedule()))
-    assert units == [
-        "echo_project/echo/tests/test_history_under_load.py",  # found by its name, wherever its folder is
-        "tests/test_binder.py",
-        "tests/echo/test_presence.py",
-        "tests/test_notebooks_run_twice.py::test_run_all_twice_in_one_kernel_with_cell_ids(notebooks/08-testing.ipynb)",
-        "notebooks/08-testing.ipynb",
-        "tests/test_your_turn.py::test_lesson_08_your_turn_answers",
-        "notebooks/00-welcome.ipynb",  # not measured: short, in collection order
-        "solutions/08-testing.ipynb",
-        "tests/test_notebooks_run_twice.py::test_run_all_twice_in_one_kernel_with_cell_ids(notebooks/00-welcome.ipynb)",
-    ]
-
-
-def test_without_workers_the_order_is_the_files_own():
-    assert [item.nodeid for item in schedule("no")] == NODEIDS
+def test_xdist_keeps_each_file_on_one_worker_in_order_and_starts_the_longest(tmp_path):
+    """Two workers, as make test runs them: test_binder.py and test_presence.py (measured long) start first,
+    one on each worker; every file's tests run on one worker, in their order; test_your_turn.py's spread."""
+    files = ["test_a.py", "test_b.py", "test_binder.py", "test_c.py", "test_presence.py", "test_your_turn.py"]
+    for name in files:
+        (tmp_path / name).write_text(
+            "import os\n\n"
+            + "".join(
+                f"def test_{n}():\n"
+                f"    with open('ran.txt', 'a') as ran:\n"
+                f"        ran.write(f'{name} {n} {{os.environ[\"PYTEST_XDIST_WORKER\"]}}\\n')\n\n"
+                for n in range(4)
+            )
+        )
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.scheduling", "-p", "no:cacheprovider", "-n", "2"]
+        + ["--dist", "loadfile", "--basetemp", str(tmp_path / "tmp")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    runs = [line.split() for line in (tmp_path / "ran.txt").read_text().splitlines()]
+    assert sorted((name, int(n)) for name, n, _ in runs) == [(name, n) for name in files for n in range(4)]
+    first = {}
+    for name, _, worker in runs:
+        first.setdefault(worker, name)
+    assert sorted(first.values()) == ["test_binder.py", "test_presence.py"], runs
+    for name in files[:-1]:
+        assert [int(n) for file, n, _ in runs if file == name] == [0, 1, 2, 3], f"{name}: in its order"
+        assert len({worker for file, _, worker in runs if file == name}) == 1, f"{name}: on one worker"
