@@ -53,6 +53,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
+# How the tests are shared between xdist's workers (--dist loadgroup in pytest.ini).
+pytest_plugins = ["tests.scheduling"]
+
 
 def pytest_addoption(parser):
     parser.addoption(

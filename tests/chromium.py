@@ -15,6 +15,7 @@ import pathlib
 import secrets
 import shutil
 import sys
+import urllib.request
 
 import pytest
 
@@ -41,6 +42,7 @@ class Lab:
     token: str
     settings: pathlib.Path  # JUPYTERLAB_SETTINGS_DIR: write user settings here before opening a page
     server: object  # the kit's handle on the process: .logs to print when a test fails
+    root: pathlib.Path  # the folder it serves: notebooks/ is the copy
 
     def notebook_url(self, notebook: str) -> str:
         return f"{self.url}lab/tree/notebooks/{notebook}?token={self.token}"
@@ -49,6 +51,19 @@ class Lab:
         path = self.settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"theme": theme}))
+
+    def start_afresh(self) -> None:
+        """As a JupyterLab just started, for the next test sharing it: no kernel running (the server keeps
+        a page's kernels after the page is closed), and no workspace (a page reopens the tabs it finds there)."""
+        sessions = f"{self.url}api/sessions"
+        headers = {"Authorization": f"token {self.token}"}
+        with urllib.request.urlopen(urllib.request.Request(sessions, headers=headers), timeout=30) as response:
+            running = json.load(response)
+        for session in running:
+            request = urllib.request.Request(f"{sessions}/{session['id']}", headers=headers, method="DELETE")
+            urllib.request.urlopen(request, timeout=60).close()
+        for workspace in (self.settings.parent / "workspaces").glob("*"):
+            workspace.unlink()
 
 
 @contextlib.contextmanager
@@ -89,7 +104,7 @@ def serve_jupyterlab(tmp_path: pathlib.Path, name: str = "jupyter lab"):
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI run as root
     with serve_process(argv, name=name, env=env, ready_timeout=60) as server:
-        yield Lab(server.url, token, settings, server)
+        yield Lab(server.url, token, settings, server, root)
 
 
 @contextlib.contextmanager

@@ -230,9 +230,9 @@ SequenceDiagram(hops, "eight participants")
 """
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
-def test_a_notebook_just_opened_shows_its_diagram_as_an_image_at_full_size(lab, browser, tmp_path, theme):
-    """Stored by a run outside JupyterLab (as the committed lessons are), opened, never run: untrusted."""
+def test_a_notebook_just_opened_shows_its_diagram_as_an_image_at_full_size(lab, browser):
+    """Stored by a run outside JupyterLab (as the committed lessons are), opened, never run: untrusted. In each
+    theme, the same notebook as a file of its own, never opened before, in a JupyterLab as if just started."""
     from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook(metadata=nbformat.read(REPO / "notebooks" / "05-groups.ipynb", 4).metadata)
@@ -241,19 +241,22 @@ def test_a_notebook_just_opened_shows_its_diagram_as_an_image_at_full_size(lab, 
         nbformat.v4.new_code_cell(WIDE_FLOW),
     ]
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": REPO}}).execute()
-    name = "zz-untrusted-diagram.ipynb"
-    nbformat.write(notebook, tmp_path / "root" / "notebooks" / name)
-    lab.set_theme(theme)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        page.goto(lab.notebook_url(name))
-        page.locator('[title^="Notebook not trusted"]').wait_for(state="attached", timeout=60_000)
-        image = the_diagram(page, "eight participants")
-        size = assert_never_shrunk(page, image)
-        assert size["scrolls"] > size["box"], size  # wider than the cell: it scrolls instead
-        assert missing_arrowheads(page, image) == []
-        assert_readable(page, image, f"untrusted-{theme.split()[-1].lower()}")
-    finally:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"diagram-untrusted-{theme.split()[-1].lower()}.png"))
-        page.close()
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        shade = theme.split()[-1].lower()
+        name = f"zz-untrusted-diagram-{shade}.ipynb"
+        nbformat.write(notebook, lab.root / "notebooks" / name)
+        lab.start_afresh()
+        lab.set_theme(theme)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(lab.notebook_url(name))
+            page.locator('[title^="Notebook not trusted"]').wait_for(state="attached", timeout=60_000)
+            image = the_diagram(page, "eight participants")
+            size = assert_never_shrunk(page, image)
+            assert size["scrolls"] > size["box"], (theme, size)  # wider than the cell: it scrolls instead
+            assert missing_arrowheads(page, image) == [], theme
+            assert_readable(page, image, f"untrusted-{shade}")
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"diagram-untrusted-{shade}.png"))
+            page.close()

@@ -270,8 +270,9 @@ async with connect_ws(worker2.ws_url("chamber/lesson06/")) as bob:
     assert printed_by(ran, "06-scaling-with-redi-16") == "", "capacity 5: no send raises"
 
 
-def test_lesson_07_your_turn_answers_on_threads():
+def test_lesson_07_your_turn_answers():
     path = NOTEBOOKS / "07-database.ipynb"
+    # QUERY_SECONDS is read by every consumer after it: the longer query runs alone, to the first comparison.
     shorter = run_notebook(
         path,
         replace={
@@ -282,29 +283,18 @@ def test_lesson_07_your_turn_answers_on_threads():
     assert printed_by(shorter, "07-database-06") == (
         "sync/   5 clients on 1 thread(s): the last answer after about 5 queries' time; the echo waited\n"
     )
+    # The threads' answers (store_slowly and the pool, used by their own routes only) and the sending
+    # answers (the receivers, the views, the command and the worker, from 07-database-22 on) share one run.
     ran = run_notebook(
         path,
         replace={
+            # thread_sensitive=False without an executor
             "07-database-10": source_of(path, "07-database-10").replace(
                 "@database_sync_to_async\n",
                 "@lambda function: database_sync_to_async(function, thread_sensitive=False)\n",
             ),
+            # a pool of two threads
             "07-database-14": source_of(path, "07-database-14").replace("max_workers=5", "max_workers=2"),
-        },
-        upto="07-database-14",
-    )
-    threads = int(printed_by(ran, "07-database-10").split("5 clients on ")[1].split(" ")[0])
-    assert threads > 1, "thread_sensitive=False without an executor: the loop's default pool, several threads"
-    assert printed_by(ran, "07-database-14").startswith(
-        "pool/   5 clients on 2 thread(s): the last answer after about 3 queries' time; the echo did not wait\n"
-    )
-
-
-def test_lesson_07_your_turn_answers_on_sending():
-    path = NOTEBOOKS / "07-database.ipynb"
-    ran = run_notebook(
-        path,
-        replace={
             # post_save without `created`, the same message saved twice
             "07-database-22": source_of(path, "07-database-22").replace(
                 'if created and instance.who == "a view":', 'if instance.who == "a view":'
@@ -343,6 +333,11 @@ print("carol sees:", json.loads(await asyncio.wait_for(carol.recv(), 10))["who"]
 await carol.close()""",
         },
         upto="07-database-43a",
+    )
+    threads = int(printed_by(ran, "07-database-10").split("5 clients on ")[1].split(" ")[0])
+    assert threads > 1, "thread_sensitive=False without an executor: the loop's default pool, several threads"
+    assert printed_by(ran, "07-database-14").startswith(
+        "pool/   5 clients on 2 thread(s): the last answer after about 3 queries' time; the echo did not wait\n"
     )
     seen = printed_by(ran, "07-database-25")
     assert seen.count('ada sees: {"who": "a view", "message": "saved twice"}') == 2, "post_save fires on every save"
