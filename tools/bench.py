@@ -616,7 +616,8 @@ def parse(argv: list[str]):
     sizes = (
         dict(
             rounds=2,
-            round_trips=50,
+            # enough for the consumers' CPU to span several of /proc's 10 ms ticks (50 measured 0 now and then)
+            round_trips=500,
             warmup=20,
             connections=10,
             messages=5,

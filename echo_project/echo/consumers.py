@@ -44,9 +44,11 @@ HISTORY_GAP_WAIT = 1.0  # seconds
 UNSAID_WHILE_JOINING = 20
 # How long a member holds a message that arrived before one numbered below it, waiting for that one: with
 # Redis, two senders (in one process or two) take their numbers, then send, and the sends may cross. The one
-# awaited usually comes within milliseconds; one that never comes (dropped by a full channel, or its sender
-# gone between numbering and sending) is skipped after this long.
-REORDER_WAIT = 0.5  # seconds
+# awaited usually comes within milliseconds, but a busy process can take longer between numbering and sending
+# (with 0.5 s, a newcomer on a 2-core machine running four test workers once found a message out of place); one
+# that never comes (dropped by a full channel, or its sender gone between numbering and sending) is skipped
+# after this long, which is all it costs.
+REORDER_WAIT = 2  # seconds
 
 # WebSocket close codes (RFC 6455, section 7.4.1, and IANA's registry for 1013)
 POLICY_VIOLATION = 1008
@@ -419,7 +421,7 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
     broadcast (the events carry it as "seq"; what members receive keeps its two keys), and every member
     receives messages in the order of their numbers, the order the history keeps: with Redis, two
     senders take their numbers and then send, and their sends may cross on the way, so a message that
-    comes before one numbered below it is held until that one comes (``REORDER_WAIT`` at most). A newcomer
+    comes before one numbered below it is held until that one comes (``REORDER_WAIT``, 2 s, at most). A newcomer
     joins the group first, then reads the room's current number, before its welcome: what is said
     after the welcome is numbered above it and comes live. It holds the events that arrive
     (``backlog``, up to the layer's capacity: then it stops taking them, as a slow member does) while
