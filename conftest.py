@@ -53,6 +53,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
+
 # How the tests are shared between xdist's workers (--dist loadfile in pytest.ini, refined by tests/scheduling.py).
 pytest_plugins = ["tests.scheduling"]
 
