@@ -47,8 +47,8 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
     buffers it, instead of the consumer after up to uvicorn's default of 16 MiB.
     ``--ws``: uvicorn's sans-I/O implementation with pongs under flow control, whose memory
     stays flat under a ping flood; ``--http h11``: a request head is cut at 16 KiB
-    (tests/test_transport.py, benchmarks/RESULTS.md). ``--lifespan on``: asgi.py routes the lifespan
-    protocol to echo/history.py, which stores the rooms' last messages as the server stops.
+    (tests/test_transport.py, benchmarks/RESULTS.md). ``--lifespan off``: Channels' ProtocolTypeRouter has no
+    lifespan protocol (uvicorn would say "ASGI 'lifespan' protocol appears unsupported").
     ``--ws-per-message-deflate false``: compressing one-character messages costs more than it saves
     (benchmarks/CHANGELOG.md, issue 8).
     """
@@ -68,7 +68,7 @@ def echo_project_command(host: str = "{host}", port: str | int = "{port}", env: 
         "--ws",
         WS_IMPLEMENTATION,
         "--lifespan",
-        "on",
+        "off",
         "--ws-per-message-deflate",
         "false",
         "--ws-max-size",

@@ -270,7 +270,6 @@ class Writer:
             finally:
                 with self.ready:
                     self.storing = []
-                    self.ready.notify_all()  # whoever waits for the queue to drain (the server, as it stops)
 
     @staticmethod
     def store(batch):
@@ -287,36 +286,6 @@ class Writer:
 
 
 writer = Writer()
-FINAL_STORE_WAIT = 2  # seconds a server, as it stops, waits for the writer to store what is queued
-
-
-def store_what_is_queued(wait: float = FINAL_STORE_WAIT) -> int:
-    """Wait for the writer to store what is queued, ``wait`` seconds at most; log, and return, how many it did not."""
-    deadline = time.monotonic() + wait
-    with writer.ready:
-        while (writer.pending or writer.storing) and time.monotonic() < deadline:
-            writer.ready.wait(0.05)
-        left = len(writer.pending) + len(writer.storing)
-    if left:
-        logger.warning("history: %d messages were not stored: the server stopped before the database took them", left)
-    return left
-
-
-async def lifespan(scope, receive, send):
-    """ASGI's lifespan protocol (asgi.py routes it here): as the server stops, what is queued is stored, or counted.
-
-    The writer is a daemon thread: it never holds the process up when the database hangs, and its queue
-    dies with the process. Its last messages get ``FINAL_STORE_WAIT`` to reach the database, and the log
-    says how many did not. (uvicorn re-raises SIGTERM once it has shut down, so an ``atexit`` hook never runs.)
-    """
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await asyncio.to_thread(store_what_is_queued)
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 def keep(room: str, seq: int, who: str, text: str):

@@ -21,7 +21,6 @@ from django.core.exceptions import SuspiciousOperation  # noqa: E402
 from django.http import Http404, HttpResponseNotAllowed  # noqa: E402
 
 import classroom.routing  # noqa: E402
-import echo.history  # noqa: E402
 import echo.routing  # noqa: E402
 import echo.workers  # noqa: E402
 
@@ -65,8 +64,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(classroom.routing.websocket_urlpatterns + websocket_urlpatterns))
         ),
-        # uvicorn's lifespan events: as the server stops, the rooms' last messages are stored (echo/history.py).
-        "lifespan": echo.history.lifespan,
         # Jobs sent to named channels, for `manage.py runworker room-summary` (echo/workers.py).
         "channel": ChannelNameRouter(
             {echo.workers.SUMMARY: echo.workers.skipping_failed_jobs(echo.workers.RoomSummaryConsumer.as_asgi())}
