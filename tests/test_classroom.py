@@ -11,7 +11,9 @@ import concurrent.futures
 import re
 import shutil
 import socket
+import sqlite3
 import sys
+import time
 
 import nbformat
 import pytest
@@ -252,3 +254,36 @@ def test_a_classroom_that_never_answers_costs_the_join_a_short_wait_and_one_line
     assert said == f"Not joined: the classroom at {url} did not answer in time. Checks work as before.\n"
     leave_classroom()
     assert capsys.readouterr().out == "Not in a classroom: checks report nothing.\n"
+
+
+def outcomes_of(database_folder, name: str) -> dict:
+    """{exercise: outcome} the classroom's database holds for ``name``."""
+    with sqlite3.connect(database_folder / "classroom.sqlite3") as db:
+        rows = db.execute(
+            "SELECT exercise, outcome FROM classroom_result JOIN classroom_attendee"
+            " ON classroom_result.attendee_id = classroom_attendee.id WHERE name = ?",
+            (name,),
+        ).fetchall()
+    return dict(rows)
+
+
+def test_joined_once_every_notebook_of_the_laptop_reports_and_leaving_stops_them_all(tmp_path, attendees):
+    """The issue's "once per laptop": a notebook that never called join_classroom reports under the laptop's name
+    (its kernel reads the join the first notebook kept), and after leave_classroom() it reports nothing."""
+    laptop = tmp_path / "laptop"
+    with serve_classroom(tmp_path) as classroom:
+        first = Attendee(classroom.url, "Ada", laptop=str(laptop))
+        other_notebook = Attendee(classroom.url, "-", laptop=str(laptop))
+        attendees.extend([first, other_notebook])
+        assert other_notebook.joined == [], "it said nothing: it joins at its first check, off the check's path"
+        assert other_notebook.run("count-right")[0].startswith("✓")
+        for _ in range(200):
+            if outcomes_of(tmp_path, "Ada") == {"request_counter": "passed"}:
+                break
+            time.sleep(0.05)
+        assert outcomes_of(tmp_path, "Ada") == {"request_counter": "passed"}
+        assert first.close() == ""  # its last line: leave_classroom()
+        assert other_notebook.run("greet-right")[0].startswith("✓")
+        time.sleep(1)  # what it would have sent has had time to arrive
+        assert outcomes_of(tmp_path, "Ada") == {"request_counter": "passed"}, "nothing after leaving"
+        assert other_notebook.close() == ""

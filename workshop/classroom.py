@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import secrets
 import socket
 import threading
 import time
 import urllib.parse
 
+from . import paths
 from .clients import origin_of
 from .project import ECHO_PROJECT, echo_project_command
 
@@ -48,8 +50,8 @@ class Refused(Exception):
 class Reporter:
     """One connection to the classroom, in a daemon thread fed by the checks: the latest outcome per exercise."""
 
-    def __init__(self, url: str, code: str, name: str):
-        self.url, self.code, self.name = url, code, name
+    def __init__(self, url: str, code: str, name: str, key: str):
+        self.url, self.code, self.name, self.key = url, code, name, key
         self.pending: dict[str, dict] = {}  # exercise -> its latest report not sent yet
         self.changed = threading.Condition()
         self.stopping = False
@@ -58,6 +60,7 @@ class Reporter:
         self.trouble: str | None = None  # what went wrong, for the one quiet line
         self.told = False
         self.thread = threading.Thread(target=self.run, name="classroom-reporter", daemon=True)
+        self.join: dict | str | None = None  # the laptop's join it follows, or "this notebook only"
 
     def connect(self):
         """Open a connection and join; raise ``Refused`` or ``OSError``/``TimeoutError`` when it does not."""
@@ -71,7 +74,7 @@ class Reporter:
         except InvalidHandshake as error:
             raise Refused(f"the handshake failed ({error})") from None
         try:
-            connection.send(json.dumps({"join": self.code, "name": self.name}))
+            connection.send(json.dumps({"join": self.code, "name": self.name, "key": self.key}))
             answer = json.loads(connection.recv(timeout=TIMEOUT))
         except ConnectionClosed as closed:
             reason = closed.rcvd.reason if closed.rcvd is not None else "it closed the connection"
@@ -103,7 +106,7 @@ class Reporter:
                 while not self.stopping and not (self.pending and time.monotonic() >= self.next_attempt):
                     self.changed.wait(None if not self.pending else max(self.next_attempt - time.monotonic(), 0.01))
                 if self.stopping:
-                    return
+                    break
                 reports, self.pending = self.pending, {}
             try:
                 self.send(reports)
@@ -113,6 +116,7 @@ class Reporter:
                 self.trouble = describe(error)
                 with self.changed:
                     self.pending = {**reports, **self.pending}  # a newer outcome of the same exercise wins
+        self.forget_connection()  # stopped
 
     def send(self, reports: dict) -> None:
         if self.connection is None:
@@ -129,12 +133,13 @@ class Reporter:
             except TimeoutError:
                 return
 
-    def stop(self):
+    def stop(self, wait: bool = True):
         with self.changed:
             self.stopping = True
             self.changed.notify()
-        self.thread.join(timeout=TIMEOUT)
-        self.forget_connection()
+        if wait:
+            self.thread.join(timeout=TIMEOUT)
+            self.forget_connection()
 
 
 def describe(error: BaseException) -> str:
@@ -145,12 +150,34 @@ def describe(error: BaseException) -> str:
     return "it is not reachable"
 
 
-def join_classroom(url: str, code: str, name: str) -> None:
-    """Join the classroom at ``url`` with the join code the instructor gave: from now on each check you run
-    reports which exercise, and ✓ or the hint's short category, to the projector. Never your code."""
+def joined_file() -> pathlib.Path:
+    """Where this laptop's join is kept, for its other notebooks: the classroom's address, code, name and key."""
+    return paths.state_dir("classroom") / "joined.json"
+
+
+def read_join() -> dict | None:
+    try:
+        joined = json.loads(joined_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return joined if isinstance(joined, dict) and set(joined) == {"url", "code", "name", "key"} else None
+
+
+def join_classroom(url: str, code: str, name: str, *, every_notebook: bool = True) -> None:
+    """Join the classroom at ``url`` with the join code the instructor gave: from now on each check you run, in
+    this notebook and every other one on this laptop, reports which exercise, and ✓ or the hint's short category,
+    to the projector. Never your code.
+
+    The name is yours for the evening: the laptop draws a key the first time and keeps it with the join
+    (``joined_file``); its other notebooks join with it, and nobody else can take the name. With
+    ``every_notebook=False``, this notebook only (lesson 11's practice classroom): the laptop's join is untouched.
+    """
     global _reporter
     leave_classroom(quiet=True)
-    reporter = Reporter(attendee_url(url), code, name)
+    before = read_join()
+    same_name = before is not None and (before["url"], before["name"]) == (url, name)
+    key = before["key"] if same_name else secrets.token_urlsafe(24)
+    reporter = Reporter(attendee_url(url), code, name, key)
     try:
         reporter.connect()
     except Exception as error:
@@ -158,6 +185,13 @@ def join_classroom(url: str, code: str, name: str) -> None:
         return
     reporter.thread.start()
     _reporter = reporter
+    if every_notebook:
+        reporter.join = {"url": url, "code": code, "name": name, "key": key}
+        path = joined_file()
+        path.touch(mode=0o600)  # the key is the name's: readable by this user only
+        path.write_text(json.dumps(reporter.join))
+    else:
+        reporter.join = "this notebook only"
     print(
         f"Joined the classroom as {name!r}. Each check you run now sends its exercise and its outcome "
         "(✓, or the hint's short category), never your code. leave_classroom() stops it."
@@ -165,11 +199,13 @@ def join_classroom(url: str, code: str, name: str) -> None:
 
 
 def leave_classroom(*, quiet: bool = False) -> None:
-    """Stop reporting to the classroom."""
+    """Stop reporting to the classroom, from every notebook on this laptop (each stops at its next check)."""
     global _reporter
     reporter, _reporter = _reporter, None
     if reporter is not None:
         reporter.stop()
+    if not quiet:
+        joined_file().unlink(missing_ok=True)
     if not quiet:
         print("Not in a classroom: checks report nothing." if reporter is None else "Left the classroom.")
 
@@ -179,13 +215,31 @@ def report(exercise: str, outcome: str, category: str = "") -> None:
 
     The first time the classroom could not be reached, one quiet line says so.
     """
-    reporter = _reporter
+    reporter = follow_the_laptops_join()
     if reporter is None:
         return
     reporter.put({"exercise": exercise, "outcome": outcome, **({"category": category} if category else {})})
     if reporter.trouble is not None and not reporter.told:
         reporter.told = True
         print(f"(The classroom did not get this: {reporter.trouble}. Your checks work as before.)")
+
+
+def follow_the_laptops_join() -> Reporter | None:
+    """This notebook's reporter, as the laptop's join says: joined in another notebook, left, or joined anew."""
+    global _reporter
+    if _reporter is not None and _reporter.join == "this notebook only":
+        return _reporter
+    joined = read_join()
+    if _reporter is not None and _reporter.join == joined:
+        return _reporter
+    if _reporter is not None:  # left, or joined anew, in another notebook
+        _reporter.stop(wait=False)  # its thread ends on its own: the check never waits
+        _reporter = None
+    if joined is not None:
+        _reporter = Reporter(attendee_url(joined["url"]), joined["code"], joined["name"], joined["key"])
+        _reporter.join = joined
+        _reporter.thread.start()  # it joins from its thread, at its first report: the check never waits
+    return _reporter
 
 
 def lan_address() -> str:

@@ -1,8 +1,11 @@
 """The classroom's two consumers: an attendee's notebook reporting its checks, and the projector watching.
 
-- ``AttendeeConsumer`` (``classroom/attendee/``): the first message must be ``{"join": CODE, "name": NAME}``
-  with the evening's join code; then each message is one check's outcome, ``{"exercise": "tally", "outcome":
-  "hint", "category": "raised KeyError"}`` or ``{"exercise": "tally", "outcome": "passed"}``, and nothing
+- ``AttendeeConsumer`` (``classroom/attendee/``): the first message must be ``{"join": CODE, "name": NAME,
+  "key": KEY}`` with the evening's join code and the key the attendee's laptop drew: a name belongs all evening
+  to the key it first joined with (the laptop's other notebooks join with it too), and one address seats at
+  most ``CLASSROOM_SEATS_PER_ADDRESS`` names (the instructor's own machine, any); then each message is one
+  check's outcome, ``{"exercise": "tally", "outcome": "hint", "category": "raised KeyError"}`` or
+  ``{"exercise": "tally", "outcome": "passed"}``, and nothing
   else: an unknown exercise, outcome, category or key is answered with ``{"error": ...}`` to that attendee
   alone, and kept nowhere. An attendee is in no group: nothing one attendee sends reaches another.
 - ``ProjectorConsumer`` (``classroom/projector/``): the grid once on connecting, then each changed row, live.
@@ -19,6 +22,7 @@ after the event. One server process: ``make classroom`` runs one.
 """
 
 import asyncio
+import ipaddress
 import re
 import secrets
 import time
@@ -27,18 +31,20 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from echo.consumers import TRY_AGAIN_LATER, CarefulJsonWebsocketConsumer
+from echo.consumers import TRY_AGAIN_LATER, CarefulJsonWebsocketConsumer, client_address
 
 from . import evening
 from .exercises import EXERCISE_IDS
 
 PROJECTORS = "classroom.projectors"  # the group every projector page is in; no attendee ever is
-PRESENT: dict[str, str] = {}  # attendee's name -> the channel name of its connection, in this process
+PRESENT: dict[str, set[str]] = {}  # attendee's name -> the channel names of its notebooks' connections, here
 
 # Letters (any script), digits, spaces and - _ . ' : a name shows on a projector, never as markup.
 NAME = re.compile(r"[^\W_][\w .'-]*", re.UNICODE)
 # A hint's short category, as the kit's checks give it (workshop/checks/_common.py, hint_category).
 CATEGORY = re.compile(r"not written|missing await|wrong behaviour|error|raised [A-Za-z_][A-Za-z0-9_]{0,30}")
+# The key a laptop draws when its attendee first joins (workshop/classroom.py: secrets.token_urlsafe(24)).
+KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 JOIN_TIMEOUT = 10  # seconds a connection may stay without joining
 BAD_REQUEST, WRONG_CODE, NAME_TAKEN = 4000, 4003, 4009  # close codes of the refusals (4000-4999: the app's own)
 
@@ -74,9 +80,9 @@ class AttendeeConsumer(CarefulJsonWebsocketConsumer):
             await self.report(content)
 
     async def join(self, content):
-        if not isinstance(content, dict) or set(content) != {"join", "name"}:
-            return await self.refuse(BAD_REQUEST, 'send {"join": code, "name": your name} first')
-        code, name = content["join"], content["name"]
+        if not isinstance(content, dict) or set(content) != {"join", "name", "key"}:
+            return await self.refuse(BAD_REQUEST, 'send {"join": code, "name": your name, "key": your key} first')
+        code, name, key = content["join"], content["name"], content["key"]
         expected = settings.CLASSROOM_CODE
         if not (expected and isinstance(code, str) and secrets.compare_digest(code.encode(), expected.encode())):
             return await self.refuse(WRONG_CODE, "wrong join code")
@@ -84,13 +90,20 @@ class AttendeeConsumer(CarefulJsonWebsocketConsumer):
         if len(name) > settings.CLASSROOM_MAX_NAME or not NAME.fullmatch(name):
             limit = settings.CLASSROOM_MAX_NAME
             return await self.refuse(BAD_REQUEST, f"a name is 1 to {limit} letters, digits, spaces, - _ . or '")
-        if name in PRESENT:
-            return await self.refuse(NAME_TAKEN, "that name is connected already, from another notebook")
-        PRESENT[name] = self.channel_name  # before the database: a second join of this name is refused meanwhile
-        if not await database_sync_to_async(evening.seat)(name):
-            del PRESENT[name]
+        if not (isinstance(key, str) and KEY.fullmatch(key)):
+            return await self.refuse(BAD_REQUEST, "a key is 16 to 64 letters, digits, - or _")
+        address = client_address(self.scope)
+        if address is not None and ipaddress.ip_address(address.split("/")[0]).is_loopback:
+            address = None  # the instructor's own machine: no bound on its seats
+        seated = await database_sync_to_async(evening.seat)(name, key, address)
+        if seated == evening.TAKEN:
+            return await self.refuse(NAME_TAKEN, "that name is someone else's this evening: choose another")
+        if seated == evening.FULL:
             return await self.refuse(TRY_AGAIN_LATER, "the classroom is full")
-        self.name = name
+        if seated == evening.TOO_MANY_HERE:
+            return await self.refuse(TRY_AGAIN_LATER, "too many names from your address")
+        self.name, self.key, self.address = name, key, address
+        PRESENT.setdefault(name, set()).add(self.channel_name)  # the same name from each of its notebooks
         self.unjoined.cancel()
         await self.send_json({"joined": name, "exercises": sorted(EXERCISE_IDS)})
         await self.show_row()
@@ -108,7 +121,8 @@ class AttendeeConsumer(CarefulJsonWebsocketConsumer):
         valid = {"passed": category == "", "hint": isinstance(category, str) and CATEGORY.fullmatch(category)}
         if not valid.get(outcome if isinstance(outcome, str) else None):
             return await self.send_error('an outcome is "passed", or "hint" with a known category')
-        row = await database_sync_to_async(evening.record)(self.name, exercise, outcome, category, timezone.now())
+        record = database_sync_to_async(evening.record)
+        row = await record(self.name, self.key, self.address, exercise, outcome, category, timezone.now())
         await self.show_row(row)
 
     async def show_row(self, row: dict | None = None):
@@ -120,9 +134,12 @@ class AttendeeConsumer(CarefulJsonWebsocketConsumer):
         unjoined = getattr(self, "unjoined", None)
         if unjoined is not None:
             unjoined.cancel()
-        if self.name is not None and PRESENT.get(self.name) == self.channel_name:
-            del PRESENT[self.name]
-            await self.show_row()
+        channels = PRESENT.get(self.name) if self.name is not None else None
+        if channels is not None and self.channel_name in channels:
+            channels.discard(self.channel_name)
+            if not channels:  # its last notebook has gone
+                del PRESENT[self.name]
+                await self.show_row()
 
 
 class ProjectorConsumer(CarefulJsonWebsocketConsumer):

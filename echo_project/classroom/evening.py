@@ -2,7 +2,9 @@
 the consumers call these through ``database_sync_to_async``, the instructor's views directly."""
 
 import csv
+import hashlib
 import io
+import secrets
 from datetime import datetime, timezone
 
 from django.conf import settings
@@ -11,25 +13,39 @@ from django.db import transaction
 from .exercises import EXERCISES
 from .models import Attendee, Result
 
+SEATED, TAKEN, FULL, TOO_MANY_HERE = "seated", "taken", "full", "too many here"
 
-def seat(name: str) -> bool:
-    """Give ``name`` a seat for the evening (kept when it reconnects); False when the classroom is full."""
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def seat(name: str, key: str, address: str | None) -> str:
+    """Give ``name`` a seat for the evening, bound to ``key``; say why not (``TAKEN``: the name is someone else's,
+    ``FULL``, or ``TOO_MANY_HERE``: ``address`` has taken ``settings.CLASSROOM_SEATS_PER_ADDRESS`` seats already).
+    A name keeps its seat all evening, for whoever holds its key: their other notebooks, a reconnection."""
     with transaction.atomic():
-        if Attendee.objects.filter(name=name).exists():
-            return True
+        found = Attendee.objects.filter(name=name).first()
+        if found is not None:
+            return SEATED if secrets.compare_digest(found.key_hash, key_hash(key)) else TAKEN
         if Attendee.objects.count() >= settings.CLASSROOM_MAX_ATTENDEES:
-            return False
-        Attendee.objects.create(name=name)
-        return True
+            return FULL
+        here = Attendee.objects.filter(address=address or "").count()
+        if address and here >= settings.CLASSROOM_SEATS_PER_ADDRESS:
+            return TOO_MANY_HERE
+        Attendee.objects.create(name=name, key_hash=key_hash(key), address=address or "")
+        return SEATED
 
 
-def record(name: str, exercise: str, outcome: str, category: str, now: datetime) -> dict:
+def record(name: str, key: str, address: str | None, exercise: str, outcome: str, category: str, now: datetime) -> dict:
     """Keep an attendee's latest outcome on ``exercise``; a hint after a hint keeps when the failing began.
 
     Returns the attendee's row (connected: it is reporting), read in the same call: one trip to the
     database's thread per report, not two."""
     with transaction.atomic():
-        attendee, _ = Attendee.objects.get_or_create(name=name)  # the evening was reset meanwhile: seated again
+        attendee, _ = Attendee.objects.get_or_create(  # the evening was reset meanwhile: seated again
+            name=name, defaults={"key_hash": key_hash(key), "address": address or ""}
+        )
         result, _ = Result.objects.select_for_update().get_or_create(
             attendee=attendee, exercise=exercise, defaults={"outcome": outcome, "updated": now}
         )

@@ -10,6 +10,10 @@ from django.db import models
 
 class Attendee(models.Model):
     name = models.CharField(max_length=30, unique=True)
+    # The name belongs to whoever joined with it first: a hash of the key their laptop drew (workshop/classroom.py),
+    # never the key itself. Their other notebooks join with the same key; anyone else is refused the name.
+    key_hash = models.CharField(max_length=64, blank=True)
+    address = models.CharField(max_length=64, blank=True)  # where it joined from: seats per address are bounded
     joined = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

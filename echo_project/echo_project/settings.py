@@ -271,6 +271,9 @@ CLASSROOM_TOKEN = os.environ.get("CLASSROOM_TOKEN", "")
 # Seats: the names that joined this evening (a name that reconnects keeps its seat). Each costs a row, and a
 # result per exercise it ran: 100 x 14 rows at most.
 CLASSROOM_MAX_ATTENDEES = int(os.environ.get("CLASSROOM_MAX_ATTENDEES", 100))
+# How many names one address may seat: a laptop has one attendee (all its notebooks join under one name), so a
+# client with the code cannot fill the room with made-up names. Attendees behind one NAT share an address.
+CLASSROOM_SEATS_PER_ADDRESS = int(os.environ.get("CLASSROOM_SEATS_PER_ADDRESS", 3))
 CLASSROOM_MAX_NAME = 30  # characters: a name fits a projector's column (models.Attendee.name too)
 # A notebook reports once per check it runs: a learner runs a check every few seconds at most. A burst of 20
 # holds what a kit sends on reconnecting (one report per exercise, 14); more than that is a flood, closed

@@ -48,12 +48,26 @@ def stopped_clock(monkeypatch):
     monkeypatch.setattr(TokenBucket, "clock", StoppedClock())
 
 
-async def attendee(name="Ada", code=CODE, headers=SAME_ORIGIN):
+def key_of(name: str) -> str:
+    """The key a laptop drew for ``name`` (workshop/classroom.py draws a random one)."""
+    return ("key-of-" + "".join(f"{ord(c):x}" for c in str(name))).ljust(24, "0")[:64]
+
+
+def from_address(host: str):
+    """echo_project's application, for connections from ``host`` (a communicator's scope has no address)."""
+
+    async def app(scope, receive, send):
+        return await application(dict(scope, client=(host, 50000)), receive, send)
+
+    return app
+
+
+async def attendee(name="Ada", code=CODE, headers=SAME_ORIGIN, key=None, app=application):
     """A joined attendee's communicator, or the close frame that refused it."""
-    communicator = WebsocketCommunicator(application, "/classroom/attendee/", headers=headers)
+    communicator = WebsocketCommunicator(app, "/classroom/attendee/", headers=headers)
     connected, _ = await communicator.connect()
     assert connected
-    await communicator.send_json_to({"join": code, "name": name})
+    await communicator.send_json_to({"join": code, "name": name, "key": key or key_of(name)})
     answer = await communicator.receive_output(timeout=2)
     if answer["type"] == "websocket.close":
         return answer
@@ -128,12 +142,44 @@ async def test_names_people_have_are_accepted(name):
     await ada.disconnect()
 
 
-async def test_a_name_already_connected_is_refused_and_keeps_its_seat_once_gone():
+async def test_a_name_is_its_first_keys_all_evening_and_that_laptops_notebooks_share_it():
+    watcher, _ = await projector()
     ada = await attendee()
-    assert (await attendee())["code"] == consumers.NAME_TAKEN
+    assert (await next_row(watcher))["present"] is True
+    second_notebook = await attendee()  # the same laptop's key: another notebook, the same attendee
+    assert (await next_row(watcher))["present"] is True
+    squatter = await attendee(key="somebody-else-entirely")
+    assert (squatter["code"], squatter["reason"]) == (
+        consumers.NAME_TAKEN,
+        "that name is someone else's this evening: choose another",
+    )
     await ada.disconnect()
+    assert await watcher.receive_nothing(timeout=0.3), "still present: its other notebook is connected"
+    await second_notebook.disconnect()
+    assert (await next_row(watcher))["present"] is False
+    assert (await attendee(key="somebody-else-entirely"))["code"] == consumers.NAME_TAKEN, "gone, still hers"
     again = await attendee()  # the same laptop, reconnecting
     await again.disconnect()
+    await watcher.disconnect()
+
+
+@pytest.mark.parametrize("key", ["short", "x" * 65, "with spaces in it!", 12345678901234567, None])
+async def test_a_key_that_no_laptop_draws_is_refused(key):
+    communicator = WebsocketCommunicator(application, "/classroom/attendee/", headers=SAME_ORIGIN)
+    assert (await communicator.connect())[0]
+    await communicator.send_json_to({"join": CODE, "name": "Ada", "key": key})
+    assert (await communicator.receive_output(timeout=2))["code"] == consumers.BAD_REQUEST
+
+
+async def test_one_address_seats_a_few_names_so_a_client_with_the_code_cannot_fill_the_room():
+    seats = settings.CLASSROOM_SEATS_PER_ADDRESS
+    mallory = from_address("192.0.2.66")
+    seated = [await attendee(f"fake {n}", app=mallory) for n in range(seats)]
+    refused = await attendee("fake more", app=mallory)
+    assert (refused["code"], refused["reason"]) == (1013, "too many names from your address")
+    ada = await attendee("Ada", app=from_address("192.0.2.7"))  # anyone else is seated as usual
+    for member in (*seated, ada):
+        await member.disconnect()
 
 
 async def test_the_classroom_is_full_at_its_limit_and_seats_are_kept():
@@ -228,10 +274,10 @@ def instructor_post(client, token, action):
 
 
 def seat_someone():
-    evening.seat("Ada")
-    evening.record("Ada", "tally", "hint", "raised KeyError", evening_time())
-    evening.seat("=HYPERLINK(1)")
-    evening.record("=HYPERLINK(1)", "tally", "passed", "", evening_time())
+    evening.seat("Ada", key_of("Ada"), None)
+    evening.record("Ada", key_of("Ada"), None, "tally", "hint", "raised KeyError", evening_time())
+    evening.seat("=HYPERLINK(1)", key_of("=HYPERLINK(1)"), None)
+    evening.record("=HYPERLINK(1)", key_of("=HYPERLINK(1)"), None, "tally", "passed", "", evening_time())
 
 
 def evening_time():
