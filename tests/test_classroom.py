@@ -106,6 +106,10 @@ def test_thirty_attendees_live_on_the_projector_then_the_classroom_dies(tmp_path
             assert {i: text.split(" · ")[0] for i, text in shown[name].items()} == cells, name
         counts = page.locator("#counts td").all_text_contents()
         assert counts[:2] == ["6 ✓ / 18", "12 ✓ / 0"]  # greet: 6 right, 18 hints; count: 12 right
+        for width, height in [(1024, 768), (1280, 720), (1920, 1080)]:  # projectors as they are: every column shows
+            page.set_viewport_size({"width": width, "height": height})
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (width, height)
+        page.set_viewport_size({"width": 1600, "height": 1000})
 
         # The hints of three seconds ago are highlighted as stuck; then six more attendees get their first hint.
         page.wait_for_function("document.querySelectorAll('td.stuck').length === 18")
