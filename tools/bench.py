@@ -616,11 +616,12 @@ def parse(argv: list[str]):
     sizes = (
         dict(
             rounds=2,
-            # enough for the consumers' CPU to span several of /proc's 10 ms ticks (50 measured 0 now and then)
-            round_trips=500,
+            round_trips=50,
             warmup=20,
             connections=10,
-            messages=5,
+            # the CPU per message is measured over these: 2 x 10 x 50 messages span several of /proc's 10 ms ticks
+            # even for the tuned consumer (2 x 10 x 5 measured 0 now and then)
+            messages=50,
             fanout_clients=10,
             idle_connections=100,
             fanout_rounds=2,
