@@ -747,6 +747,10 @@ class ChamberConsumer(CarefulJsonWebsocketConsumer):
         floor = self.history_floor
         if seq in self.in_history or (floor is not None and seq < floor):
             return  # the history held it, or it is older than all the history held
+        if seq == self.next_due and not self.early and not self.passing_on.locked():  # in order: the usual case
+            self.next_due = seq + 1
+            await self.send_json({"who": event["who"], "message": event["message"]})
+            return
         async with self.passing_on:
             if self.next_due is not None and seq > self.next_due:
                 self.early[seq] = event
