@@ -45,14 +45,9 @@ def pytest_configure(config):
     )
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """The test database is a file in pytest's temporary folder, as echo_project/echo/tests/conftest.py makes it for
-    echo_project's own run (why: its docstring); here too, so that a run from the root gives every test the same one."""
-    from django.conf import settings
-
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
-
+# The test database is a file in pytest's temporary folder, as echo_project's own run makes it (why: the fixture's
+# module docstring); the same fixture here, so that a run from the root gives every test the same one.
+from echo.tests.conftest import django_db_modify_db_settings  # noqa: E402, F401 (a fixture)
 
 # How the tests are shared between xdist's workers (--dist loadfile in pytest.ini, refined by tests/scheduling.py).
 pytest_plugins = ["tests.scheduling"]
